@@ -1,0 +1,141 @@
+import { parseArgs } from 'node:util';
+import { createLogger } from './core/logger';
+import { resolveOptions, SETTINGS, type GatewayOptions } from './core/options';
+import { startGateway } from './gateway/startGateway';
+import { VERSION } from './version';
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1']);
+
+function usage(): string {
+  const width = Math.max(...SETTINGS.map((spec) => `--${spec.flag} <${spec.valueName}>`.length));
+  const flags = SETTINGS.map((spec) => {
+    const flag = `--${spec.flag} <${spec.valueName}>`.padEnd(width);
+    return `  ${flag}  ${spec.help}\n  ${' '.repeat(width)}  env ${spec.env}`;
+  });
+  return [
+    `Deja ${VERSION}: a local OpenAI-compatible cache in front of your vLLM server.`,
+    '',
+    'Usage:',
+    '  deja serve [options]   run the gateway',
+    '  deja --help            show this help',
+    '  deja --version         print the version',
+    '',
+    'Options for serve (a flag wins over its environment variable):',
+    ...flags,
+    '',
+    'Then point any tool that takes an OpenAI base URL at the address serve prints,',
+    'e.g. http://127.0.0.1:8787/v1',
+  ].join('\n');
+}
+
+/** Parses `serve` flags; throws with a message a user can act on. */
+function parseServeFlags(args: string[]): { help: boolean; options: GatewayOptions } {
+  const optionSpecs: Record<string, { type: 'string' | 'boolean'; short?: string }> = { help: { type: 'boolean', short: 'h' } };
+  for (const spec of SETTINGS) optionSpecs[spec.flag] = { type: 'string' };
+  const { values } = parseArgs({ args, options: optionSpecs, strict: true, allowPositionals: false });
+  if (values.help) return { help: true, options: resolveOptions({}, {}) };
+  const flags: Record<string, string | undefined> = {};
+  for (const spec of SETTINGS) {
+    const value = values[spec.flag];
+    if (typeof value === 'string') flags[spec.flag] = value;
+  }
+  return { help: false, options: resolveOptions(flags, process.env) };
+}
+
+function banner(baseUrl: string, url: string, options: GatewayOptions): string {
+  return [
+    `Deja ${VERSION} is running.`,
+    `  OpenAI base URL  ${baseUrl}   <- paste this into your tool`,
+    `  upstream         ${options.upstream}`,
+    `  data             ${options.dataDir ?? '(in memory)'}`,
+    `  health           ${url}/health`,
+    'Press Ctrl+C to stop.',
+  ].join('\n');
+}
+
+async function serve(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseServeFlags(args);
+  } catch (error) {
+    process.stderr.write(`deja serve: ${(error as Error).message}\nRun "deja --help" for the options.\n`);
+    return 2;
+  }
+  if (parsed.help) {
+    process.stdout.write(`${usage()}\n`);
+    return 0;
+  }
+  const options = parsed.options;
+  const logger = createLogger(options.logLevel);
+  if (!LOOPBACK_HOSTS.has(options.host)) {
+    logger.warn(
+      `WARNING: Deja is bound to ${options.host}, not loopback: anyone who can reach this address can read cached answers and use your upstream credentials. Use --host 127.0.0.1 unless you mean it.`,
+    );
+  }
+  let gateway;
+  try {
+    gateway = await startGateway(options, logger);
+  } catch (error) {
+    process.stderr.write(`deja serve: ${(error as Error).message}\n`);
+    return 1;
+  }
+  process.stdout.write(`${banner(gateway.baseUrl, gateway.url, options)}\n`);
+  void gateway.context.upstream
+    .request({ method: 'GET', path: '/models', headers: options.upstreamApiKey ? { authorization: `Bearer ${options.upstreamApiKey}` } : {} })
+    .then((response) => {
+      response.body.resume();
+      if (response.status >= 400) logger.warn(`the upstream answered GET /models with ${response.status}`, { upstream: options.upstream });
+      else logger.info('upstream reachable', { upstream: options.upstream });
+    })
+    .catch((error: Error) => logger.warn(`the upstream is not reachable yet; requests get 502 until it is: ${error.message}`));
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info(`${signal} received, stopping`);
+      gateway.close().then(
+        () => resolve(0),
+        (error: Error) => {
+          logger.error('error while stopping', { error });
+          resolve(1);
+        },
+      );
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(`${usage()}\n`);
+      return 0;
+    case '--version':
+    case '-v':
+    case 'version':
+      process.stdout.write(`${VERSION}\n`);
+      return 0;
+    case 'serve':
+      return serve(rest);
+    default:
+      process.stderr.write(`deja: unknown command "${command}"\n\n${usage()}\n`);
+      return 2;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (error: Error) => {
+      process.stderr.write(`deja: ${error.stack ?? error.message}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,140 @@
+import { canonicalJson, type RequestIdentity } from './cacheKey';
+import type { Logger } from './logger';
+import type { ExactStore } from './stores/exactStore';
+import type { CacheEntry, Endpoint, JsonObject, JsonValue } from './types';
+
+/** Finish reasons of a complete answer; `length` (truncated) and anything unknown are never stored. */
+const COMPLETE_FINISH_REASONS = new Set(['stop', 'tool_calls', 'function_call']);
+
+function isObject(value: JsonValue | undefined): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Why an answer may not be stored, or undefined when it may: a truncated or
+ * unfinished answer, an error body, or a shape the endpoint never returns.
+ */
+export function unstorableReason(endpoint: Endpoint, response: JsonObject): string | undefined {
+  if (response.error !== undefined && response.error !== null) return 'error body';
+  if (endpoint === 'embeddings') {
+    const data = response.data;
+    if (!Array.isArray(data) || data.length === 0) return 'no embeddings';
+    // An embedding is an array of floats, or a base64 string with encoding_format: base64.
+    const wellFormed = data.every(
+      (item) => isObject(item) && (Array.isArray(item.embedding) || typeof item.embedding === 'string'),
+    );
+    return wellFormed ? undefined : 'malformed embeddings';
+  }
+  const choices = response.choices;
+  if (!Array.isArray(choices) || choices.length === 0) return 'no choices';
+  for (const choice of choices) {
+    if (!isObject(choice)) return 'malformed choice';
+    const reason = choice.finish_reason;
+    if (reason === 'length') return 'truncated (finish_reason: length)';
+    if (typeof reason !== 'string' || !COMPLETE_FINISH_REASONS.has(reason)) return `finish_reason: ${String(reason)}`;
+  }
+  return undefined;
+}
+
+export interface StoreRequest {
+  endpoint: Endpoint;
+  identity: RequestIdentity;
+  tenant: string;
+  model: string;
+  response: JsonObject;
+  source: CacheEntry['source'];
+  ttlSeconds: number;
+}
+
+export interface LlmCacheDeps {
+  exact: ExactStore;
+  logger: Logger;
+  now?: () => number;
+}
+
+/**
+ * The cache levels behind one interface. Cache errors degrade: a failed read is
+ * a miss and a failed write is logged, so a broken store never fails a request.
+ */
+export class LlmCache {
+  private readonly exact: ExactStore;
+  private readonly logger: Logger;
+  private readonly now: () => number;
+
+  constructor(deps: LlmCacheDeps) {
+    this.exact = deps.exact;
+    this.logger = deps.logger;
+    this.now = deps.now ?? Date.now;
+  }
+
+  /** The stored entry for exactly this request, if any and still fresh. */
+  async lookupExact(identity: RequestIdentity, tenant: string): Promise<CacheEntry | undefined> {
+    let entry: CacheEntry | undefined;
+    try {
+      entry = await this.exact.get(identity.key);
+    } catch (error) {
+      this.logger.warn('cache read failed; treating as a miss', { entry: identity.key, error });
+      return undefined;
+    }
+    if (!entry) return undefined;
+    if (entry.expiresAt <= this.now()) return undefined;
+    // The key is a hash: make sure the stored entry answers this very request.
+    if (entry.tenant !== tenant || canonicalJson(entry.request) !== identity.canonical) {
+      this.logger.warn('stored entry does not match its key; ignoring it', { entry: identity.key });
+      return undefined;
+    }
+    return entry;
+  }
+
+  /** Stores a complete answer. Returns the entry, or undefined when it was not stored (and why is logged). */
+  async store(request: StoreRequest): Promise<CacheEntry | undefined> {
+    const reason = unstorableReason(request.endpoint, request.response);
+    if (reason) {
+      this.logger.debug('answer not stored', { entry: request.identity.key, reason });
+      return undefined;
+    }
+    if (request.ttlSeconds <= 0) return undefined;
+    const createdAt = this.now();
+    const entry: CacheEntry = {
+      version: 1,
+      id: request.identity.key,
+      endpoint: request.endpoint,
+      model: request.model,
+      tenant: request.tenant,
+      createdAt,
+      expiresAt: createdAt + request.ttlSeconds * 1000,
+      request: request.identity.keyed,
+      response: request.response,
+      source: request.source,
+    };
+    try {
+      await this.exact.set(entry);
+      return entry;
+    } catch (error) {
+      this.logger.warn('cache write failed; the answer was served but not stored', { entry: entry.id, error });
+      return undefined;
+    }
+  }
+
+  async evict(id: string): Promise<boolean> {
+    return this.exact.delete(id);
+  }
+
+  async clear(): Promise<void> {
+    await this.exact.clear();
+  }
+
+  /** Drops expired entries; returns how many. */
+  async sweepExpired(): Promise<number> {
+    try {
+      return (await this.exact.sweepExpired(this.now())).length;
+    } catch (error) {
+      this.logger.warn('expiry sweep failed', { error });
+      return 0;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.exact.close();
+  }
+}

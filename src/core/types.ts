@@ -1,0 +1,48 @@
+/** Plain JSON, as request and response bodies arrive over the wire. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | JsonObject;
+export interface JsonObject {
+  [key: string]: JsonValue;
+}
+
+/** The OpenAI endpoints whose answers Deja may cache. */
+export type Endpoint = 'chat.completions' | 'completions' | 'embeddings';
+
+/** The request path under `/v1` for each cacheable endpoint. */
+export const ENDPOINT_PATHS: Readonly<Record<Endpoint, string>> = {
+  'chat.completions': '/chat/completions',
+  completions: '/completions',
+  embeddings: '/embeddings',
+};
+
+/**
+ * What the cache did with a request: a closed set shared by the `x-deja-cache`
+ * header, the metrics and the dashboard.
+ * - HIT: answered from the exact cache.
+ * - SEMANTIC_HIT: answered from a similar stored question.
+ * - MISS: forwarded upstream; the answer is stored when it may be.
+ * - SKIP: forwarded upstream and not stored, because a rule or the client said so.
+ * - BYPASS: the cache was not involved at all (caching off, or a path Deja never caches).
+ */
+export const CACHE_OUTCOMES = ['HIT', 'SEMANTIC_HIT', 'MISS', 'SKIP', 'BYPASS'] as const;
+export type CacheOutcome = (typeof CACHE_OUTCOMES)[number];
+
+/** A stored answer. The store keeps it as JSON; `version` guards future format changes. */
+export interface CacheEntry {
+  version: 1;
+  /** The exact key: also the id shown in `x-deja-entry` and the dashboard. */
+  id: string;
+  endpoint: Endpoint;
+  model: string;
+  /** Hash of the upstream and credential the answer was obtained with. */
+  tenant: string;
+  /** Epoch milliseconds. */
+  createdAt: number;
+  /** Epoch milliseconds; absolute, a hit does not extend it. */
+  expiresAt: number;
+  /** The request as keyed: the body without the fields that do not change the answer. */
+  request: JsonObject;
+  /** The complete JSON response, as a non-streaming call returns it. */
+  response: JsonObject;
+  /** How the answer arrived: as one JSON body, or assembled from a stream. */
+  source: 'json' | 'stream';
+}

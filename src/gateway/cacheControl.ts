@@ -1,0 +1,44 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { invalidRequest } from './errors';
+
+/** What a client asked of the cache through its request headers. */
+export interface CacheControl {
+  /** `Cache-Control: no-cache`: do not answer from the cache; store the fresh answer. */
+  noCache: boolean;
+  /** `Cache-Control: no-store`: neither look up nor store. */
+  noStore: boolean;
+  /** `x-deja-ttl`: lifetime of the stored answer in seconds, 0 for none; undefined for the default. */
+  ttlSeconds: number | undefined;
+}
+
+const MAX_TTL_SECONDS = 10 * 365 * 86_400;
+
+function headerText(value: string | string[] | undefined): string {
+  return Array.isArray(value) ? value.join(',') : (value ?? '');
+}
+
+/** Reads Cache-Control and x-deja-ttl; throws a 400 for a TTL that is not a whole number of seconds. */
+export function readCacheControl(headers: IncomingHttpHeaders): CacheControl {
+  const directives = headerText(headers['cache-control'])
+    .toLowerCase()
+    .split(',')
+    .map((directive) => directive.trim().split('=')[0]);
+  const rawTtl = headerText(headers['x-deja-ttl']).trim();
+  let ttlSeconds: number | undefined;
+  if (rawTtl !== '') {
+    const value = Number(rawTtl);
+    if (!/^\d+$/.test(rawTtl) || value > MAX_TTL_SECONDS) {
+      throw invalidRequest(
+        `x-deja-ttl must be a whole number of seconds from 0 to ${MAX_TTL_SECONDS}, got "${rawTtl}"`,
+        'invalid_header',
+        'x-deja-ttl',
+      );
+    }
+    ttlSeconds = value;
+  }
+  return {
+    noCache: directives.includes('no-cache'),
+    noStore: directives.includes('no-store'),
+    ttlSeconds,
+  };
+}

@@ -1,0 +1,30 @@
+import express, { type Express } from 'express';
+import type { Endpoint } from '../core/types';
+import { ENDPOINT_PATHS } from '../core/types';
+import { errorMiddleware, GatewayError } from './errors';
+import type { GatewayContext } from './gatewayContext';
+import { cachedEndpoint } from './routes/cachedEndpoint';
+import { healthEndpoint } from './routes/health';
+import { proxyEndpoint } from './routes/proxy';
+
+const CACHED_ENDPOINTS: readonly Endpoint[] = ['chat.completions', 'completions', 'embeddings'];
+
+/** The gateway's routes and middleware, without listening: tests mount it on port 0. */
+export function createApp(context: GatewayContext): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  // Parse any content type as JSON: some clients send none.
+  const json = express.json({ limit: context.options.maxBodyBytes, type: () => true, strict: false });
+
+  app.get('/health', healthEndpoint(context));
+  for (const endpoint of CACHED_ENDPOINTS) {
+    app.post(`/v1${ENDPOINT_PATHS[endpoint]}`, json, cachedEndpoint(endpoint, context));
+  }
+  app.all('/v1/*path', proxyEndpoint(context));
+  app.use((req, _res, next) => {
+    next(new GatewayError(404, 'invalid_request_error', 'not_found', `No route for ${req.method} ${req.path}; Deja serves the OpenAI API under /v1`));
+  });
+  app.use(errorMiddleware(context.logger));
+  return app;
+}

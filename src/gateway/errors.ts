@@ -1,0 +1,78 @@
+import type { ErrorRequestHandler, Response } from 'express';
+import type { Logger } from '../core/logger';
+
+/** The OpenAI error body: `{"error":{"message","type","param","code"}}`. */
+export interface OpenAiErrorBody {
+  error: { message: string; type: string; param: string | null; code: string | null };
+}
+
+/** An error the gateway answers with, rendered in the OpenAI shape by one middleware. */
+export class GatewayError extends Error {
+  constructor(
+    readonly status: number,
+    readonly type: string,
+    readonly code: string,
+    message: string,
+    readonly param: string | null = null,
+  ) {
+    super(message);
+    this.name = 'GatewayError';
+  }
+
+  toBody(): OpenAiErrorBody {
+    return { error: { message: this.message, type: this.type, param: this.param, code: this.code } };
+  }
+}
+
+export const invalidRequest = (message: string, code: string, param: string | null = null): GatewayError =>
+  new GatewayError(400, 'invalid_request_error', code, message, param);
+
+export function sendError(res: Response, error: GatewayError): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  res.status(error.status).json(error.toBody());
+}
+
+/** body-parser's error types, mapped to what a client can act on. */
+function fromBodyParser(error: { type?: string; status?: number; message?: string; limit?: number }): GatewayError | undefined {
+  switch (error.type) {
+    case 'entity.parse.failed':
+      return invalidRequest(`The request body is not valid JSON: ${error.message ?? 'parse error'}`, 'invalid_json');
+    case 'entity.too.large':
+      return new GatewayError(
+        413,
+        'invalid_request_error',
+        'request_too_large',
+        `The request body is larger than the limit of ${error.limit ?? 'the configured'} bytes`,
+      );
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new GatewayError(415, 'invalid_request_error', 'unsupported_encoding', error.message ?? 'Unsupported encoding');
+    case 'request.aborted':
+      return new GatewayError(400, 'invalid_request_error', 'request_aborted', 'The client aborted the request body');
+    case 'request.size.invalid':
+      return invalidRequest('The request body does not match its Content-Length', 'invalid_body');
+    default:
+      return undefined;
+  }
+}
+
+/** The one place an error becomes an HTTP answer. Unknown errors are a 500 and are logged. */
+export function errorMiddleware(logger: Logger): ErrorRequestHandler {
+  return (error, req, res, _next) => {
+    let gatewayError: GatewayError;
+    if (error instanceof GatewayError) gatewayError = error;
+    else {
+      const mapped = typeof error === 'object' && error !== null ? fromBodyParser(error) : undefined;
+      if (mapped) gatewayError = mapped;
+      else {
+        logger.error('unexpected error while handling a request', { method: req.method, path: req.path, error });
+        gatewayError = new GatewayError(500, 'server_error', 'internal_error', 'Deja hit an internal error; see its log');
+      }
+    }
+    if (!res.headersSent && !res.getHeader('x-deja-cache')) res.setHeader('x-deja-cache', 'BYPASS');
+    sendError(res, gatewayError);
+  };
+}

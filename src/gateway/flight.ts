@@ -1,0 +1,188 @@
+import { EventEmitter } from 'node:events';
+import type { IncomingHttpHeaders } from 'node:http';
+import { StreamAssembler } from '../core/openai/streamAssembler';
+import type { JsonObject } from '../core/types';
+import { GatewayError } from './errors';
+import { SseParser } from './sse';
+import { readBody, toGatewayError, type Upstream, type UpstreamRequest, type UpstreamResponse } from './upstream';
+
+/** Largest non-streamed upstream answer Deja buffers. */
+const MAX_UPSTREAM_BODY = 256 * 1024 * 1024;
+
+/** One event of an upstream stream, kept for followers that join late. */
+export interface FlightEvent {
+  data: string;
+  event: string | undefined;
+  /** The final usage chunk (`choices: []` with `usage`), hidden from clients that did not ask for it. */
+  usageOnly: boolean;
+}
+
+/** How an upstream exchange ended. */
+export type FlightResult =
+  /** A body that was not a stream: any status, passed on unchanged. */
+  | { kind: 'body'; status: number; headers: IncomingHttpHeaders; body: Buffer; json: JsonObject | undefined }
+  /** A stream that reached `[DONE]`, assembled into the JSON a non-streaming call returns. */
+  | { kind: 'stream'; response: JsonObject; upstreamError: JsonObject | undefined }
+  /** No answer, or a stream cut short: nothing may be stored. */
+  | { kind: 'failed'; error: GatewayError };
+
+/** The head of a streamed answer, once the upstream has started it. */
+export interface StreamHead {
+  status: number;
+  headers: IncomingHttpHeaders;
+}
+
+function isObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * One upstream exchange, shared by every identical request that arrives while it
+ * runs. A streamed exchange keeps its events, so a follower that joins late gets
+ * them all, then the rest live. When every listener has gone, the upstream call
+ * is aborted rather than left to spend GPU time on nobody.
+ */
+export class Flight {
+  readonly events: FlightEvent[] = [];
+  /** Resolves when the outcome is known: a stream head, or the final result. */
+  readonly started: Promise<StreamHead | FlightResult>;
+  readonly result: Promise<FlightResult>;
+  private readonly emitter = new EventEmitter();
+  private listeners = 0;
+  private everListened = false;
+  private response: UpstreamResponse | undefined;
+  private settled: FlightResult | undefined;
+  private resolveStarted!: (value: StreamHead | FlightResult) => void;
+  private resolveResult!: (value: FlightResult) => void;
+
+  constructor(
+    readonly streaming: boolean,
+    private readonly endpoint: 'chat.completions' | 'completions' | 'embeddings',
+  ) {
+    this.emitter.setMaxListeners(0);
+    this.started = new Promise((resolve) => (this.resolveStarted = resolve));
+    this.result = new Promise((resolve) => (this.resolveResult = resolve));
+  }
+
+  /** Runs the exchange. Never rejects: failures become a `failed` result. */
+  async run(upstream: Upstream, request: UpstreamRequest): Promise<FlightResult> {
+    try {
+      this.response = await upstream.request(request);
+      if (this.listeners === 0 && this.everListened) this.response.abort();
+      const contentType = String(this.response.headers['content-type'] ?? '');
+      const ok = this.response.status >= 200 && this.response.status < 300;
+      if (this.streaming && ok && contentType.includes('text/event-stream')) await this.readStream(this.response);
+      else await this.readWhole(this.response);
+    } catch (error) {
+      this.finish({ kind: 'failed', error: toGatewayError(error, upstream.baseUrl) });
+    }
+    return this.result;
+  }
+
+  /** A listener (a client waiting on this exchange) arrives; returns its release function. */
+  listen(): () => void {
+    this.listeners++;
+    this.everListened = true;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.listeners--;
+      if (this.listeners === 0 && !this.settled) this.response?.abort();
+    };
+  }
+
+  onEvent(callback: (event: FlightEvent) => void): () => void {
+    this.emitter.on('event', callback);
+    return () => this.emitter.off('event', callback);
+  }
+
+  get done(): boolean {
+    return this.settled !== undefined;
+  }
+
+  private async readWhole(response: UpstreamResponse): Promise<void> {
+    const body = await readBody(response.body, MAX_UPSTREAM_BODY);
+    let json: JsonObject | undefined;
+    if (String(response.headers['content-type'] ?? '').includes('json')) {
+      try {
+        const parsed: unknown = JSON.parse(body.toString('utf8'));
+        if (isObject(parsed)) json = parsed;
+      } catch {
+        // Not JSON after all: passed on as it came, never stored.
+      }
+    }
+    this.finish({ kind: 'body', status: response.status, headers: response.headers, body, json });
+  }
+
+  private async readStream(response: UpstreamResponse): Promise<void> {
+    this.resolveStarted({ status: response.status, headers: response.headers });
+    const parser = new SseParser();
+    const assembler = new StreamAssembler(this.endpoint === 'completions' ? 'completions' : 'chat.completions');
+    let sawDone = false;
+    let malformed = false;
+    let upstreamError: JsonObject | undefined;
+    const take = (data: string, event: string | undefined): void => {
+      if (data === '[DONE]') {
+        sawDone = true;
+        return;
+      }
+      let usageOnly = false;
+      try {
+        const chunk: unknown = JSON.parse(data);
+        if (!isObject(chunk)) malformed = true;
+        else if (chunk.error !== undefined && chunk.error !== null) upstreamError = chunk;
+        else {
+          usageOnly = Array.isArray(chunk.choices) && chunk.choices.length === 0 && isObject(chunk.usage);
+          assembler.push(chunk);
+        }
+      } catch {
+        malformed = true;
+      }
+      const flightEvent = { data, event, usageOnly };
+      this.events.push(flightEvent);
+      this.emitter.emit('event', flightEvent);
+    };
+    try {
+      for await (const chunk of response.body) {
+        for (const event of parser.push(chunk as Buffer)) take(event.data, event.event);
+      }
+      for (const event of parser.end()) take(event.data, event.event);
+    } catch (error) {
+      const cause = error instanceof GatewayError ? error.message : 'the connection was lost';
+      this.finish({
+        kind: 'failed',
+        error: new GatewayError(502, 'upstream_error', 'upstream_stream_interrupted', `The upstream stream broke off: ${cause}`),
+      });
+      return;
+    }
+    if (!sawDone) {
+      this.finish({
+        kind: 'failed',
+        error: new GatewayError(502, 'upstream_error', 'upstream_stream_interrupted', 'The upstream stream ended before [DONE]'),
+      });
+      return;
+    }
+    if (malformed && !upstreamError) {
+      upstreamError = { error: { message: 'The upstream sent a malformed stream event', type: 'upstream_error', code: 'upstream_malformed_stream' } };
+    }
+    this.finish({ kind: 'stream', response: assembler.result(), upstreamError });
+  }
+
+  private finish(result: FlightResult): void {
+    if (this.settled) return;
+    this.settled = result;
+    this.resolveStarted(result);
+    this.resolveResult(result);
+    this.emitter.emit('end', result);
+  }
+
+  onEnd(callback: (result: FlightResult) => void): () => void {
+    if (this.settled) {
+      callback(this.settled);
+      return () => {};
+    }
+    this.emitter.once('end', callback);
+    return () => this.emitter.off('end', callback);
+  }
+}

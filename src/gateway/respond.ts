@@ -1,0 +1,135 @@
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { Response } from 'express';
+import { replayChunks } from '../core/openai/streamReplay';
+import type { CacheEntry, Endpoint, JsonObject } from '../core/types';
+import type { GatewayError } from './errors';
+import type { Flight, FlightEvent, FlightResult } from './flight';
+import { SSE_DONE, SSE_HEADERS, sseFrame } from './sse';
+
+/** How the client wants its answer. */
+export interface ClientWants {
+  stream: boolean;
+  /** `stream_options.include_usage`: the usage chunk at the end of a stream. */
+  includeUsage: boolean;
+}
+
+/** Upstream headers not passed on: hop-by-hop, and the ones the body we send redefines. */
+const UPSTREAM_HEADERS_DROPPED = new Set([
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'content-length',
+  'content-encoding',
+  'date',
+  'server',
+]);
+
+function passableHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined && !UPSTREAM_HEADERS_DROPPED.has(name)) out[name] = value;
+  }
+  return out;
+}
+
+function sendJson(res: Response, status: number, body: unknown, headers: OutgoingHttpHeaders): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    ...headers,
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+  });
+  res.end(text);
+}
+
+/** A complete SSE stream in one write: a stored answer has nothing to wait for. */
+function sendReplay(res: Response, endpoint: Endpoint, response: JsonObject, wants: ClientWants, headers: OutgoingHttpHeaders): void {
+  const streamed = endpoint === 'completions' ? 'completions' : 'chat.completions';
+  const chunks = replayChunks(streamed, response, { includeUsage: wants.includeUsage });
+  const text = chunks.map((chunk) => sseFrame(JSON.stringify(chunk))).join('') + SSE_DONE;
+  res.writeHead(200, { ...SSE_HEADERS, ...headers });
+  res.end(text);
+}
+
+/** Answers with a stored entry, as JSON or as a replayed stream. */
+export function sendEntry(res: Response, entry: CacheEntry, wants: ClientWants, headers: OutgoingHttpHeaders): void {
+  if (wants.stream && entry.endpoint !== 'embeddings') sendReplay(res, entry.endpoint, entry.response, wants, headers);
+  else sendJson(res, 200, entry.response, headers);
+}
+
+export function sendGatewayError(res: Response, error: GatewayError, headers: OutgoingHttpHeaders): void {
+  sendJson(res, error.status, error.toBody(), headers);
+}
+
+/** Answers with a finished exchange, in the form the client asked for where that is possible. */
+function sendResult(res: Response, endpoint: Endpoint, result: FlightResult, wants: ClientWants, headers: OutgoingHttpHeaders): void {
+  switch (result.kind) {
+    case 'failed':
+      sendGatewayError(res, result.error, headers);
+      return;
+    case 'stream':
+      if (result.upstreamError) sendJson(res, 502, result.upstreamError, headers);
+      else if (wants.stream) sendReplay(res, endpoint, result.response, wants, headers);
+      else sendJson(res, 200, result.response, headers);
+      return;
+    case 'body': {
+      const ok = result.status >= 200 && result.status < 300;
+      if (wants.stream && ok && result.json && endpoint !== 'embeddings') {
+        sendReplay(res, endpoint, result.json, wants, headers);
+        return;
+      }
+      // Passed on unchanged: status, body and the upstream's own headers.
+      res.writeHead(result.status, { ...passableHeaders(result.headers), ...headers, 'content-length': result.body.length });
+      res.end(result.body);
+      return;
+    }
+    default: {
+      const unreachable: never = result;
+      throw new Error(`unknown flight result ${String(unreachable)}`);
+    }
+  }
+}
+
+/**
+ * Answers a client from a shared upstream exchange. A streaming client of a
+ * streaming exchange gets every event as it arrives (those before it joined
+ * first); everyone else gets the finished answer in the form they asked for.
+ */
+export async function sendFromFlight(
+  res: Response,
+  endpoint: Endpoint,
+  flight: Flight,
+  wants: ClientWants,
+  headers: OutgoingHttpHeaders,
+): Promise<FlightResult> {
+  const release = flight.listen();
+  res.once('close', release);
+  if (!(wants.stream && flight.streaming)) {
+    const result = await flight.result;
+    if (!res.destroyed) sendResult(res, endpoint, result, wants, headers);
+    return result;
+  }
+  const start = await flight.started;
+  if ('kind' in start) {
+    if (!res.destroyed) sendResult(res, endpoint, start, wants, headers);
+    return start;
+  }
+  res.writeHead(start.status, { ...SSE_HEADERS, ...headers });
+  res.flushHeaders();
+  const write = (event: FlightEvent): void => {
+    if (res.destroyed || (event.usageOnly && !wants.includeUsage)) return;
+    res.write(sseFrame(event.data, event.event));
+  };
+  for (const event of flight.events) write(event);
+  const stopEvents = flight.onEvent(write);
+  return new Promise<FlightResult>((resolve) => {
+    flight.onEnd((result) => {
+      stopEvents();
+      if (!res.destroyed) {
+        if (result.kind === 'failed') res.end(sseFrame(JSON.stringify(result.error.toBody())));
+        else res.end(SSE_DONE);
+      }
+      resolve(result);
+    });
+  });
+}

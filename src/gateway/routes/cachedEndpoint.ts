@@ -1,0 +1,122 @@
+import type { OutgoingHttpHeaders } from 'node:http';
+import type { Request, RequestHandler, Response } from 'express';
+import { identifyRequest, tenantTag } from '../../core/cacheKey';
+import { validateRequest } from '../../core/validateRequest';
+import { ENDPOINT_PATHS, type CacheOutcome, type Endpoint, type JsonObject } from '../../core/types';
+import { readCacheControl } from '../cacheControl';
+import { invalidRequest } from '../errors';
+import { Flight, type FlightResult } from '../flight';
+import type { GatewayContext } from '../gatewayContext';
+import { sendEntry, sendFromFlight, type ClientWants } from '../respond';
+import { forwardableHeaders, type UpstreamRequest } from '../upstream';
+
+function isObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The Authorization sent upstream: the client's own, else the configured key. */
+function upstreamAuthorization(req: Request, apiKey: string | undefined): string | undefined {
+  const fromClient = req.headers.authorization;
+  if (fromClient) return fromClient;
+  return apiKey ? `Bearer ${apiKey}` : undefined;
+}
+
+/** The request to forward. A streamed call always asks for usage, so a stored answer knows its token counts. */
+function upstreamRequestFor(endpoint: Endpoint, req: Request, body: JsonObject, streaming: boolean, authorization: string | undefined): UpstreamRequest {
+  let forwarded = body;
+  if (streaming) {
+    const streamOptions = isObject(body.stream_options) ? body.stream_options : {};
+    forwarded = { ...body, stream: true, stream_options: { ...streamOptions, include_usage: true } };
+  }
+  const headers = forwardableHeaders(req.headers, ['authorization', 'accept-encoding', 'content-type', 'cache-control']);
+  headers['content-type'] = 'application/json';
+  // Deja reads streams and bodies itself: ask for them uncompressed.
+  headers['accept-encoding'] = 'identity';
+  if (authorization) headers.authorization = authorization;
+  return { method: 'POST', path: ENDPOINT_PATHS[endpoint], headers, body: Buffer.from(JSON.stringify(forwarded)) };
+}
+
+function outcomeHeaders(outcome: CacheOutcome, reason?: string): OutgoingHttpHeaders {
+  const headers: OutgoingHttpHeaders = { 'x-deja-cache': outcome };
+  if (reason) headers['x-deja-reason'] = reason;
+  return headers;
+}
+
+/**
+ * POST /v1/chat/completions, /v1/completions and /v1/embeddings: validate, look
+ * up, and on a miss forward, sharing one upstream call among identical requests.
+ */
+export function cachedEndpoint(endpoint: Endpoint, context: GatewayContext): RequestHandler {
+  return async (req: Request, res: Response) => {
+    const body: unknown = req.body;
+    const problem = validateRequest(endpoint, body);
+    if (problem) throw invalidRequest(problem.message, problem.code, problem.param);
+    const request = body as JsonObject;
+    const control = readCacheControl(req.headers);
+    const authorization = upstreamAuthorization(req, context.options.upstreamApiKey);
+    const streaming = endpoint !== 'embeddings' && request.stream === true;
+    const streamOptions = isObject(request.stream_options) ? request.stream_options : {};
+    const wants: ClientWants = { stream: streaming, includeUsage: streaming && streamOptions.include_usage === true };
+    const forward = (headers: OutgoingHttpHeaders): Promise<FlightResult> => {
+      const flight = new Flight(streaming, endpoint);
+      const done = sendFromFlight(res, endpoint, flight, wants, headers);
+      void flight.run(context.upstream, upstreamRequestFor(endpoint, req, request, streaming, authorization));
+      return done;
+    };
+
+    if (!context.options.cachingEnabled) {
+      await forward(outcomeHeaders('BYPASS', 'caching_disabled'));
+      return;
+    }
+    if (control.noStore) {
+      await forward(outcomeHeaders('SKIP', 'client_opt_out'));
+      return;
+    }
+
+    const tenant = tenantTag(context.upstream.baseUrl, authorization);
+    const identity = identifyRequest(endpoint, tenant, request);
+    if (!control.noCache) {
+      const entry = await context.cache.lookupExact(identity, tenant);
+      if (entry) {
+        sendEntry(res, entry, wants, {
+          ...outcomeHeaders('HIT'),
+          'x-deja-entry': entry.id,
+          age: String(Math.max(0, Math.floor((Date.now() - entry.createdAt) / 1000))),
+        });
+        return;
+      }
+    }
+
+    const ttlSeconds = control.ttlSeconds ?? context.options.ttlSeconds;
+    const store = async (result: FlightResult): Promise<void> => {
+      if (result.kind === 'stream' && !result.upstreamError) {
+        await context.cache.store({ endpoint, identity, tenant, model: String(request.model), response: result.response, source: 'stream', ttlSeconds });
+      } else if (result.kind === 'body' && result.status === 200 && result.json) {
+        await context.cache.store({ endpoint, identity, tenant, model: String(request.model), response: result.json, source: 'json', ttlSeconds });
+      }
+    };
+
+    // no-cache wants a fresh answer: it neither joins a running exchange nor is joined.
+    if (control.noCache) {
+      const result = await forward(outcomeHeaders('SKIP', 'client_opt_out'));
+      await store(result);
+      return;
+    }
+
+    const running = context.flights.get(identity.key);
+    if (running) {
+      await sendFromFlight(res, endpoint, running, wants, { ...outcomeHeaders('MISS'), 'x-deja-coalesced': '1' });
+      return;
+    }
+    const flight = new Flight(streaming, endpoint);
+    context.flights.set(identity.key, flight);
+    const done = sendFromFlight(res, endpoint, flight, wants, outcomeHeaders('MISS'));
+    // The exchange stays joinable until its answer is stored, so no identical request slips between.
+    void flight
+      .run(context.upstream, upstreamRequestFor(endpoint, req, request, streaming, authorization))
+      .then(store)
+      .catch((error: unknown) => context.logger.error('storing an answer failed', { entry: identity.key, error }))
+      .finally(() => context.flights.delete(identity.key));
+    await done;
+  };
+}

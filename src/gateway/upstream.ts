@@ -1,0 +1,191 @@
+import http from 'node:http';
+import https from 'node:https';
+import type { Readable } from 'node:stream';
+import { GatewayError } from './errors';
+
+export interface UpstreamRequest {
+  method: string;
+  /** Path under the upstream base URL, starting with `/` (e.g. `/chat/completions`). */
+  path: string;
+  headers: http.OutgoingHttpHeaders;
+  /** A buffered body can be retried once on a stale keep-alive socket; a stream cannot. */
+  body?: Buffer | Readable;
+}
+
+export interface UpstreamResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: http.IncomingMessage;
+  /** Aborts the exchange; the body stream ends with an error. */
+  abort(): void;
+}
+
+export interface UpstreamOptions {
+  /** The OpenAI base URL, `/v1` included. */
+  baseUrl: string;
+  /** Longest wait for the response headers, and between two chunks of the body. */
+  timeoutMs: number;
+}
+
+/** Headers that describe one hop, never forwarded (RFC 9110 §7.6.1), plus the ones Deja owns. */
+const NOT_FORWARDED = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+  'content-length',
+]);
+
+/** Client headers worth passing upstream: everything but hop-by-hop and Deja's own controls. */
+export function forwardableHeaders(
+  headers: http.IncomingHttpHeaders,
+  drop: readonly string[] = [],
+): http.OutgoingHttpHeaders {
+  const out: http.OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || NOT_FORWARDED.has(name) || name.startsWith('x-deja-') || drop.includes(name)) continue;
+    out[name] = value;
+  }
+  return out;
+}
+
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ECONNABORTED',
+  'EPROTO',
+  'CERT_HAS_EXPIRED',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+]);
+
+/** The upstream OpenAI server (vLLM), reached over keep-alive connections. */
+export class Upstream {
+  readonly baseUrl: string;
+  private readonly base: URL;
+  private readonly client: typeof http | typeof https;
+  private readonly agent: http.Agent;
+  private readonly timeoutMs: number;
+
+  constructor(options: UpstreamOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.base = new URL(this.baseUrl);
+    const secure = this.base.protocol === 'https:';
+    this.client = secure ? https : http;
+    const agentOptions = { keepAlive: true, scheduling: 'lifo' as const };
+    this.agent = secure ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
+    this.timeoutMs = options.timeoutMs;
+  }
+
+  /** The server's root (for `/metrics`), without the `/v1` part of the base URL. */
+  get origin(): string {
+    return this.base.origin;
+  }
+
+  request(request: UpstreamRequest): Promise<UpstreamResponse> {
+    return this.attempt(request, true);
+  }
+
+  private attempt(request: UpstreamRequest, mayRetry: boolean): Promise<UpstreamResponse> {
+    const basePath = this.base.pathname.replace(/\/+$/, '');
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      let response: http.IncomingMessage | undefined;
+      const req = this.client.request({
+        protocol: this.base.protocol,
+        hostname: this.base.hostname,
+        port: this.base.port,
+        method: request.method,
+        path: `${basePath}${request.path}`,
+        headers: Buffer.isBuffer(request.body) ? { ...request.headers, 'content-length': request.body.length } : request.headers,
+        agent: this.agent,
+      });
+      req.setTimeout(this.timeoutMs, () => {
+        const timeout = new GatewayError(
+          504,
+          'upstream_error',
+          'upstream_timeout',
+          `The upstream at ${this.baseUrl} sent nothing for ${formatSeconds(this.timeoutMs)}`,
+        );
+        // Destroy the body with the same error, so that a reader sees a timeout and not a reset.
+        response?.destroy(timeout);
+        req.destroy(timeout);
+      });
+      req.on('error', (error: NodeJS.ErrnoException) => {
+        if (settled) return;
+        settled = true;
+        // A kept-alive socket the server closed meanwhile: one fresh try is safe for a buffered body.
+        if (mayRetry && req.reusedSocket && error.code === 'ECONNRESET' && (request.body === undefined || Buffer.isBuffer(request.body))) {
+          this.attempt(request, false).then(resolve, reject);
+          return;
+        }
+        reject(toGatewayError(error, this.baseUrl));
+      });
+      req.on('response', (res) => {
+        if (settled) {
+          res.destroy();
+          return;
+        }
+        settled = true;
+        response = res;
+        resolve({
+          status: res.statusCode ?? 502,
+          headers: res.headers,
+          body: res,
+          abort: () => req.destroy(),
+        });
+      });
+      const body = request.body;
+      if (body === undefined) req.end();
+      else if (Buffer.isBuffer(body)) req.end(body);
+      else body.pipe(req);
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+function formatSeconds(ms: number): string {
+  return ms >= 1000 ? `${Math.round(ms / 100) / 10} s` : `${ms} ms`;
+}
+
+/** Maps a socket-level failure to 502/504 in the OpenAI error shape. */
+export function toGatewayError(error: unknown, baseUrl: string): GatewayError {
+  if (error instanceof GatewayError) return error;
+  const code = (error as NodeJS.ErrnoException)?.code;
+  const detail = (error as Error)?.message ?? String(error);
+  if (code && UNREACHABLE_CODES.has(code)) {
+    return new GatewayError(502, 'upstream_error', 'upstream_unreachable', `Cannot reach the upstream at ${baseUrl}: ${detail}`);
+  }
+  return new GatewayError(502, 'upstream_error', 'upstream_unreachable', `The upstream at ${baseUrl} failed: ${detail}`);
+}
+
+/** Reads a whole response body, failing with 502 past `limit` bytes. */
+export async function readBody(body: Readable, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    const buffer = chunk as Buffer;
+    size += buffer.length;
+    if (size > limit) {
+      body.destroy();
+      throw new GatewayError(502, 'upstream_error', 'upstream_response_too_large', `The upstream answer is larger than ${limit} bytes`);
+    }
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks);
+}
