@@ -52,8 +52,18 @@ function sha256(text: string): string {
  * sent to it. Two API keys never share entries.
  */
 export function tenantTag(upstream: string, credential: string | undefined): string {
-  return sha256(`${upstream}\n${credential ?? ''}`).slice(0, 16);
+  const material = `${upstream}\n${credential ?? ''}`;
+  let tag = recentTenants.get(material);
+  if (tag === undefined) {
+    tag = sha256(material).slice(0, 16);
+    // A handful of credentials in practice; the bound only guards against a flood of keys.
+    if (recentTenants.size >= 256) recentTenants.clear();
+    recentTenants.set(material, tag);
+  }
+  return tag;
 }
+
+const recentTenants = new Map<string, string>();
 
 /** A request as the exact cache sees it. */
 export interface RequestIdentity {

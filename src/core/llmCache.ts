@@ -10,6 +10,18 @@ function isObject(value: JsonValue | undefined): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** Canonical JSON of stored requests, kept while the entry object lives (the hot tier reuses it). */
+const canonicalRequests = new WeakMap<CacheEntry, string>();
+
+function canonicalRequestOf(entry: CacheEntry): string {
+  let canonical = canonicalRequests.get(entry);
+  if (canonical === undefined) {
+    canonical = canonicalJson(entry.request);
+    canonicalRequests.set(entry, canonical);
+  }
+  return canonical;
+}
+
 /**
  * Why an answer may not be stored, or undefined when it may: a truncated or
  * unfinished answer, an error body, or a shape the endpoint never returns.
@@ -79,7 +91,7 @@ export class LlmCache {
     if (!entry) return undefined;
     if (entry.expiresAt <= this.now()) return undefined;
     // The key is a hash: make sure the stored entry answers this very request.
-    if (entry.tenant !== tenant || canonicalJson(entry.request) !== identity.canonical) {
+    if (entry.tenant !== tenant || canonicalRequestOf(entry) !== identity.canonical) {
       this.logger.warn('stored entry does not match its key; ignoring it', { entry: identity.key });
       return undefined;
     }
@@ -107,6 +119,7 @@ export class LlmCache {
       response: request.response,
       source: request.source,
     };
+    canonicalRequests.set(entry, request.identity.canonical);
     try {
       await this.exact.set(entry);
       return entry;

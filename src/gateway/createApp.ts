@@ -3,6 +3,7 @@ import type { Endpoint } from '../core/types';
 import { ENDPOINT_PATHS } from '../core/types';
 import { errorMiddleware, GatewayError } from './errors';
 import type { GatewayContext } from './gatewayContext';
+import { jsonBody } from './jsonBody';
 import { cachedEndpoint } from './routes/cachedEndpoint';
 import { healthEndpoint } from './routes/health';
 import { proxyEndpoint } from './routes/proxy';
@@ -14,8 +15,7 @@ export function createApp(context: GatewayContext): Express {
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
-  // Parse any content type as JSON: some clients send none.
-  const json = express.json({ limit: context.options.maxBodyBytes, type: () => true, strict: false });
+  const json = jsonBody(context.options.maxBodyBytes);
 
   app.get('/health', healthEndpoint(context));
   for (const endpoint of CACHED_ENDPOINTS) {

@@ -20,7 +20,14 @@ export interface FlightEvent {
 /** How an upstream exchange ended. */
 export type FlightResult =
   /** A body that was not a stream: any status, passed on unchanged. */
-  | { kind: 'body'; status: number; headers: IncomingHttpHeaders; body: Buffer; json: JsonObject | undefined }
+  | {
+      kind: 'body';
+      status: number;
+      headers: IncomingHttpHeaders;
+      body: Buffer;
+      /** The body as a JSON object, parsed on first use: the client gets the bytes before any parsing. */
+      json: () => JsonObject | undefined;
+    }
   /** A stream that reached `[DONE]`, assembled into the JSON a non-streaming call returns. */
   | { kind: 'stream'; response: JsonObject; upstreamError: JsonObject | undefined }
   /** No answer, or a stream cut short: nothing may be stored. */
@@ -103,15 +110,22 @@ export class Flight {
 
   private async readWhole(response: UpstreamResponse): Promise<void> {
     const body = await readBody(response.body, MAX_UPSTREAM_BODY);
-    let json: JsonObject | undefined;
-    if (String(response.headers['content-type'] ?? '').includes('json')) {
-      try {
-        const parsed: unknown = JSON.parse(body.toString('utf8'));
-        if (isObject(parsed)) json = parsed;
-      } catch {
-        // Not JSON after all: passed on as it came, never stored.
+    const isJson = String(response.headers['content-type'] ?? '').includes('json');
+    let parsed: JsonObject | undefined | null = null;
+    const json = (): JsonObject | undefined => {
+      if (parsed === null) {
+        parsed = undefined;
+        if (isJson) {
+          try {
+            const value: unknown = JSON.parse(body.toString('utf8'));
+            if (isObject(value)) parsed = value;
+          } catch {
+            // Not JSON after all: passed on as it came, never stored.
+          }
+        }
       }
-    }
+      return parsed;
+    };
     this.finish({ kind: 'body', status: response.status, headers: response.headers, body, json });
   }
 

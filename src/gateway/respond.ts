@@ -51,10 +51,22 @@ function sendReplay(res: Response, endpoint: Endpoint, response: JsonObject, wan
   res.end(text);
 }
 
+/** Serialized stored answers, kept while the entry object lives (the hot tier reuses it). */
+const serializedResponses = new WeakMap<CacheEntry, Buffer>();
+
 /** Answers with a stored entry, as JSON or as a replayed stream. */
 export function sendEntry(res: Response, entry: CacheEntry, wants: ClientWants, headers: OutgoingHttpHeaders): void {
-  if (wants.stream && entry.endpoint !== 'embeddings') sendReplay(res, entry.endpoint, entry.response, wants, headers);
-  else sendJson(res, 200, entry.response, headers);
+  if (wants.stream && entry.endpoint !== 'embeddings') {
+    sendReplay(res, entry.endpoint, entry.response, wants, headers);
+    return;
+  }
+  let body = serializedResponses.get(entry);
+  if (!body) {
+    body = Buffer.from(JSON.stringify(entry.response));
+    serializedResponses.set(entry, body);
+  }
+  res.writeHead(200, { ...headers, 'content-type': 'application/json', 'content-length': body.length });
+  res.end(body);
 }
 
 export function sendGatewayError(res: Response, error: GatewayError, headers: OutgoingHttpHeaders): void {
@@ -74,8 +86,9 @@ function sendResult(res: Response, endpoint: Endpoint, result: FlightResult, wan
       return;
     case 'body': {
       const ok = result.status >= 200 && result.status < 300;
-      if (wants.stream && ok && result.json && endpoint !== 'embeddings') {
-        sendReplay(res, endpoint, result.json, wants, headers);
+      const json = wants.stream && ok && endpoint !== 'embeddings' ? result.json() : undefined;
+      if (json) {
+        sendReplay(res, endpoint, json, wants, headers);
         return;
       }
       // Passed on unchanged: status, body and the upstream's own headers.

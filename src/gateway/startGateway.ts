@@ -6,6 +6,7 @@ import { LlmCache } from '../core/llmCache';
 import { createLogger, type Logger } from '../core/logger';
 import type { GatewayOptions } from '../core/options';
 import type { ExactStore } from '../core/stores/exactStore';
+import { HotExactStore } from '../core/stores/hotExactStore';
 import { MemoryExactStore } from '../core/stores/memoryExactStore';
 import { SqliteExactStore } from '../core/stores/sqliteExactStore';
 import { createApp } from './createApp';
@@ -26,6 +27,8 @@ export interface RunningGateway {
 export const DATABASE_FILE = 'cache.sqlite';
 const SWEEP_INTERVAL_MS = 60_000;
 const CLOSE_GRACE_MS = 2_000;
+/** Memory for recently used entries in front of SQLite. */
+const HOT_TIER_BYTES = 64 * 1024 * 1024;
 
 /** Creates the data directory owner-only when Deja makes it; an existing one is left as the user set it. */
 async function ensureDataDir(dir: string): Promise<void> {
@@ -37,10 +40,11 @@ async function ensureDataDir(dir: string): Promise<void> {
 async function openStore(options: GatewayOptions, logger: Logger): Promise<ExactStore> {
   if (options.dataDir === null) return new MemoryExactStore();
   await ensureDataDir(options.dataDir);
-  return SqliteExactStore.open({
+  const sqlite = await SqliteExactStore.open({
     file: join(options.dataDir, DATABASE_FILE),
     onError: (error) => logger.warn('cache database error', { error }),
   });
+  return new HotExactStore(sqlite, HOT_TIER_BYTES);
 }
 
 function listen(server: Server, host: string, port: number): Promise<void> {

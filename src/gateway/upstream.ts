@@ -175,17 +175,24 @@ export function toGatewayError(error: unknown, baseUrl: string): GatewayError {
 }
 
 /** Reads a whole response body, failing with 502 past `limit` bytes. */
-export async function readBody(body: Readable, limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    const buffer = chunk as Buffer;
-    size += buffer.length;
-    if (size > limit) {
-      body.destroy();
-      throw new GatewayError(502, 'upstream_error', 'upstream_response_too_large', `The upstream answer is larger than ${limit} bytes`);
-    }
-    chunks.push(buffer);
-  }
-  return Buffer.concat(chunks);
+export function readBody(body: Readable, limit: number): Promise<Buffer> {
+  // Plain listeners: an async iterator costs noticeably more per chunk on the hot path.
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    body.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        body.destroy();
+        reject(new GatewayError(502, 'upstream_error', 'upstream_response_too_large', `The upstream answer is larger than ${limit} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    body.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+    body.once('error', reject);
+    body.once('close', () => {
+      if (!body.readableEnded) reject(new Error('aborted'));
+    });
+  });
 }

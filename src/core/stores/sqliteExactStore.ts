@@ -14,11 +14,18 @@ export interface SqliteExactStoreOptions {
   onError?: (error: unknown) => void;
 }
 
-/** The exact store: keyv over @keyv/sqlite, one row per entry, absolute TTL. */
+/**
+ * The exact store: keyv over @keyv/sqlite, one row per entry, absolute TTL.
+ * It keeps the set of stored ids in memory, so that a miss (the common case of
+ * a new prompt) costs no database round trip. The set assumes this process is
+ * the database's only writer, as one gateway per data directory is; an entry
+ * written by another process is at worst a miss, never a wrong answer.
+ */
 export class SqliteExactStore implements ExactStore {
   private constructor(
     private readonly keyv: Keyv<CacheEntry>,
     private readonly sqlite: KeyvSqlite,
+    private readonly ids: Set<string>,
   ) {}
 
   /** Opens (or creates) the database; rejects with a clear error when it cannot. */
@@ -44,10 +51,18 @@ export class SqliteExactStore implements ExactStore {
       throw new Error(`cannot open the cache database ${options.file}: ${(error as Error).message}`);
     }
     await chmod(options.file, 0o600).catch(() => {});
-    return new SqliteExactStore(keyv, sqlite);
+    const rows = (await sqlite.query(`SELECT key FROM ${TABLE} WHERE key LIKE ?`, `${NAMESPACE}:%`)) as Array<{ key: string }>;
+    const ids = new Set(rows.map((row) => row.key.slice(NAMESPACE.length + 1)));
+    return new SqliteExactStore(keyv, sqlite, ids);
+  }
+
+  /** How many entries the database holds (expired ones not yet swept included). */
+  get size(): number {
+    return this.ids.size;
   }
 
   async get(id: string): Promise<CacheEntry | undefined> {
+    if (!this.ids.has(id)) return undefined;
     const entry = await this.keyv.get(id);
     if (entry === undefined || entry === null) return undefined;
     if (typeof entry !== 'object' || entry.version !== 1 || entry.id !== id) return undefined;
@@ -57,14 +72,17 @@ export class SqliteExactStore implements ExactStore {
   async set(entry: CacheEntry): Promise<void> {
     const ttl = entry.expiresAt - Date.now();
     if (ttl <= 0) return;
+    this.ids.add(entry.id);
     await this.keyv.set(entry.id, entry, ttl);
   }
 
   async delete(id: string): Promise<boolean> {
+    this.ids.delete(id);
     return this.keyv.delete(id);
   }
 
   async clear(): Promise<void> {
+    this.ids.clear();
     await this.keyv.clear();
   }
 
@@ -78,7 +96,9 @@ export class SqliteExactStore implements ExactStore {
     if (rows.length === 0) return [];
     const keys = rows.map((row) => row.key);
     await this.sqlite.query(`DELETE FROM ${TABLE} WHERE key IN (SELECT value FROM json_each(?))`, JSON.stringify(keys));
-    return keys.map((key) => key.slice(prefix.length));
+    const ids = keys.map((key) => key.slice(prefix.length));
+    for (const id of ids) this.ids.delete(id);
+    return ids;
   }
 
   async close(): Promise<void> {

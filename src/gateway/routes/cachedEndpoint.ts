@@ -5,6 +5,7 @@ import { validateRequest } from '../../core/validateRequest';
 import { ENDPOINT_PATHS, type CacheOutcome, type Endpoint, type JsonObject } from '../../core/types';
 import { readCacheControl } from '../cacheControl';
 import { invalidRequest } from '../errors';
+import { rawBodyOf } from '../jsonBody';
 import { Flight, type FlightResult } from '../flight';
 import type { GatewayContext } from '../gatewayContext';
 import { sendEntry, sendFromFlight, type ClientWants } from '../respond';
@@ -23,17 +24,16 @@ function upstreamAuthorization(req: Request, apiKey: string | undefined): string
 
 /** The request to forward. A streamed call always asks for usage, so a stored answer knows its token counts. */
 function upstreamRequestFor(endpoint: Endpoint, req: Request, body: JsonObject, streaming: boolean, authorization: string | undefined): UpstreamRequest {
-  let forwarded = body;
-  if (streaming) {
-    const streamOptions = isObject(body.stream_options) ? body.stream_options : {};
-    forwarded = { ...body, stream: true, stream_options: { ...streamOptions, include_usage: true } };
-  }
+  const streamOptions = isObject(body.stream_options) ? body.stream_options : {};
+  const unchanged = !streaming || streamOptions.include_usage === true;
+  const raw = unchanged ? rawBodyOf(req) : undefined;
+  const forwarded = raw ?? Buffer.from(JSON.stringify(streaming ? { ...body, stream_options: { ...streamOptions, include_usage: true } } : body));
   const headers = forwardableHeaders(req.headers, ['authorization', 'accept-encoding', 'content-type', 'cache-control']);
   headers['content-type'] = 'application/json';
   // Deja reads streams and bodies itself: ask for them uncompressed.
   headers['accept-encoding'] = 'identity';
   if (authorization) headers.authorization = authorization;
-  return { method: 'POST', path: ENDPOINT_PATHS[endpoint], headers, body: Buffer.from(JSON.stringify(forwarded)) };
+  return { method: 'POST', path: ENDPOINT_PATHS[endpoint], headers, body: forwarded };
 }
 
 function outcomeHeaders(outcome: CacheOutcome, reason?: string): OutgoingHttpHeaders {
@@ -91,8 +91,9 @@ export function cachedEndpoint(endpoint: Endpoint, context: GatewayContext): Req
     const store = async (result: FlightResult): Promise<void> => {
       if (result.kind === 'stream' && !result.upstreamError) {
         await context.cache.store({ endpoint, identity, tenant, model: String(request.model), response: result.response, source: 'stream', ttlSeconds });
-      } else if (result.kind === 'body' && result.status === 200 && result.json) {
-        await context.cache.store({ endpoint, identity, tenant, model: String(request.model), response: result.json, source: 'json', ttlSeconds });
+      } else if (result.kind === 'body' && result.status === 200) {
+        const response = result.json();
+        if (response) await context.cache.store({ endpoint, identity, tenant, model: String(request.model), response, source: 'json', ttlSeconds });
       }
     };
 

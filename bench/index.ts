@@ -1,0 +1,23 @@
+/**
+ * `npm run bench [-- --quick] [-- gateway]`: runs the benchmarks and prints their
+ * figures as Markdown tables, ready for BENCHMARKS.md.
+ */
+import { execFileSync } from 'node:child_process';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { gatewayBench, printRows } from './gatewayBench';
+import { ROOT } from './lib';
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const quick = args.includes('--quick');
+  const only = args.filter((arg) => !arg.startsWith('--'));
+  execFileSync(process.execPath, [join(ROOT, 'esbuild.mjs')], { cwd: ROOT });
+  process.stdout.write(`Deja benchmarks, ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}${quick ? ', quick run' : ''}\n`);
+  if (only.length === 0 || only.includes('gateway')) printRows('Gateway overhead (npm run bench -- gateway)', await gatewayBench({ quick }));
+}
+
+main().catch((error: Error) => {
+  process.stderr.write(`${error.stack ?? error.message}\n`);
+  process.exit(1);
+});
