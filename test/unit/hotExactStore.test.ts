@@ -50,6 +50,22 @@ describe('HotExactStore', () => {
     assert.equal(hot.stats.entries, 0);
   });
 
+  it('shows a new entry at once, and forgets it when the store underneath refuses it', async () => {
+    now = 0;
+    const inner = new MemoryExactStore(clock);
+    let release!: () => void;
+    const slowInner = { ...inner, get: inner.get.bind(inner), set: () => new Promise<void>((resolve) => (release = resolve)) } as unknown as MemoryExactStore;
+    const hot = new HotExactStore(slowInner, 1_000_000, clock);
+    const pending = hot.set(entry('a', 1e9));
+    assert.ok(await hot.get('a'), 'readable before the write commits');
+    release();
+    await pending;
+    const failing = { ...inner, get: inner.get.bind(inner), set: async () => Promise.reject(new Error('disk full')) } as unknown as MemoryExactStore;
+    const hot2 = new HotExactStore(failing, 1_000_000, clock);
+    await assert.rejects(hot2.set(entry('b', 1e9)), /disk full/);
+    assert.equal(await hot2.get('b'), undefined);
+  });
+
   it('stays within its memory budget, evicting the least recently used', async () => {
     now = 0;
     const hot = new HotExactStore(new MemoryExactStore(clock), 20_000, clock);

@@ -45,8 +45,14 @@ export class HotExactStore implements ExactStore {
   }
 
   async set(entry: CacheEntry): Promise<void> {
-    await this.inner.set(entry);
+    // Visible at once: the next request may arrive before the write below commits.
     this.remember(entry, estimateBytes(entry));
+    try {
+      await this.inner.set(entry);
+    } catch (error) {
+      this.forget(entry.id);
+      throw error;
+    }
   }
 
   async delete(id: string): Promise<boolean> {
