@@ -4,7 +4,7 @@ import { build } from 'esbuild';
 import { existsSync } from 'node:fs';
 
 const production = process.argv.includes('--production');
-const external = ['vscode', 'sqlite3', '@keyv/sqlite', 'onnxruntime-node', '@huggingface/transformers', 'sharp'];
+const external = ['vscode', 'sqlite3', '@keyv/sqlite', 'onnxruntime-node', '@huggingface/transformers', 'sharp', 'vectra', 'tsx'];
 
 const common = {
   bundle: true,
@@ -17,7 +17,11 @@ const common = {
   logLevel: 'warning',
 };
 
-const entries = [{ in: 'src/cli.ts', out: 'dist/cli.js', banner: '#!/usr/bin/env node' }];
+const entries = [
+  { in: 'src/cli.ts', out: 'dist/cli.js', banner: '#!/usr/bin/env node' },
+  // The embedding model runs in a worker thread; workerEmbedder looks for this file beside its bundle.
+  { in: 'src/core/embeddings/embeddingWorker.ts', out: 'dist/embeddingWorker.js' },
+];
 if (existsSync('src/extension.ts')) entries.push({ in: 'src/extension.ts', out: 'dist/extension.js' });
 
 await Promise.all(

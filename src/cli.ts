@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { createLogger } from './core/logger';
 import { resolveOptions, SETTINGS, type GatewayOptions } from './core/options';
+import { openCache } from './core/openCache';
 import { startGateway } from './gateway/startGateway';
 import { VERSION } from './version';
 
@@ -17,10 +18,11 @@ function usage(): string {
     '',
     'Usage:',
     '  deja serve [options]   run the gateway',
+    '  deja reindex [options] rebuild the semantic index from the stored entries (stop the gateway first)',
     '  deja --help            show this help',
     '  deja --version         print the version',
     '',
-    'Options for serve (a flag wins over its environment variable):',
+    'Options (a flag wins over its environment variable):',
     ...flags,
     '',
     'Then point any tool that takes an OpenAI base URL at the address serve prints,',
@@ -53,6 +55,46 @@ function banner(baseUrl: string, url: string, options: GatewayOptions): string {
   ].join('\n');
 }
 
+async function reindex(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseServeFlags(args);
+  } catch (error) {
+    process.stderr.write(`deja reindex: ${(error as Error).message}\nRun "deja --help" for the options.\n`);
+    return 2;
+  }
+  if (parsed.help) {
+    process.stdout.write(`${usage()}\n`);
+    return 0;
+  }
+  const options = { ...parsed.options, semantic: true };
+  const logger = createLogger(options.logLevel);
+  let opened;
+  try {
+    opened = await openCache(options, logger);
+  } catch (error) {
+    process.stderr.write(`deja reindex: ${(error as Error).message}\n`);
+    return 1;
+  }
+  try {
+    const began = Date.now();
+    let reported = 0;
+    const count = await opened.cache.semantic!.reindex((done, total) => {
+      if (done === total || Date.now() - reported > 1000) {
+        reported = Date.now();
+        process.stdout.write(`embedded ${done} of ${total} entries\n`);
+      }
+    });
+    process.stdout.write(`semantic index rebuilt: ${count} vectors in ${((Date.now() - began) / 1000).toFixed(1)} s\n`);
+    return 0;
+  } catch (error) {
+    process.stderr.write(`deja reindex: ${(error as Error).message}\n`);
+    return 1;
+  } finally {
+    await opened.close();
+  }
+}
+
 async function serve(args: string[]): Promise<number> {
   let parsed;
   try {
@@ -74,7 +116,7 @@ async function serve(args: string[]): Promise<number> {
   }
   let gateway;
   try {
-    gateway = await startGateway(options, logger);
+    gateway = await startGateway(options, { logger });
   } catch (error) {
     process.stderr.write(`deja serve: ${(error as Error).message}\n`);
     return 1;
@@ -124,6 +166,8 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     case 'serve':
       return serve(rest);
+    case 'reindex':
+      return reindex(rest);
     default:
       process.stderr.write(`deja: unknown command "${command}"\n\n${usage()}\n`);
       return 2;

@@ -1,5 +1,7 @@
 import { canonicalJson, type RequestIdentity } from './cacheKey';
 import type { Logger } from './logger';
+import type { SemanticCache } from './semantic/semanticCache';
+import { semanticQueryFor, type SemanticQuery } from './semantic/semanticQuery';
 import type { ExactStore } from './stores/exactStore';
 import type { CacheEntry, Endpoint, JsonObject, JsonValue } from './types';
 
@@ -48,6 +50,27 @@ export function unstorableReason(endpoint: Endpoint, response: JsonObject): stri
   return undefined;
 }
 
+/** A request as the cache levels see it. */
+export interface CacheQuery {
+  endpoint: Endpoint;
+  identity: RequestIdentity;
+  tenant: string;
+  /** Similarity a semantic hit needs; undefined for the configured default. */
+  threshold?: number;
+}
+
+/** Where a lookup ended. A miss carries what the semantic level learned, to index the answer later. */
+export type LookupResult =
+  | { kind: 'exact'; entry: CacheEntry }
+  | { kind: 'semantic'; entry: CacheEntry; similarity: number }
+  | { kind: 'miss'; nearestSimilarity: number | undefined; semantic: SemanticContext | undefined };
+
+/** The question's semantic view and vector, carried from the lookup to the store. */
+export interface SemanticContext {
+  query: SemanticQuery;
+  vector: Float32Array | undefined;
+}
+
 export interface StoreRequest {
   endpoint: Endpoint;
   identity: RequestIdentity;
@@ -56,31 +79,47 @@ export interface StoreRequest {
   response: JsonObject;
   source: CacheEntry['source'];
   ttlSeconds: number;
+  /** From the lookup's miss, when there was one. */
+  semantic?: SemanticContext;
 }
 
 export interface LlmCacheDeps {
   exact: ExactStore;
+  /** The semantic level; absent when it is switched off. */
+  semantic?: SemanticCache;
   logger: Logger;
   now?: () => number;
 }
 
 /**
- * The cache levels behind one interface. Cache errors degrade: a failed read is
- * a miss and a failed write is logged, so a broken store never fails a request.
+ * The cache levels behind one interface: exact, then semantic. Cache errors
+ * degrade: a failed read is a miss and a failed write is logged, so a broken
+ * store or model never fails a request.
  */
 export class LlmCache {
   private readonly exact: ExactStore;
+  readonly semantic: SemanticCache | undefined;
   private readonly logger: Logger;
   private readonly now: () => number;
 
   constructor(deps: LlmCacheDeps) {
     this.exact = deps.exact;
+    this.semantic = deps.semantic;
     this.logger = deps.logger;
     this.now = deps.now ?? Date.now;
   }
 
+  /** Exact lookup, then semantic. */
+  async lookup(query: CacheQuery): Promise<LookupResult> {
+    const exact = await this.lookupExact(query.identity, query.tenant);
+    if (exact) return { kind: 'exact', entry: exact };
+    return this.lookupSemantic(query);
+  }
+
   /** The stored entry for exactly this request, if any and still fresh. */
   async lookupExact(identity: RequestIdentity, tenant: string): Promise<CacheEntry | undefined> {
+    // The first cacheable request starts loading the embedding model, in the background.
+    if (this.semantic) void this.semantic.start();
     let entry: CacheEntry | undefined;
     try {
       entry = await this.exact.get(identity.key);
@@ -96,6 +135,28 @@ export class LlmCache {
       return undefined;
     }
     return entry;
+  }
+
+  /** A stored answer to a question that means the same, in the same context. */
+  async lookupSemantic(query: CacheQuery): Promise<LookupResult> {
+    const semanticQuery = this.semantic && semanticQueryFor(query.endpoint, query.tenant, query.identity.keyed);
+    if (!this.semantic || !semanticQuery) return { kind: 'miss', nearestSimilarity: undefined, semantic: undefined };
+    const found = await this.semantic.lookup(semanticQuery);
+    const context: SemanticContext = { query: semanticQuery, vector: found?.vector };
+    const nearest = found?.nearest;
+    const threshold = query.threshold ?? this.semantic.threshold;
+    if (nearest && nearest.score >= threshold) {
+      const entry = await this.exact.get(nearest.id).catch(() => undefined);
+      // The vector may outlive its entry (expired, evicted by another path): never answer from a stale pointer.
+      const stillAnswers =
+        entry &&
+        entry.expiresAt > this.now() &&
+        entry.endpoint === query.endpoint &&
+        semanticQueryFor(entry.endpoint, entry.tenant, entry.request)?.partition === semanticQuery.partition;
+      if (stillAnswers) return { kind: 'semantic', entry, similarity: nearest.score };
+      this.semantic.dropStale(nearest.id);
+    }
+    return { kind: 'miss', nearestSimilarity: nearest?.score, semantic: context };
   }
 
   /** Stores a complete answer. Returns the entry, or undefined when it was not stored (and why is logged). */
@@ -122,25 +183,33 @@ export class LlmCache {
     canonicalRequests.set(entry, request.identity.canonical);
     try {
       await this.exact.set(entry);
-      return entry;
     } catch (error) {
       this.logger.warn('cache write failed; the answer was served but not stored', { entry: entry.id, error });
       return undefined;
     }
+    if (this.semantic) {
+      const query = request.semantic?.query ?? semanticQueryFor(entry.endpoint, entry.tenant, entry.request);
+      if (query) this.semantic.remember(entry.id, query.partition, request.semantic?.vector);
+    }
+    return entry;
   }
 
   async evict(id: string): Promise<boolean> {
+    this.semantic?.forget([id]);
     return this.exact.delete(id);
   }
 
   async clear(): Promise<void> {
     await this.exact.clear();
+    await this.semantic?.clear();
   }
 
-  /** Drops expired entries; returns how many. */
+  /** Drops expired entries and their vectors; returns how many. */
   async sweepExpired(): Promise<number> {
     try {
-      return (await this.exact.sweepExpired(this.now())).length;
+      const expired = await this.exact.sweepExpired(this.now());
+      this.semantic?.forget(expired);
+      return expired.length;
     } catch (error) {
       this.logger.warn('expiry sweep failed', { error });
       return 0;
@@ -148,6 +217,7 @@ export class LlmCache {
   }
 
   async close(): Promise<void> {
+    await this.semantic?.close();
     await this.exact.close();
   }
 }

@@ -1,5 +1,6 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import type { EmbeddingDtype } from './embeddings/embedder';
 import { LOG_LEVELS, type LogLevel } from './logger';
 
 /** Everything a gateway needs to run; the CLI and the extension both build one. */
@@ -23,7 +24,28 @@ export interface GatewayOptions {
   logLevel: LogLevel;
   /** When false every request is forwarded untouched (`BYPASS`). */
   cachingEnabled: boolean;
+  /** The semantic level: similar questions answered from the cache. */
+  semantic: boolean;
+  /** Cosine similarity a semantic hit needs, 0 to 1. */
+  semanticThreshold: number;
+  /** A Hugging Face model id, or a local directory with config.json, tokenizer.json and onnx/. */
+  embeddingModel: string;
+  embeddingDtype: EmbeddingDtype;
+  /** Whether a model id may be downloaded from the Hugging Face hub on first use. */
+  embeddingDownload: boolean;
+  /** Where vectors persist: a table in the cache database, or vectra index files. */
+  vectorStore: 'sqlite' | 'vectra';
 }
+
+/** A small multilingual sentence-embedding model (384 dimensions, 50+ languages). */
+export const DEFAULT_EMBEDDING_MODEL = 'Xenova/paraphrase-multilingual-MiniLM-L12-v2';
+/**
+ * The default semantic threshold. It cannot be calibrated on the build machine (no
+ * pretrained model is reachable there); it is the conservative prior that peers
+ * converge on for MiniLM-class models, to be replaced by the figure
+ * `npm run eval:semantic` gives for the default model (see BENCHMARKS.md).
+ */
+export const DEFAULT_SEMANTIC_THRESHOLD = 0.95;
 
 export const DEFAULT_OPTIONS: Readonly<GatewayOptions> = {
   host: '127.0.0.1',
@@ -36,6 +58,12 @@ export const DEFAULT_OPTIONS: Readonly<GatewayOptions> = {
   maxBodyBytes: 16 * 1024 * 1024,
   logLevel: 'info',
   cachingEnabled: true,
+  semantic: true,
+  semanticThreshold: DEFAULT_SEMANTIC_THRESHOLD,
+  embeddingModel: DEFAULT_EMBEDDING_MODEL,
+  embeddingDtype: 'q8',
+  embeddingDownload: true,
+  vectorStore: 'sqlite',
 };
 
 /** A setting as the CLI and the environment spell it. */
@@ -91,6 +119,22 @@ function parseLogLevel(raw: string): LogLevel {
   return level as LogLevel;
 }
 
+/** A similarity threshold, 0 to 1. */
+export function parseThreshold(raw: string): number {
+  const value = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(value) || value < 0 || value > 1) {
+    throw new Error(`threshold must be a number from 0 to 1, got "${raw}"`);
+  }
+  return value;
+}
+
+function parseChoice<T extends string>(name: string, choices: readonly T[]) {
+  return (raw: string): T => {
+    if (!(choices as readonly string[]).includes(raw)) throw new Error(`${name} must be one of ${choices.join(', ')}, got "${raw}"`);
+    return raw as T;
+  };
+}
+
 function parseBoolean(raw: string): boolean {
   if (/^(1|true|yes|on)$/i.test(raw)) return true;
   if (/^(0|false|no|off)$/i.test(raw)) return false;
@@ -108,6 +152,12 @@ export const SETTINGS: readonly SettingSpec[] = [
   { flag: 'max-body', env: 'DEJA_MAX_BODY', key: 'maxBodyBytes', valueName: 'size', help: 'largest request body accepted (default 16mb)', parse: parseSize },
   { flag: 'log-level', env: 'DEJA_LOG_LEVEL', key: 'logLevel', valueName: 'level', help: 'error, warn, info or debug (default info)', parse: parseLogLevel },
   { flag: 'caching', env: 'DEJA_CACHING', key: 'cachingEnabled', valueName: 'on|off', help: 'turn the cache off to forward everything untouched (default on)', parse: parseBoolean },
+  { flag: 'semantic', env: 'DEJA_SEMANTIC', key: 'semantic', valueName: 'on|off', help: 'answer similar questions from the cache (default on)', parse: parseBoolean },
+  { flag: 'semantic-threshold', env: 'DEJA_SEMANTIC_THRESHOLD', key: 'semanticThreshold', valueName: 'x', help: `similarity a semantic hit needs, 0 to 1 (default ${DEFAULT_SEMANTIC_THRESHOLD})`, parse: parseThreshold },
+  { flag: 'embedding-model', env: 'DEJA_EMBEDDING_MODEL', key: 'embeddingModel', valueName: 'id|dir', help: `Hugging Face model id or local model directory (default ${DEFAULT_EMBEDDING_MODEL})`, parse: (raw) => raw },
+  { flag: 'embedding-dtype', env: 'DEJA_EMBEDDING_DTYPE', key: 'embeddingDtype', valueName: 'dtype', help: 'model precision: q8 (onnx/model_quantized.onnx, default) or fp32 (onnx/model.onnx)', parse: parseChoice('embedding dtype', ['fp32', 'fp16', 'q8', 'int8', 'uint8', 'q4'] as const) },
+  { flag: 'embedding-download', env: 'DEJA_EMBEDDING_DOWNLOAD', key: 'embeddingDownload', valueName: 'on|off', help: 'allow downloading the model from the Hugging Face hub on first use (default on)', parse: parseBoolean },
+  { flag: 'vector-store', env: 'DEJA_VECTOR_STORE', key: 'vectorStore', valueName: 'kind', help: 'where vectors persist: sqlite (default) or vectra', parse: parseChoice('vector store', ['sqlite', 'vectra'] as const) },
 ];
 
 /**

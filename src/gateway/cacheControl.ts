@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { parseThreshold } from '../core/options';
 import { invalidRequest } from './errors';
 
 /** What a client asked of the cache through its request headers. */
@@ -9,6 +10,8 @@ export interface CacheControl {
   noStore: boolean;
   /** `x-deja-ttl`: lifetime of the stored answer in seconds, 0 for none; undefined for the default. */
   ttlSeconds: number | undefined;
+  /** `x-deja-threshold`: similarity a semantic hit needs for this request; undefined for the default. */
+  threshold: number | undefined;
 }
 
 const MAX_TTL_SECONDS = 10 * 365 * 86_400;
@@ -36,7 +39,17 @@ export function readCacheControl(headers: IncomingHttpHeaders): CacheControl {
     }
     ttlSeconds = value;
   }
+  const rawThreshold = headerText(headers['x-deja-threshold']).trim();
+  let threshold: number | undefined;
+  if (rawThreshold !== '') {
+    try {
+      threshold = parseThreshold(rawThreshold);
+    } catch (error) {
+      throw invalidRequest(`x-deja-threshold: ${(error as Error).message}`, 'invalid_header', 'x-deja-threshold');
+    }
+  }
   return {
+    threshold,
     noCache: directives.includes('no-cache'),
     noStore: directives.includes('no-store'),
     ttlSeconds,

@@ -125,7 +125,7 @@ describe('keys, credentials and cache controls', function () {
     const answer = await (await h.post('/v1/chat/completions', body)).json();
     const options = h.gateway.context.options;
     await h.gateway.close();
-    h.gateway = await startGateway(options, h.logger);
+    h.gateway = await startGateway(options, { logger: h.logger });
     const again = await fetch(`${h.gateway.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify(body) });
     assert.equal(again.headers.get('x-deja-cache'), 'HIT');
     assert.deepEqual(await again.json(), answer);

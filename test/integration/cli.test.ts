@@ -10,9 +10,12 @@ import { MODEL } from './harness';
 const ROOT = resolve(__dirname, '../..');
 const CLI = join(ROOT, 'dist/cli.js');
 
+/** The semantic level would fetch its default model from the hub on first use: tests never download. */
+const NO_DOWNLOAD = { DEJA_SEMANTIC: 'off' };
+
 function runCli(args: string[], env: Record<string, string> = {}): { code: number; stdout: string; stderr: string } {
   try {
-    const stdout = execFileSync(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, encoding: 'utf8', stdio: 'pipe' });
+    const stdout = execFileSync(process.execPath, [CLI, ...args], { env: { ...process.env, ...NO_DOWNLOAD, ...env }, encoding: 'utf8', stdio: 'pipe' });
     return { code: 0, stdout, stderr: '' };
   } catch (error) {
     const failure = error as { status: number; stdout: string; stderr: string };
@@ -22,7 +25,7 @@ function runCli(args: string[], env: Record<string, string> = {}): { code: numbe
 
 /** Starts `deja serve` and resolves with the base URL it prints. */
 function serve(args: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcess; baseUrl: string; output: () => string }> {
-  const child = spawn(process.execPath, [CLI, 'serve', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'serve', ...args], { env: { ...process.env, ...NO_DOWNLOAD, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   return new Promise((resolvePromise, reject) => {
     const onData = (chunk: Buffer) => {
@@ -113,12 +116,15 @@ describe('the deja CLI', function () {
     assert.equal(await exitCode(child), 0);
   });
 
-  it('says clearly when the port is taken, and warns when bound beyond loopback', async () => {
+  it('says clearly when the port or the data directory is taken, and warns when bound beyond loopback', async () => {
     const first = await serve(['--port', '0', '--upstream', upstream, '--data', dataDir]);
     const port = new URL(first.baseUrl).port;
-    const second = runCli(['serve', '--port', port, '--upstream', upstream, '--data', dataDir]);
+    const second = runCli(['serve', '--port', port, '--upstream', upstream, '--data', `${dataDir}-other`]);
     assert.equal(second.code, 1);
     assert.match(second.stderr, new RegExp(`port ${port} on 127.0.0.1 is already in use`));
+    const sameData = runCli(['serve', '--port', '0', '--upstream', upstream, '--data', dataDir]);
+    assert.equal(sameData.code, 1);
+    assert.match(sameData.stderr, new RegExp(`another Deja \\(pid ${first.child.pid}, ${first.baseUrl.replace('/v1', '')}\\) is using the data directory`));
     first.child.kill('SIGTERM');
     await exitCode(first.child);
 

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
+import type { Embedder } from '../../src/core/embeddings/embedder';
 import type { Logger } from '../../src/core/logger';
 import { DEFAULT_OPTIONS, type GatewayOptions } from '../../src/core/options';
 import { startGateway, type RunningGateway } from '../../src/gateway/startGateway';
@@ -33,7 +34,7 @@ export const REASONING_MODEL = 'sim-reasoning-7b';
 
 /** The real gateway on port 0 with a fresh data directory, in front of a fresh simulated vLLM. */
 export async function startHarness(
-  settings: { sim?: Partial<SimConfig>; gateway?: Partial<GatewayOptions>; upstream?: string } = {},
+  settings: { sim?: Partial<SimConfig>; gateway?: Partial<GatewayOptions>; upstream?: string; embedder?: Embedder } = {},
 ): Promise<Harness> {
   const sim = new SimVllm(settings.sim);
   const simUrl = await sim.start();
@@ -47,9 +48,11 @@ export async function startHarness(
       upstream: settings.upstream ?? simUrl,
       upstreamTimeoutMs: 5_000,
       logLevel: 'error',
+      // Tests that want the semantic level turn it on with an injected or local model.
+      semantic: false,
       ...settings.gateway,
     },
-    logger,
+    { logger, embedder: settings.embedder },
   );
   const client = new OpenAI({ baseURL: gateway.baseUrl, apiKey: 'sk-test-alice', maxRetries: 0, timeout: 15_000 });
   const harness: Harness = {

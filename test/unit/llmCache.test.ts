@@ -73,6 +73,7 @@ describe('LlmCache', () => {
       set: async () => Promise.reject(new Error('disk full')),
       delete: async () => false,
       clear: async () => {},
+      ids: async () => [],
       sweepExpired: async () => Promise.reject(new Error('nope')),
       close: async () => {},
     };

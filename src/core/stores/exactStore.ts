@@ -10,6 +10,8 @@ export interface ExactStore {
   set(entry: CacheEntry): Promise<void>;
   delete(id: string): Promise<boolean>;
   clear(): Promise<void>;
+  /** Ids of every stored entry (expired ones not yet swept included). */
+  ids(): Promise<string[]>;
   /** Removes expired entries; returns their ids. */
   sweepExpired(now: number): Promise<string[]>;
   close(): Promise<void>;

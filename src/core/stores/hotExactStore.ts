@@ -66,6 +66,10 @@ export class HotExactStore implements ExactStore {
     await this.inner.clear();
   }
 
+  ids(): Promise<string[]> {
+    return this.inner.ids();
+  }
+
   async sweepExpired(now: number): Promise<string[]> {
     for (const [id, item] of this.items) if (item.entry.expiresAt <= now) this.forget(id);
     return this.inner.sweepExpired(now);

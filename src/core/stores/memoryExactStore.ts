@@ -31,6 +31,10 @@ export class MemoryExactStore implements ExactStore {
     this.entries.clear();
   }
 
+  async ids(): Promise<string[]> {
+    return [...this.entries.keys()];
+  }
+
   async sweepExpired(now: number): Promise<string[]> {
     const expired: string[] = [];
     for (const [id, raw] of this.entries) {

@@ -25,7 +25,7 @@ export class SqliteExactStore implements ExactStore {
   private constructor(
     private readonly keyv: Keyv<CacheEntry>,
     private readonly sqlite: KeyvSqlite,
-    private readonly ids: Set<string>,
+    private readonly storedIds: Set<string>,
   ) {}
 
   /** Opens (or creates) the database; rejects with a clear error when it cannot. */
@@ -58,11 +58,11 @@ export class SqliteExactStore implements ExactStore {
 
   /** How many entries the database holds (expired ones not yet swept included). */
   get size(): number {
-    return this.ids.size;
+    return this.storedIds.size;
   }
 
   async get(id: string): Promise<CacheEntry | undefined> {
-    if (!this.ids.has(id)) return undefined;
+    if (!this.storedIds.has(id)) return undefined;
     const entry = await this.keyv.get(id);
     if (entry === undefined || entry === null) return undefined;
     if (typeof entry !== 'object' || entry.version !== 1 || entry.id !== id) return undefined;
@@ -72,18 +72,22 @@ export class SqliteExactStore implements ExactStore {
   async set(entry: CacheEntry): Promise<void> {
     const ttl = entry.expiresAt - Date.now();
     if (ttl <= 0) return;
-    this.ids.add(entry.id);
+    this.storedIds.add(entry.id);
     await this.keyv.set(entry.id, entry, ttl);
   }
 
   async delete(id: string): Promise<boolean> {
-    this.ids.delete(id);
+    this.storedIds.delete(id);
     return this.keyv.delete(id);
   }
 
   async clear(): Promise<void> {
-    this.ids.clear();
+    this.storedIds.clear();
     await this.keyv.clear();
+  }
+
+  async ids(): Promise<string[]> {
+    return [...this.storedIds];
   }
 
   async sweepExpired(now: number): Promise<string[]> {
@@ -97,7 +101,7 @@ export class SqliteExactStore implements ExactStore {
     const keys = rows.map((row) => row.key);
     await this.sqlite.query(`DELETE FROM ${TABLE} WHERE key IN (SELECT value FROM json_each(?))`, JSON.stringify(keys));
     const ids = keys.map((key) => key.slice(prefix.length));
-    for (const id of ids) this.ids.delete(id);
+    for (const id of ids) this.storedIds.delete(id);
     return ids;
   }
 

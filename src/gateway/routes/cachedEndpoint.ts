@@ -2,7 +2,8 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import type { Request, RequestHandler, Response } from 'express';
 import { identifyRequest, tenantTag } from '../../core/cacheKey';
 import { validateRequest } from '../../core/validateRequest';
-import { ENDPOINT_PATHS, type CacheOutcome, type Endpoint, type JsonObject } from '../../core/types';
+import type { SemanticContext } from '../../core/llmCache';
+import { ENDPOINT_PATHS, type CacheEntry, type CacheOutcome, type Endpoint, type JsonObject } from '../../core/types';
 import { readCacheControl } from '../cacheControl';
 import { invalidRequest } from '../errors';
 import { rawBodyOf } from '../jsonBody';
@@ -34,6 +35,14 @@ function upstreamRequestFor(endpoint: Endpoint, req: Request, body: JsonObject, 
   headers['accept-encoding'] = 'identity';
   if (authorization) headers.authorization = authorization;
   return { method: 'POST', path: ENDPOINT_PATHS[endpoint], headers, body: forwarded };
+}
+
+function hitHeaders(outcome: 'HIT' | 'SEMANTIC_HIT', entry: CacheEntry): OutgoingHttpHeaders {
+  return {
+    'x-deja-cache': outcome,
+    'x-deja-entry': entry.id,
+    age: String(Math.max(0, Math.floor((Date.now() - entry.createdAt) / 1000))),
+  };
 }
 
 function outcomeHeaders(outcome: CacheOutcome, reason?: string): OutgoingHttpHeaders {
@@ -75,47 +84,59 @@ export function cachedEndpoint(endpoint: Endpoint, context: GatewayContext): Req
 
     const tenant = tenantTag(context.upstream.baseUrl, authorization);
     const identity = identifyRequest(endpoint, tenant, request);
-    if (!control.noCache) {
-      const entry = await context.cache.lookupExact(identity, tenant);
-      if (entry) {
-        sendEntry(res, entry, wants, {
-          ...outcomeHeaders('HIT'),
-          'x-deja-entry': entry.id,
-          age: String(Math.max(0, Math.floor((Date.now() - entry.createdAt) / 1000))),
-        });
-        return;
-      }
-    }
-
     const ttlSeconds = control.ttlSeconds ?? context.options.ttlSeconds;
-    const store = async (result: FlightResult): Promise<void> => {
+    const storeAnswer = (semantic: SemanticContext | undefined) => async (result: FlightResult): Promise<void> => {
+      let response: JsonObject | undefined;
+      let source: CacheEntry['source'] = 'json';
       if (result.kind === 'stream' && !result.upstreamError) {
-        await context.cache.store({ endpoint, identity, tenant, model: String(request.model), response: result.response, source: 'stream', ttlSeconds });
+        response = result.response;
+        source = 'stream';
       } else if (result.kind === 'body' && result.status === 200) {
-        const response = result.json();
-        if (response) await context.cache.store({ endpoint, identity, tenant, model: String(request.model), response, source: 'json', ttlSeconds });
+        response = result.json();
+      }
+      if (response) {
+        await context.cache.store({ endpoint, identity, tenant, model: String(request.model), response, source, ttlSeconds, semantic });
       }
     };
 
     // no-cache wants a fresh answer: it neither joins a running exchange nor is joined.
     if (control.noCache) {
       const result = await forward(outcomeHeaders('SKIP', 'client_opt_out'));
-      await store(result);
+      await storeAnswer(undefined)(result);
       return;
     }
 
-    const running = context.flights.get(identity.key);
-    if (running) {
+    const join = async (): Promise<boolean> => {
+      const running = context.flights.get(identity.key);
+      if (!running) return false;
       await sendFromFlight(res, endpoint, running, wants, { ...outcomeHeaders('MISS'), 'x-deja-coalesced': '1' });
+      return true;
+    };
+
+    const query = { endpoint, identity, tenant, threshold: control.threshold };
+    const exact = await context.cache.lookupExact(identity, tenant);
+    if (exact) {
+      sendEntry(res, exact, wants, hitHeaders('HIT', exact));
       return;
     }
+    if (await join()) return;
+    const found = await context.cache.lookupSemantic(query);
+    if (found.kind === 'semantic') {
+      sendEntry(res, found.entry, wants, { ...hitHeaders('SEMANTIC_HIT', found.entry), 'x-deja-similarity': found.similarity.toFixed(4) });
+      return;
+    }
+    // The embedding took a moment: an identical request may have started meanwhile.
+    if (await join()) return;
+
+    const missHeaders = outcomeHeaders('MISS');
+    if (found.kind === 'miss' && found.nearestSimilarity !== undefined) missHeaders['x-deja-similarity'] = found.nearestSimilarity.toFixed(4);
     const flight = new Flight(streaming, endpoint);
     context.flights.set(identity.key, flight);
-    const done = sendFromFlight(res, endpoint, flight, wants, outcomeHeaders('MISS'));
+    const done = sendFromFlight(res, endpoint, flight, wants, missHeaders);
     // The exchange stays joinable until its answer is stored, so no identical request slips between.
     void flight
       .run(context.upstream, upstreamRequestFor(endpoint, req, request, streaming, authorization))
-      .then(store)
+      .then(storeAnswer(found.kind === 'miss' ? found.semantic : undefined))
       .catch((error: unknown) => context.logger.error('storing an answer failed', { entry: identity.key, error }))
       .finally(() => context.flights.delete(identity.key));
     await done;

@@ -1,4 +1,5 @@
 import type { RequestHandler } from 'express';
+import type { SemanticStatus } from '../../core/semantic/semanticCache';
 import { PRODUCT_NAME, VERSION } from '../../version';
 import type { GatewayContext } from '../gatewayContext';
 
@@ -11,6 +12,8 @@ export interface HealthReport {
   upstream: string;
   caching: boolean;
   uptimeSeconds: number;
+  /** The semantic level: off, idle (waiting for a first request), loading, ready or failed, and why. */
+  semantic: SemanticStatus | { state: 'off'; reason: string };
 }
 
 export function healthEndpoint(context: GatewayContext): RequestHandler {
@@ -23,6 +26,7 @@ export function healthEndpoint(context: GatewayContext): RequestHandler {
       upstream: context.upstream.baseUrl,
       caching: context.options.cachingEnabled,
       uptimeSeconds: Math.round((Date.now() - context.startedAt) / 1000),
+      semantic: context.cache.semantic?.status() ?? { state: 'off', reason: 'switched off (--semantic off)' },
     };
     res.json(report);
   };

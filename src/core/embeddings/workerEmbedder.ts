@@ -1,0 +1,114 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { Embedder, EmbedderInfo, EmbeddingModelOptions, LoadProgress } from './embedder';
+import type { FromEmbeddingWorker, ToEmbeddingWorker } from './workerProtocol';
+
+interface Pending {
+  resolve(vectors: Array<Float32Array | undefined>): void;
+  reject(error: Error): void;
+}
+
+/** The worker script: bundled beside this file in dist/, or the TypeScript source under tsx (tests). */
+function workerScript(): { file: string; execArgv: string[] } {
+  const bundled = join(__dirname, 'embeddingWorker.js');
+  if (existsSync(bundled)) return { file: bundled, execArgv: [] };
+  return { file: join(__dirname, 'embeddingWorker.ts'), execArgv: ['--require', require.resolve('tsx/cjs')] };
+}
+
+/**
+ * An Embedder whose model lives in a worker thread, so that loading a model
+ * (seconds) and embedding a prompt (milliseconds of synchronous ONNX Runtime work)
+ * never stall the gateway's event loop.
+ */
+export class WorkerEmbedder implements Embedder {
+  private worker: Worker | undefined;
+  private loading: Promise<EmbedderInfo> | undefined;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private dimension = 0;
+
+  constructor(
+    private readonly options: EmbeddingModelOptions,
+    private readonly onProgress: (progress: LoadProgress) => void = () => {},
+  ) {}
+
+  load(): Promise<EmbedderInfo> {
+    this.loading ??= new Promise<EmbedderInfo>((resolve, reject) => {
+      const script = workerScript();
+      const worker = new Worker(script.file, { execArgv: script.execArgv });
+      this.worker = worker;
+      let ready = false;
+      worker.on('message', (message: FromEmbeddingWorker) => {
+        switch (message.type) {
+          case 'progress':
+            this.onProgress(message.progress);
+            return;
+          case 'ready':
+            ready = true;
+            this.dimension = message.info.dimension;
+            resolve(message.info);
+            return;
+          case 'failed':
+            reject(new Error(message.reason));
+            void worker.terminate();
+            return;
+          case 'embedded':
+            this.settle(message.id, (pending) => pending.resolve(this.unpack(message.vectors, message.fits)));
+            return;
+          case 'error':
+            this.settle(message.id, (pending) => pending.reject(new Error(message.message)));
+            return;
+          default: {
+            const unknown: never = message;
+            throw new Error(`unknown message from the embedding worker: ${JSON.stringify(unknown)}`);
+          }
+        }
+      });
+      const fail = (error: Error) => {
+        if (!ready) reject(error);
+        for (const pending of this.pending.values()) pending.reject(error);
+        this.pending.clear();
+        this.worker = undefined;
+      };
+      worker.on('error', fail);
+      worker.on('exit', (code) => fail(new Error(`the embedding worker exited (code ${code})`)));
+      worker.postMessage({ type: 'load', options: this.options } satisfies ToEmbeddingWorker);
+    });
+    return this.loading;
+  }
+
+  async embed(texts: string[]): Promise<Array<Float32Array | undefined>> {
+    await this.load();
+    const worker = this.worker;
+    if (!worker) throw new Error('the embedding worker is not running');
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      worker.postMessage({ type: 'embed', id, texts } satisfies ToEmbeddingWorker);
+    });
+  }
+
+  async close(): Promise<void> {
+    const worker = this.worker;
+    this.worker = undefined;
+    if (worker) await worker.terminate();
+  }
+
+  private settle(id: number, action: (pending: Pending) => void): void {
+    const pending = this.pending.get(id);
+    if (!pending) return;
+    this.pending.delete(id);
+    action(pending);
+  }
+
+  private unpack(flat: Float32Array, fits: boolean[]): Array<Float32Array | undefined> {
+    let offset = 0;
+    return fits.map((fit) => {
+      if (!fit) return undefined;
+      const vector = flat.subarray(offset, offset + this.dimension);
+      offset += this.dimension;
+      return vector;
+    });
+  }
+}

@@ -1,0 +1,293 @@
+import type { Embedder, EmbedderInfo } from '../embeddings/embedder';
+import type { Logger } from '../logger';
+import type { ExactStore } from '../stores/exactStore';
+import type { StoredVector, VectorStore } from '../stores/vectorStore';
+import type { CacheEntry } from '../types';
+import { semanticQueryFor, type SemanticQuery } from './semanticQuery';
+import { quantize, VectorIndex, type SearchResult } from './vectorIndex';
+
+export type SemanticState = 'off' | 'idle' | 'loading' | 'ready' | 'failed';
+
+/** What `/health` and the dashboard show about the semantic level. */
+export interface SemanticStatus {
+  state: SemanticState;
+  model: string;
+  /** Why the level is off or failed. */
+  reason?: string;
+  dimension?: number;
+  /** Vectors in the index. */
+  entries?: number;
+  /** Entries still waiting for a vector (stored while the model was loading, or after a repair). */
+  backlog?: number;
+  threshold: number;
+}
+
+/** A semantic lookup's outcome. */
+export interface SemanticLookup {
+  /** The question's vector, kept to index the answer once it is stored. */
+  vector: Float32Array;
+  /** The nearest stored question in the same partition, if any. */
+  nearest: SearchResult | undefined;
+}
+
+export interface SemanticCacheDeps {
+  embedder: Embedder;
+  /** Opens the vector store once the model's dimension is known. */
+  openStore: () => Promise<VectorStore>;
+  exact: ExactStore;
+  logger: Logger;
+  model: string;
+  /** Identifies the vector space: vectors from another model or precision are dropped. */
+  space: string;
+  threshold: number;
+}
+
+/** Writes are gathered for this long (or this many) into one transaction. */
+const FLUSH_DELAY_MS = 50;
+const FLUSH_BATCH = 512;
+const BACKFILL_BATCH = 16;
+
+/**
+ * The semantic level: embeds the question, searches its partition, and keeps the
+ * vector index consistent with the exact store. It loads lazily (the first
+ * cacheable request starts it) and never fails a request: until it is ready, or
+ * when the model cannot load, lookups are skipped and the exact level carries on.
+ */
+export class SemanticCache {
+  private state: SemanticState = 'idle';
+  private reason: string | undefined;
+  private info: EmbedderInfo | undefined;
+  private index: VectorIndex | undefined;
+  private store: VectorStore | undefined;
+  private starting: Promise<void> | undefined;
+  private readonly puts = new Map<string, StoredVector>();
+  private readonly removals = new Set<string>();
+  private flushTimer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+  /** Stored entries that have no vector yet. */
+  private readonly backlog = new Set<string>();
+  private backfilling = false;
+  private closed = false;
+
+  constructor(private readonly deps: SemanticCacheDeps) {}
+
+  get threshold(): number {
+    return this.deps.threshold;
+  }
+
+  status(): SemanticStatus {
+    return {
+      state: this.state,
+      model: this.deps.model,
+      reason: this.reason,
+      dimension: this.info?.dimension,
+      entries: this.index?.size,
+      backlog: this.state === 'ready' ? this.backlog.size : undefined,
+      threshold: this.deps.threshold,
+    };
+  }
+
+  /** Starts loading the model and the index in the background; idempotent. Resolves when ready or failed. */
+  start(): Promise<void> {
+    this.starting ??= this.load();
+    return this.starting;
+  }
+
+  private async load(): Promise<void> {
+    this.state = 'loading';
+    const began = Date.now();
+    this.deps.logger.info('loading the embedding model', { model: this.deps.model });
+    try {
+      this.info = await this.deps.embedder.load();
+      const store = await this.deps.openStore();
+      this.store = store;
+      const space = { model: this.deps.space, dimension: this.info.dimension };
+      const stored = await store.space();
+      if (!stored || stored.model !== space.model || stored.dimension !== space.dimension) {
+        if (stored) this.deps.logger.info('the embedding model changed: stored vectors dropped and rebuilt', { was: stored.model, now: space.model });
+        await store.reset(space);
+      }
+      const index = new VectorIndex(this.info.dimension);
+      const loaded: StoredVector[] = [];
+      await store.loadAll((vector) => loaded.push(vector));
+      index.load(loaded);
+      this.index = index;
+      await this.repair();
+      if (this.closed) return;
+      this.state = 'ready';
+      this.deps.logger.info('semantic cache ready', {
+        model: this.deps.model,
+        dimension: this.info.dimension,
+        vectors: index.size,
+        ms: Date.now() - began,
+      });
+      void this.backfill();
+    } catch (error) {
+      this.state = 'failed';
+      this.reason = (error as Error).message;
+      this.deps.logger.warn(`semantic cache disabled: ${this.reason}`);
+    }
+  }
+
+  /** Start-up repair: drop vectors whose entry is gone, queue entries that have no vector. */
+  private async repair(): Promise<void> {
+    const index = this.index!;
+    const ids = new Set(await this.deps.exact.ids());
+    const orphans = [...index.ids()].filter((id) => !ids.has(id));
+    for (const id of orphans) index.remove(id);
+    if (orphans.length) {
+      await this.store!.remove(orphans);
+      this.deps.logger.info('removed vectors whose entry is gone', { count: orphans.length });
+    }
+    for (const id of ids) if (!index.has(id)) this.backlog.add(id);
+  }
+
+  /**
+   * Embeds the question and finds its nearest neighbour in the partition. Undefined
+   * when the level is not ready, or the question cannot be embedded faithfully.
+   */
+  async lookup(query: SemanticQuery): Promise<SemanticLookup | undefined> {
+    if (this.state !== 'ready') {
+      if (this.state === 'idle') void this.start();
+      return undefined;
+    }
+    let vector: Float32Array | undefined;
+    try {
+      [vector] = await this.deps.embedder.embed([query.text]);
+    } catch (error) {
+      this.deps.logger.warn('embedding failed; semantic lookup skipped', { error });
+      return undefined;
+    }
+    if (!vector || !this.index) return undefined;
+    const [nearest] = this.index.search(query.partition, vector, 1);
+    return { vector, nearest };
+  }
+
+  /** Indexes a stored entry. Without a vector (the model was not ready), it waits in the backlog. */
+  remember(id: string, partition: string, vector: Float32Array | undefined): void {
+    if (!this.index || !vector) {
+      this.backlog.add(id);
+      if (this.state === 'ready') void this.backfill();
+      return;
+    }
+    this.index.add(id, partition, vector);
+    const { codes, scale } = quantize(vector);
+    this.removals.delete(id);
+    this.puts.set(id, { id, partition, codes, scale });
+    this.backlog.delete(id);
+    this.scheduleFlush();
+  }
+
+  /** Removes the vectors of entries that were evicted or expired. */
+  forget(ids: Iterable<string>): void {
+    for (const id of ids) {
+      this.backlog.delete(id);
+      this.puts.delete(id);
+      this.index?.remove(id);
+      if (this.store) this.removals.add(id);
+    }
+    this.scheduleFlush();
+  }
+
+  /** Drops a vector that points at an entry that no longer answers its partition. */
+  dropStale(id: string): void {
+    this.forget([id]);
+  }
+
+  async clear(): Promise<void> {
+    this.puts.clear();
+    this.removals.clear();
+    this.backlog.clear();
+    this.index?.clear();
+    await this.flushing;
+    if (this.store && this.info) await this.store.reset({ model: this.deps.space, dimension: this.info.dimension });
+  }
+
+  /** Re-embeds every stored entry: the index is rebuilt from the exact store. */
+  async reindex(onProgress: (done: number, total: number) => void = () => {}): Promise<number> {
+    await this.start();
+    if (this.state !== 'ready') throw new Error(`the semantic cache is ${this.state}: ${this.reason ?? ''}`);
+    await this.clear();
+    const ids = await this.deps.exact.ids();
+    let done = 0;
+    for (let i = 0; i < ids.length; i += BACKFILL_BATCH) {
+      await this.embedEntries(ids.slice(i, i + BACKFILL_BATCH));
+      done = Math.min(ids.length, i + BACKFILL_BATCH);
+      onProgress(done, ids.length);
+    }
+    await this.flush();
+    return this.index!.size;
+  }
+
+  /** Embeds the backlog in small batches, in the background. */
+  private async backfill(): Promise<void> {
+    if (this.backfilling || this.state !== 'ready') return;
+    this.backfilling = true;
+    try {
+      while (this.backlog.size > 0 && !this.closed) {
+        const batch = [...this.backlog].slice(0, BACKFILL_BATCH);
+        for (const id of batch) this.backlog.delete(id);
+        await this.embedEntries(batch);
+      }
+    } catch (error) {
+      this.deps.logger.warn('indexing stored entries failed', { error });
+    } finally {
+      this.backfilling = false;
+    }
+  }
+
+  private async embedEntries(ids: string[]): Promise<void> {
+    const entries: Array<{ entry: CacheEntry; query: SemanticQuery }> = [];
+    for (const id of ids) {
+      const entry = await this.deps.exact.get(id).catch(() => undefined);
+      const query = entry && semanticQueryFor(entry.endpoint, entry.tenant, entry.request);
+      if (entry && query) entries.push({ entry, query });
+    }
+    if (entries.length === 0) return;
+    const vectors = await this.deps.embedder.embed(entries.map(({ query }) => query.text));
+    entries.forEach(({ entry, query }, i) => {
+      const vector = vectors[i];
+      if (vector) this.remember(entry.id, query.partition, vector);
+    });
+  }
+
+  private scheduleFlush(): void {
+    if (!this.store) return;
+    if (this.puts.size + this.removals.size >= FLUSH_BATCH) {
+      void this.flush();
+      return;
+    }
+    this.flushTimer ??= setTimeout(() => void this.flush(), FLUSH_DELAY_MS);
+    this.flushTimer.unref?.();
+  }
+
+  /** Writes pending vector changes in one batch; resolves when they are on disk. */
+  flush(): Promise<void> {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    const store = this.store;
+    if (!store || (this.puts.size === 0 && this.removals.size === 0)) return this.flushing;
+    const puts = [...this.puts.values()];
+    const removals = [...this.removals];
+    this.puts.clear();
+    this.removals.clear();
+    this.flushing = this.flushing
+      .then(async () => {
+        await store.remove(removals);
+        await store.put(puts);
+      })
+      .catch((error: unknown) => {
+        // The index in memory is still right; the next start-up repair re-embeds what is missing.
+        this.deps.logger.warn('writing vectors failed', { error, vectors: puts.length });
+      });
+    return this.flushing;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.starting?.catch(() => {});
+    await this.flush();
+    await this.store?.close().catch(() => {});
+    await this.deps.embedder.close().catch(() => {});
+  }
+}
