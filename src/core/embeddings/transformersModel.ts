@@ -25,6 +25,8 @@ export async function loadTransformersModel(options: EmbeddingModelOptions, onPr
     const path = resolve(options.model);
     env.allowLocalModels = true;
     env.allowRemoteModels = false;
+    // The file cache is consulted before the local directory: it must not shadow these files.
+    env.useFSCache = false;
     env.localModelPath = `${dirname(path)}/`;
     modelId = basename(path);
   } else if (/^[./~]|\\/.test(options.model) || options.model.startsWith('/')) {
