@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { gatewayBench, printRows } from './gatewayBench';
+import { printSemanticRows, semanticBench } from './semanticBench';
 import { ROOT } from './lib';
 
 async function main(): Promise<void> {
@@ -15,6 +16,7 @@ async function main(): Promise<void> {
   execFileSync(process.execPath, [join(ROOT, 'esbuild.mjs')], { cwd: ROOT });
   process.stdout.write(`Deja benchmarks, ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}${quick ? ', quick run' : ''}\n`);
   if (only.length === 0 || only.includes('gateway')) printRows('Gateway overhead (npm run bench -- gateway)', await gatewayBench({ quick }));
+  if (only.length === 0 || only.includes('semantic')) printSemanticRows('Semantic level at scale (npm run bench -- semantic)', await semanticBench({ quick }));
 }
 
 main().catch((error: Error) => {

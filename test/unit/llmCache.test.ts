@@ -73,7 +73,7 @@ describe('LlmCache', () => {
       set: async () => Promise.reject(new Error('disk full')),
       delete: async () => false,
       clear: async () => {},
-      ids: async () => [],
+      ids: async () => new Set<string>(),
       sweepExpired: async () => Promise.reject(new Error('nope')),
       close: async () => {},
     };

@@ -135,7 +135,7 @@ describe('SemanticCache', () => {
     await exact.delete(orphaned.id);
     const unindexed = (await storeAnswer(first.cache, 'speed of light', 'c'))!;
     await first.semantic.flush();
-    await vectors.remove([unindexed.id]);
+    await vectors.write([], [unindexed.id]);
 
     const second = setup({ vectors, exact, embedder: new FakeEmbedder() });
     await second.semantic.start();

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { quantize, VectorIndex } from '../../src/core/semantic/vectorIndex';
+import { toBatch } from '../../src/core/stores/vectorStore';
 
 function seeded(seed: number) {
   return () => {
@@ -84,7 +85,12 @@ describe('VectorIndex', () => {
     const vectors = Array.from({ length: 100 }, randomVector);
     vectors.forEach((vector, i) => one.add(`v${i}`, `p${i % 3}`, vector));
     const bulk = new VectorIndex(D);
-    bulk.load(vectors.map((vector, i) => ({ id: `v${i}`, partition: `p${i % 3}`, ...quantize(vector) })));
+    const stored = vectors.map((vector, i) => ({ id: `v${i}`, partition: `p${i % 3}`, ...quantize(vector) }));
+    bulk.load({ batches: [toBatch(stored.slice(0, 60)), toBatch(stored.slice(60))] });
+    assert.equal(bulk.size, 100);
+    // Loading into a non-empty index replaces what it already holds.
+    bulk.load({ batches: [toBatch([stored[5]!])] });
+    assert.equal(bulk.size, 100);
     const query = randomVector();
     for (const partition of ['p0', 'p1', 'p2']) assert.deepEqual(bulk.search(partition, query, 5), one.search(partition, query, 5));
   });

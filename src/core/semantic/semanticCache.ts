@@ -4,7 +4,7 @@ import type { ExactStore } from '../stores/exactStore';
 import type { StoredVector, VectorStore } from '../stores/vectorStore';
 import type { CacheEntry } from '../types';
 import { semanticQueryFor, type SemanticQuery } from './semanticQuery';
-import { quantize, VectorIndex, type SearchResult } from './vectorIndex';
+import { VectorIndex, type SearchResult } from './vectorIndex';
 
 export type SemanticState = 'off' | 'idle' | 'loading' | 'ready' | 'failed';
 
@@ -107,11 +107,17 @@ export class SemanticCache {
         if (stored) this.deps.logger.info('the embedding model changed: stored vectors dropped and rebuilt', { was: stored.model, now: space.model });
         await store.reset(space);
       }
-      const index = new VectorIndex(this.info.dimension);
-      const loaded: StoredVector[] = [];
-      await store.loadAll((vector) => loaded.push(vector));
-      index.load(loaded);
+      let index = new VectorIndex(this.info.dimension);
+      try {
+        index.load(await store.loadAll());
+      } catch (error) {
+        // A damaged index is not fatal: drop it, and the repair below re-embeds every entry.
+        this.deps.logger.warn(`the vector index could not be read and is rebuilt: ${(error as Error).message}`);
+        await store.reset(space);
+        index = new VectorIndex(this.info.dimension);
+      }
       this.index = index;
+      if (index.takeUnsavedCentre() || store.needsCompaction()) await store.compact(index.export(), index.centre);
       await this.repair();
       if (this.closed) return;
       this.state = 'ready';
@@ -132,11 +138,11 @@ export class SemanticCache {
   /** Start-up repair: drop vectors whose entry is gone, queue entries that have no vector. */
   private async repair(): Promise<void> {
     const index = this.index!;
-    const ids = new Set(await this.deps.exact.ids());
+    const ids = await this.deps.exact.ids();
     const orphans = [...index.ids()].filter((id) => !ids.has(id));
     for (const id of orphans) index.remove(id);
     if (orphans.length) {
-      await this.store!.remove(orphans);
+      await this.store!.write([], orphans);
       this.deps.logger.info('removed vectors whose entry is gone', { count: orphans.length });
     }
     for (const id of ids) if (!index.has(id)) this.backlog.add(id);
@@ -170,10 +176,9 @@ export class SemanticCache {
       if (this.state === 'ready') void this.backfill();
       return;
     }
-    this.index.add(id, partition, vector);
-    const { codes, scale } = quantize(vector);
+    const stored = this.index.add(id, partition, vector);
     this.removals.delete(id);
-    this.puts.set(id, { id, partition, codes, scale });
+    this.puts.set(id, stored);
     this.backlog.delete(id);
     this.scheduleFlush();
   }
@@ -208,7 +213,7 @@ export class SemanticCache {
     await this.start();
     if (this.state !== 'ready') throw new Error(`the semantic cache is ${this.state}: ${this.reason ?? ''}`);
     await this.clear();
-    const ids = await this.deps.exact.ids();
+    const ids = [...(await this.deps.exact.ids())];
     let done = 0;
     for (let i = 0; i < ids.length; i += BACKFILL_BATCH) {
       await this.embedEntries(ids.slice(i, i + BACKFILL_BATCH));
@@ -273,8 +278,11 @@ export class SemanticCache {
     this.removals.clear();
     this.flushing = this.flushing
       .then(async () => {
-        await store.remove(removals);
-        await store.put(puts);
+        await store.write(puts, removals);
+        // The log of batches is rewritten from the live set once it grows long or mostly dead,
+        // and once the centre freezes, so that every stored vector carries its sign bits.
+        const index = this.index;
+        if (index && (index.takeUnsavedCentre() || store.needsCompaction())) await store.compact(index.export(), index.centre);
       })
       .catch((error: unknown) => {
         // The index in memory is still right; the next start-up repair re-embeds what is missing.

@@ -11,7 +11,7 @@ export interface ExactStore {
   delete(id: string): Promise<boolean>;
   clear(): Promise<void>;
   /** Ids of every stored entry (expired ones not yet swept included). */
-  ids(): Promise<string[]>;
+  ids(): Promise<ReadonlySet<string>>;
   /** Removes expired entries; returns their ids. */
   sweepExpired(now: number): Promise<string[]>;
   close(): Promise<void>;

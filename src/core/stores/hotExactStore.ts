@@ -66,7 +66,7 @@ export class HotExactStore implements ExactStore {
     await this.inner.clear();
   }
 
-  ids(): Promise<string[]> {
+  ids(): Promise<ReadonlySet<string>> {
     return this.inner.ids();
   }
 

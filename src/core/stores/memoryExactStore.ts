@@ -31,8 +31,8 @@ export class MemoryExactStore implements ExactStore {
     this.entries.clear();
   }
 
-  async ids(): Promise<string[]> {
-    return [...this.entries.keys()];
+  async ids(): Promise<ReadonlySet<string>> {
+    return new Set(this.entries.keys());
   }
 
   async sweepExpired(now: number): Promise<string[]> {

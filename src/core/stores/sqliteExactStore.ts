@@ -86,8 +86,9 @@ export class SqliteExactStore implements ExactStore {
     await this.keyv.clear();
   }
 
-  async ids(): Promise<string[]> {
-    return [...this.storedIds];
+  /** A snapshot of the stored ids. */
+  async ids(): Promise<ReadonlySet<string>> {
+    return new Set(this.storedIds);
   }
 
   async sweepExpired(now: number): Promise<string[]> {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { StoredVector, VectorSpace, VectorStore } from './vectorStore';
+import { toBatch, type StoredIndex, type StoredVector, type VectorBatch, type VectorSpace, type VectorStore } from './vectorStore';
 
 /** vectra rewrites a whole index file on every update: spreading vectors over shards keeps each rewrite small. */
 const SHARDS = 64;
@@ -78,18 +78,32 @@ export class VectraVectorStore implements VectorStore {
     await writeFile(join(this.folder, 'space.json'), JSON.stringify(space), { mode: 0o600 });
   }
 
-  async loadAll(each: (vector: StoredVector) => void): Promise<void> {
+  async loadAll(): Promise<StoredIndex> {
+    const batches: VectorBatch[] = [];
     for (const name of await readdir(this.folder)) {
       const match = /^shard-(\d+)$/.exec(name);
       if (!match) continue;
       const index = await this.shard(Number(match[1]));
-      for (const item of await index.listItems()) {
-        each({ id: item.id, partition: item.metadata.partition, scale: item.metadata.scale, codes: Int8Array.from(item.vector) });
-      }
+      const items = await index.listItems();
+      batches.push(toBatch(items.map((item) => ({ id: item.id, partition: item.metadata.partition, scale: item.metadata.scale, codes: Int8Array.from(item.vector) }))));
     }
+    // Sign bits are not kept in vectra items: the index recomputes them.
+    return { batches: batches.filter((batch) => batch.ids.length > 0) };
   }
 
-  async put(vectors: StoredVector[]): Promise<void> {
+  async write(puts: StoredVector[], removals: string[]): Promise<void> {
+    await this.remove(removals);
+    await this.put(puts);
+  }
+
+  needsCompaction(): boolean {
+    return false;
+  }
+
+  /** vectra keeps no sign bits or centre, and rewriting every shard would gain nothing: a no-op. */
+  async compact(_live: Iterable<StoredVector>, _centre: Float32Array | undefined): Promise<void> {}
+
+  private async put(vectors: StoredVector[]): Promise<void> {
     for (const [number, group] of this.groupByShard(vectors, (vector) => vector.id)) {
       const index = await this.shard(number);
       await index.beginUpdate();
@@ -105,7 +119,7 @@ export class VectraVectorStore implements VectorStore {
     }
   }
 
-  async remove(ids: string[]): Promise<void> {
+  private async remove(ids: string[]): Promise<void> {
     for (const [number, group] of this.groupByShard(ids, (id) => id)) {
       const index = await this.shard(number);
       await index.beginUpdate();
