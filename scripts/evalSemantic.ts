@@ -159,7 +159,8 @@ async function evalGptCache(model: string, dtype: EmbeddingDtype, file: string, 
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
     options: {
       'embedding-model': { type: 'string' },
       dtype: { type: 'string' },
@@ -172,10 +173,18 @@ async function main(): Promise<void> {
     process.stdout.write('Usage: npm run eval:semantic -- --embedding-model <id or dir> [--dtype q8|fp32] [--limit N] [--data-dir ../shared/data]\n');
     return;
   }
-  // `npm run eval:semantic --embedding-model x` reaches the script as npm_config_embedding_model.
-  const model = values['embedding-model'] ?? process.env.npm_config_embedding_model ?? DEFAULT_EMBEDDING_MODEL;
-  const dtype = (values.dtype ?? process.env.npm_config_dtype ?? 'q8') as EmbeddingDtype;
-  const limitRaw = values.limit ?? process.env.npm_config_limit;
+  // `npm run eval:semantic --embedding-model x` (without `--`): npm keeps the flag for itself
+  // (npm_config_embedding_model=true) and hands the value over as a positional argument.
+  const fromNpm = (name: string, pick: (value: string) => boolean): string | undefined => {
+    const value = process.env[`npm_config_${name}`];
+    if (value && value !== 'true') return value;
+    return value === 'true' ? positionals.find(pick) : undefined;
+  };
+  const isNumber = (value: string) => /^\d+$/.test(value);
+  const isDtype = (value: string) => ['fp32', 'fp16', 'q8', 'int8', 'uint8', 'q4'].includes(value);
+  const model = values['embedding-model'] ?? fromNpm('embedding_model', (value) => !isNumber(value) && !isDtype(value)) ?? DEFAULT_EMBEDDING_MODEL;
+  const dtype = (values.dtype ?? fromNpm('dtype', isDtype) ?? 'q8') as EmbeddingDtype;
+  const limitRaw = values.limit ?? fromNpm('limit', isNumber);
   const limit = limitRaw ? Number(limitRaw) : undefined;
   const dataDir = resolve(values['data-dir'] ?? resolve(__dirname, '../../shared/data'));
   process.stdout.write(`Semantic evaluation of ${model} (${dtype}), ${new Date().toISOString().slice(0, 10)}\n`);

@@ -125,6 +125,17 @@ describe('the real embedding model, offline (transformers.js in a worker)', func
     });
   }
 
+  it('npm run eval:semantic runs the labelled pairs through the cache with a local model', async () => {
+    const output = execFileSync(
+      process.execPath,
+      [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), join(ROOT, 'scripts/evalSemantic.ts'), '--embedding-model', modelDir, '--dtype', 'fp32', '--limit', '40'],
+      { encoding: 'utf8', cwd: ROOT },
+    );
+    assert.match(output, /qqp-dev\.jsonl: 40 pairs, \d+ duplicates/);
+    assert.match(output, /\| 0\.95 \| \d+ \| \d+ \| \d+ \| [\d.]+%|n\/a \|/);
+    assert.match(output, /gptcache-mock-pairs\.jsonl: 40 paraphrase pairs/);
+  });
+
   it('deja reindex rebuilds the index from the stored entries', async () => {
     const h = await startHarness({ gateway: { semantic: true, embeddingModel: modelDir, embeddingDtype: 'fp32', embeddingDownload: false } });
     const dataDir = h.dataDir;
