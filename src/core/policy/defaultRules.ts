@@ -1,0 +1,219 @@
+import type { PatternRule, PolicyConfig } from './policyTypes';
+
+/*
+ * The default detectors, in English and Russian. Each is a regular expression a
+ * team can read, switch off, or add to in its settings; `unless` lists the hard
+ * negatives that veto it (a question that merely mentions the word).
+ *
+ * JavaScript's \b only knows ASCII letters, so Russian words are bounded with
+ * lookarounds on \p{L} instead (written S( and )E below through the helpers).
+ */
+
+/** A word boundary that also works for Cyrillic: not preceded by a letter, digit or underscore. */
+const S = '(?<![\\p{L}\\p{N}_])';
+/** The matching end boundary. */
+const E = '(?![\\p{L}\\p{N}_])';
+/** A short stretch of the same sentence. */
+const gap = (max: number) => `[^.?!\\n]{0,${max}}?`;
+
+/** Questions about a concept, not requests for fresh or personal data. */
+const CONCEPTUAL_EN = `\\b(what (is|are) (an?|the)? ?(definition|meaning|concept|difference)|what (is|are) (a|an)\\b|what does .{0,40} mean|how (do|does|are|is|did|can) (an? |the )?[a-z -]{0,30}\\b(work|works|determined|calculated|set|formed|made|affect|influence|measured)|explain (the )?(concept|idea|difference|how|why)|why (do|does|did|are|is)|history of|in (ancient|medieval)|the difference between)\\b`;
+const CONCEPTUAL_RU = `${S}(что такое|что значит|что означает|как работает|как работают|как устроен|как формируется|как формируются|как определяется|от чего зависит|от чего зависят|почему|зачем|объясни принцип|в чём разница|в чем разница|история)${E}`;
+
+const CODE_NOUNS_EN =
+  'functions?|methods?|class(es)?|scripts?|programs?|snippets?|modules?|components?|endpoints?|regex(es)?|regular expressions?|(sql )?quer(y|ies)|unit tests?|tests? (for|covering)|test suites?|algorithms?|code|cli( tool)?|dockerfile|makefile|(yaml|json|config(uration)?) files?|bash|shell( script)?|one-liners?|lambdas?|decorators?|hooks?|handlers?|parsers?|scrapers?|bots?|api|web ?server|server|crud|migrations?|schemas?|stored procedures?|triggers?|implementation|solution in (python|java|javascript|typescript|go|rust|c\\+\\+|c#|kotlin|swift|ruby|php|sql)';
+const LANGUAGES_EN = 'go|python|java|javascript|typescript|golang|rust|c\\+\\+|c#|kotlin|swift|ruby|php|sql|bash|powershell|haskell|scala|elixir|lua|perl|dart|react|vue|node(\\.js)?';
+
+const CODE_GENERATION: PatternRule[] = [
+  {
+    id: 'write-code',
+    pattern: `\\b(write|create|generate|implement|code( up)?|build|make|give me|show me|produce|draft|scaffold|set up|need|want)\\b${gap(60)}\\b(${CODE_NOUNS_EN})\\b`,
+    unless: [`\\b(what (is|are)|what does|explain( what| how)?|definition of)\\b${gap(40)}\\b(${CODE_NOUNS_EN})\\b(?!${gap(60)}\\b(write|implement|generate)\\b)`],
+  },
+  {
+    id: 'implement',
+    pattern: `(?<![\\s\\S])\\s*(please,? )?(implement|code up|scaffold)\\b`,
+  },
+  {
+    id: 'code-in-language',
+    pattern: `\\b(write|implement|code|create|generate|program|solve|port|translate|convert|rewrite)\\b${gap(60)}\\b(in|using|to|into|with) (${LANGUAGES_EN})\\b`,
+  },
+  {
+    id: 'edit-code',
+    pattern: `\\b(fix|refactor|rewrite|optimi[sz]e|debug|clean up|simplify|speed up|convert|port|translate|modernize|complete|finish|extend|update|modify|change)\\b${gap(40)}\\b(this|the|my|following|below|attached)\\b${gap(20)}\\b(${CODE_NOUNS_EN})\\b`,
+  },
+  {
+    id: 'add-to-code',
+    pattern: `\\badd (unit )?(tests?|type hints|types|typings|error handling|logging|docstrings|comments|validation|a (method|function|field|column|endpoint|parameter|route))\\b`,
+  },
+  {
+    id: 'code-block-to-change',
+    // A fenced block with a request to change it (what a block only asks to be explained is cacheable).
+    pattern: `\`\`\`[\\s\\S]*?\`\`\`|^(?: {4}|\\t)\\S.*$`,
+    // (?<![\\s\\S]) is the very start of the text: with the m flag, ^ would be any line start.
+    unless: [`(?<![\\s\\S])(?![\\s\\S]*\\b(fix|refactor|rewrite|optimi[sz]e|improve|debug|clean up|simplify|speed up|convert|port|translate|complete|finish|extend|add|change|modify|update|make (it|this)|wrong|error|bug|broken|fails?|failing|crash(es)?|exception|doesn'?t work|not working|isn'?t working|исправь|почини|перепиши|оптимизируй|отрефактори|ошибк|не работает|добавь|переведи)\\b)`],
+  },
+  {
+    id: 'write-code-ru',
+    pattern: `${S}(напиши|напишите|написать|создай|создайте|сгенерируй|сгенерируйте|реализуй|реализуйте|реализовать|сделай|сделайте|набросай|накидай|нужен|нужна|нужно|нужны|дай)${E}${gap(60)}${S}(функци\\p{L}*|метод\\p{L}*|класс\\p{L}*|скрипт\\p{L}*|программ\\p{L}*|код\\p{L}*|запрос\\p{L}*|регулярк\\p{L}*|регулярн\\p{L}* выражени\\p{L}*|тест\\p{L}*|алгоритм\\p{L}*|модул\\p{L}*|компонент\\p{L}*|обработчик\\p{L}*|парсер\\p{L}*|бот\\p{L}*|эндпоинт\\p{L}*|миграци\\p{L}*)`,
+    unless: [`${S}(что такое|что значит|объясни, что)${E}`],
+  },
+  {
+    id: 'edit-code-ru',
+    pattern: `${S}(исправь|исправьте|почини|почините|отрефактори|отрефакторь|перепиши|перепишите|оптимизируй|оптимизируйте|переведи|конвертируй|доработай|допиши|дополни|добавь)${E}${gap(60)}${S}(код\\p{L}*|функци\\p{L}*|метод\\p{L}*|класс\\p{L}*|скрипт\\p{L}*|программ\\p{L}*|тест\\p{L}*|запрос\\p{L}*|обработк\\p{L}* ошибок|логировани\\p{L}*|тип\\p{L}*)`,
+  },
+];
+
+const TIME_SENSITIVE: PatternRule[] = [
+  {
+    id: 'relative-day',
+    pattern: `\\b(today|today's|tonight|tonight's|tomorrow|tomorrow's|yesterday|yesterday's|this (morning|afternoon|evening|week|weekend|month|year|quarter|season)|next (week|weekend|month|year|monday|tuesday|wednesday|thursday|friday|saturday|sunday)|last (night|week|weekend|month)|right now|at the moment|as of (now|today|this)|currently|so far this)\\b`,
+    unless: ['`[^`]*\\b(today|now)\\b[^`]*`', '\\b(today|now|tomorrow)\\s*\\(', "\\b(date\\.today|datetime\\.now)\\b"],
+  },
+  {
+    id: 'current-thing',
+    pattern: `\\b(current|latest|recent|upcoming|newest|live|ongoing)\\b\\s+(\\w+\\s+){0,2}?(news|weather|forecast|prices?|rates?|scores?|standings|events?|version|release|status|president|prime minister|ceo|leader|champion|temperature|traffic|time|date|trends?|developments|updates?|headlines|polls?|elections?|situation|conditions|outbreaks?|results?|rankings?|schedule|fixtures|state( of the art)?)\\b`,
+    unless: ['\\b(electric(al)?|alternating|direct|ac|dc)\\s+current\\b', '\\bcurrent\\s+(flow|density|source|divider|law|limit(ing|er)?)\\b'],
+  },
+  {
+    id: 'weather',
+    pattern: `\\b(weather|forecast|temperature outside|is it (going to )?(rain|snow)(ing)?)\\b`,
+    unless: [CONCEPTUAL_EN, '\\b(weather forecasting|forecasting models?|climate|usually|typical(ly)?|on average|in general)\\b'],
+  },
+  {
+    id: 'next-event',
+    pattern: `\\b(next|upcoming|coming)\\s+(\\w+\\s+){0,2}?(launch(es)?|games?|match(es)?|races?|elections?|eclipses?|episodes?|releases?|events?|meetings?|flights?|trains?|bus(es)?|holidays?|concerts?|tournaments?|sales?|drops?|earnings|fixtures?)\\b`,
+  },
+  {
+    id: 'clock',
+    pattern: `\\bwhat(?:'s| is)? (the )?(time|date|day( of the week)?|year)( is it)?\\b(?! (complexity|zone|format|value|function|type))|\\bwhat time is it\\b|\\bwhat day is (it|today)\\b`,
+  },
+  {
+    id: 'news',
+    pattern: `\\b(latest|breaking|recent|today's|this week's)\\s+(news|headlines|stories|announcements|reports)\\b|\\bwhat(?:'s| is) (new|happening|going on)\\b( in| with| at)`,
+  },
+  {
+    id: 'until',
+    pattern: `\\bhow (long|many (days|weeks|hours|months|minutes))\\b[^.?!\\n]{0,20}\\b(until|till|before|left)\\b|\\b(days|weeks|hours) (until|left (until|before)|till)\\b|\\bis (it|the [\\w -]{1,30}) still\\b|\\bstill (open|alive|available|running|down|in office|on sale|happening)\\b`,
+  },
+  {
+    id: 'relative-day-ru',
+    pattern: `${S}(сегодня|сегодняшн\\p{L}*|завтра|завтрашн\\p{L}*|вчера|вчерашн\\p{L}*|сейчас|на данный момент|в данный момент|в настоящее время|на сегодняшний день|на этой неделе|на следующей неделе|на прошлой неделе|в эти выходные|в этом (месяце|году|сезоне)|в следующем (месяце|году)|нынешн\\p{L}*|текущ\\p{L}*|актуальн\\p{L}*)${E}`,
+    unless: [`${S}(электрическ\\p{L}* ток|сил\\p{L}* тока)${E}`],
+  },
+  {
+    id: 'news-ru',
+    pattern: `${S}(последни\\p{L}*|свеж\\p{L}*|новы\\p{L}*)\\s+(новост\\p{L}*|событи\\p{L}*|данны\\p{L}*)|${S}(новост\\p{L}*)${E}${gap(30)}${S}(сегодня|недел\\p{L}*|последн\\p{L}*)`,
+  },
+  {
+    id: 'weather-ru',
+    pattern: `${S}(погод\\p{L}*|прогноз\\p{L}* погоды|будет ли дождь|пойдёт ли снег|пойдет ли снег)${E}`,
+    unless: [CONCEPTUAL_RU],
+  },
+  {
+    id: 'clock-ru',
+    pattern: `${S}(который час|сколько (сейчас )?времени|какое (сегодня )?число|какой (сегодня )?день( недели)?|какой сейчас год|сколько дней (до|осталось))${E}`,
+  },
+];
+
+const PERSONAL_NOUNS_EN =
+  "accounts?|calendar|schedule|agenda|inbox|e-?mails?|mail|messages|orders?|order history|balance|bank( account)?|subscriptions?|plan|profile|settings|files?|documents?|folder|drive|photos|contacts|meetings?|appointments?|reservations?|bookings?|tickets?|flights?|deliver(y|ies)|packages?|parcels?|shipments?|invoices?|bills?|payments?|transactions?|statements?|purchases?|cart|wishlist|notifications|tasks|to-?do( list)?|reminders?|notes|location|address|ip( address)?|devices?|repo(sitory)?|pull requests|prs|tickets|jira|slack|manager|boss|salary|payslips?|benefits|insurance|prescriptions?|test results|credit score|points|rewards|usage|quota|license|data|history|activity|progress|grades?|homework|deadlines?|spending|expenses|budget|portfolio|holdings|team's|calls|voicemails?|timesheet|leave|vacation days|pto";
+
+const PERSONALIZED: PatternRule[] = [
+  {
+    id: 'my-data',
+    pattern: `\\b(my|our)\\s+(\\w+\\s+){0,2}?(${PERSONAL_NOUNS_EN})\\b`,
+    unless: [
+      "^\\s*(how (do|can|could|should|would|to) (i|we|you)?|how to|is it possible to|what(?:'s| is) the best way to|what happens if)\\b",
+      '\\b(oh my (god|gosh)|my fair lady)\\b',
+    ],
+  },
+  {
+    id: 'about-me',
+    pattern: `\\b(how (many|much) [\\w' -]{0,30}\\b(do|did|have) i (have|got|left|spent|earned|owe|used)|do i have|(did|have) i (edit|edited|send|sent|write|wrote|save|saved|open|opened|book|booked|order|ordered|buy|bought|pay|paid|watch|watched|visit|visited|post|posted|share|shared|upload|uploaded|delete|deleted|change|changed|commit|committed|push|pushed|miss|missed|spend|spent|earn|earned|say|said)|(near|around|close to) me|nearby|(assigned|sent|shared|addressed|owed) (to|with) me|remind me|what did i|when did i|where did i|did i (already )?(pay|send|book|order|submit|reply)|have i (paid|sent|booked|ordered|submitted)|am i (scheduled|booked|registered|enrolled|on call)|who am i|where am i|what(?:'s| is) my (name|email|address|phone|username)|do i have (any )?(meetings?|appointments?|e-?mails?|messages?|plans|tasks|calls|deadlines?))\\b`,
+  },
+  {
+    id: 'my-data-ru',
+    pattern: `${S}(мой|моя|моё|мое|мои|моего|моей|моих|моим|моему|мою|моём|моем|наш|наша|наше|наши|нашего|нашей|наших|у меня)${E}\\s+(\\p{L}+\\s+){0,2}?(календар\\p{L}*|расписани\\p{L}*|аккаунт\\p{L}*|учётн\\p{L}*|учетн\\p{L}*|сч[её]т\\p{L}*|баланс\\p{L}*|заказ\\p{L}*|подписк\\p{L}*|почт\\p{L}*|письм\\p{L}*|встреч\\p{L}*|задач\\p{L}*|файл\\p{L}*|документ\\p{L}*|профил\\p{L}*|парол\\p{L}*|доставк\\p{L}*|посылк\\p{L}*|билет\\p{L}*|брон\\p{L}*|зарплат\\p{L}*|отпуск\\p{L}*|оценк\\p{L}*|напоминани\\p{L}*|репозитори\\p{L}*|карт\\p{L}*|платеж\\p{L}*|платёж\\p{L}*|покупк\\p{L}*|звонк\\p{L}*|тариф\\p{L}*|данны\\p{L}*|истори\\p{L}*)`,
+    unless: [`^\\s*(как|каким образом|можно ли)${E}`],
+  },
+  {
+    id: 'about-me-ru',
+    pattern: `${S}(напомни мне|напомни|что у меня|есть ли у меня|сколько у меня|когда у меня|где мой|где моя|где мои|кто я|покажи (мне )?(мои |мою |моё |мой )?(письм\\p{L}*|заказ\\p{L}*|встреч\\p{L}*|задач\\p{L}*|файл\\p{L}*|сообщени\\p{L}*|платеж\\p{L}*|платёж\\p{L}*|покупк\\p{L}*)|(которые|которую|который|что) я (отправил|отправила|получил|получила|заказал|заказала|купил|купила|написал|написала|сохранил|сохранила)|что я (заказывал|заказывала|покупал|покупала|купил|купила|отправил|отправила|писал|писала))${E}`,
+  },
+];
+
+const CURRENCIES_EN = 'usd|eur|gbp|jpy|chf|cny|rmb|rub|inr|cad|aud|try|dollars?|euros?|pounds?( sterling)?|yen|yuan|rubles?|roubles?|rupees?|francs?|bitcoin|btc|ethereum|eth';
+const ASSETS_EN = 'stocks?|shares?|equity|etfs?|index fund|crypto(currency|currencies)?|bitcoin|btc|ethereum|eth|solana|dogecoin|xrp|gold|silver|platinum|oil|brent|wti|natural gas|copper|s&p ?500|nasdaq|dow( jones)?|ftse|dax|nikkei';
+
+/** Words that pin a figure to the present, required around a rate so "what is an interest rate" stays cacheable. */
+const NOW_EN = '(today|now|current|currently|this (week|morning|month)|latest|at the moment|these days|live)';
+const NOW_RU = '(сейчас|сегодня|текущ\\p{L}*|актуальн\\p{L}*|на данный момент|нынешн\\p{L}*)';
+/** A noun phrase with a present-tense marker anywhere in the text (variable-length lookarounds). */
+const nearNow = (nouns: string, now: string, start = '\\b', end = '\\b') =>
+  `${start}(${nouns})${end}(?=[\\s\\S]*${start}${now}${end})|(?<=${start}${now}${end}[\\s\\S]*)${start}(${nouns})${end}`;
+const CURRENCIES_RU = 'доллар\\p{L}*|евро|рубл\\p{L}*|юан\\p{L}*|фунт\\p{L}*|иен\\p{L}*|франк\\p{L}*|тенге|гривн\\p{L}*|лир\\p{L}*';
+const ASSETS_RU = 'акци\\p{L}*|биткоин\\p{L}*|биткойн\\p{L}*|эфир\\p{L}*|криптовалют\\p{L}*|нефт\\p{L}*|золот\\p{L}*|серебр\\p{L}*|облигаци\\p{L}*|индекс\\p{L}* (мосбиржи|ртс)';
+
+const FINANCIAL: PatternRule[] = [
+  {
+    id: 'asset-price',
+    pattern: `\\b(${ASSETS_EN})\\b${gap(30)}\\b(price|prices|quote|quotes|trading( at)?|worth|valued at|market cap|chart|today|now|right now|currently|at the moment|doing)\\b|\\b(price|quote|market cap|value)\\s+(of|for)\\s+${gap(30)}\\b(${ASSETS_EN})\\b`,
+    unless: [CONCEPTUAL_EN, '\\b(in (17|18|19)\\d\\d|in the (17|18|19)\\d\\ds|historically|all-time history)\\b'],
+  },
+  {
+    id: 'ticker',
+    // Tickers are upper case, and "meta" or "amd" in lower case are ordinary words.
+    caseSensitive: true,
+    pattern: `(\\$[A-Z]{1,5}\\b|\\b(NVDA|AAPL|MSFT|GOOGL?|AMZN|TSLA|META|NFLX|AMD|INTC|IBM|ORCL|CRM|UBER|SPY|QQQ|VOO|BTC|ETH|SOL|DOGE|XRP|BRK\\.?[AB])\\b)`,
+    unless: ['\\b(what (is|are) (a|an)? ?(ticker|stock symbol)|ticker symbol for)\\b'],
+  },
+  {
+    id: 'currency-pair',
+    caseSensitive: true,
+    pattern: `\\b(USD|EUR|GBP|JPY|CHF|CNY|RUB|INR|CAD|AUD|TRY|BTC|ETH)\\s?/\\s?(USD|EUR|GBP|JPY|CHF|CNY|RUB|INR|CAD|AUD|TRY|BTC|ETH|USDT)\\b`,
+    unless: [CONCEPTUAL_EN],
+  },
+  {
+    id: 'exchange-rate',
+    pattern: `\\b(exchange|fx|forex|conversion|currency) rates?\\b${gap(30)}\\b(${CURRENCIES_EN}|today|now|current|currently|latest)\\b|\\b(${CURRENCIES_EN})\\s+(to|in|into|vs\\.?|versus|against)\\s+(${CURRENCIES_EN})\\b|\\b(current|today's|latest|live)\\s+(\\w+\\s+)?(exchange|fx|forex|conversion) rates?\\b|\\bhow much is \\d[\\d,.]*\\s*(${CURRENCIES_EN})\\b`,
+    unless: [CONCEPTUAL_EN],
+  },
+  {
+    id: 'live-figure',
+    // Figures that only exist live: a market cap, a share price, a quote.
+    pattern: `\\b(market cap(italization)?|share price|stock price|stock quote|trading at|trades at|up or down)\\b`,
+    unless: [CONCEPTUAL_EN, '\\bwhat (is|does) (a |the )?(market cap(italization)?|share price|stock price)( mean)?\\b'],
+  },
+  {
+    id: 'conversion',
+    pattern: `\\bhow many (${CURRENCIES_EN})\\b${gap(40)}\\b(${CURRENCIES_EN})\\b|\\b(convert|change)\\b${gap(20)}\\d[\\d,.]*\\s*(${CURRENCIES_EN})\\b`,
+    unless: [CONCEPTUAL_EN],
+  },
+  {
+    id: 'rates-today',
+    pattern: nearNow('(interest|mortgage|savings|deposit|loan|fed funds|ecb|prime|libor|sofr|treasury|bond|cd|key) (rates?|yields?)|yields? on (the )?[\\w -]{0,25}(treasur(y|ies)|bonds?|bunds?|gilts?)', NOW_EN),
+  },
+  {
+    id: 'rates-ru',
+    pattern: nearNow('ставк\\p{L}* (по )?(ипотек\\p{L}*|кредит\\p{L}*|вклад\\p{L}*|депозит\\p{L}*)|ключев\\p{L}* ставк\\p{L}*|доходност\\p{L}* (облигаци\\p{L}*|офз)', NOW_RU, S, E),
+  },
+  {
+    id: 'conversion-ru',
+    pattern: `${S}\\d[\\d\\s.,]*\\s*(${CURRENCIES_RU})${E}\\s+(в|на)\\s+(${CURRENCIES_RU})${E}|${S}по (текущему|сегодняшнему|нынешнему|актуальному) курсу${E}|${S}сколько (\\p{L}+ ){0,2}(${CURRENCIES_RU})${E}${gap(40)}${S}(${CURRENCIES_RU})${E}`,
+    unless: [CONCEPTUAL_RU],
+  },
+  {
+    id: 'price-ru',
+    pattern: `${S}(курс\\p{L}*)${E}\\s+(\\p{L}+\\s+)?(доллар\\p{L}*|евро|рубл\\p{L}*|юан\\p{L}*|валют\\p{L}*|биткоин\\p{L}*|биткойн\\p{L}*|эфир\\p{L}*|акци\\p{L}*|usd|eur|btc)|${S}(цен\\p{L}*|стоимост\\p{L}*|котировк\\p{L}*)${E}\\s+(\\p{L}+\\s+)?(акци\\p{L}*|биткоин\\p{L}*|биткойн\\p{L}*|нефт\\p{L}*|золот\\p{L}*|серебр\\p{L}*|эфир\\p{L}*|криптовалют\\p{L}*)|${S}сколько (\\p{L}+ ){0,2}сто(ит|ят)${E}${gap(30)}${S}(${ASSETS_RU}|доллар\\p{L}*|евро|баррел\\p{L}*|унци\\p{L}*)${E}|${S}(почём|почем|торгу\\p{L}*)${E}${gap(30)}${S}(${ASSETS_RU})${E}`,
+    unless: [CONCEPTUAL_RU],
+  },
+];
+
+export const DEFAULT_POLICY: PolicyConfig = {
+  highTemperature: { enabled: true, maxTemperature: 0.8, absentTemperature: 0, maxN: 1 },
+  codeGeneration: { enabled: true, fillInTheMiddle: true, patterns: CODE_GENERATION },
+  timeSensitive: { enabled: true, recentYears: 1, patterns: TIME_SENSITIVE },
+  personalized: { enabled: true, userField: false, patterns: PERSONALIZED },
+  financial: { enabled: true, patterns: FINANCIAL },
+};
