@@ -1,7 +1,7 @@
 /**
- * `npm run eval:policy [-- --verbose] [-- --set dev|test]`: runs the labelled prompts in
- * test/fixtures/policy-{dev,test}.jsonl through the policy and prints precision and
- * recall per reason, and for the skip decision as a whole. The dev set is the one the
+ * `npm run eval:policy [-- --verbose] [-- --set dev|dev2|test]`: runs the labelled prompts in
+ * test/fixtures/policy-{dev,dev2,test}.jsonl through the policy and prints precision and
+ * recall per reason, and for the skip decision as a whole. The dev sets are the ones the
  * rules were tuned on; the test set was written separately and only measured.
  */
 import { readFileSync } from 'node:fs';
@@ -103,7 +103,7 @@ function print(name: string, items: LabelledPrompt[], verbose: boolean): void {
 function main(): void {
   const { values } = parseArgs({ options: { verbose: { type: 'boolean' }, set: { type: 'string' } } });
   const verbose = values.verbose ?? process.env.npm_config_verbose === 'true';
-  const sets = values.set ? [values.set] : ['dev', 'test'];
+  const sets = values.set ? [values.set] : ['dev', 'dev2', 'test'];
   process.stdout.write(`Policy evaluation, ${new Date().toISOString().slice(0, 10)} (dates judged as of 2026-11-25)\n`);
   for (const name of sets) print(name, readSet(name), verbose);
 }

@@ -22,6 +22,28 @@ interface CompiledRule {
   reason: SkipReason;
   name: string;
   patterns: CompiledPattern[];
+  /** Reads the text with quoted passages blanked out: "translate «вчера»" is not about yesterday. */
+  ignoreQuoted: boolean;
+  /** Does not fire when the text is about a past year ("the price of gold in 2011"). */
+  ignoreHistorical: boolean;
+}
+
+/** Quoted passages and code: material the user hands over, not what the user asks about. */
+const QUOTED = /```[\s\S]*?```|`[^`\n]+`|«[^»]*»|“[^”]*”|"[^"\n]*"|(?<![\p{L}])'[^'\n]{3,}'(?![\p{L}])/gu;
+
+/** Blanks quoted passages, keeping every other character at its offset so spans stay right. */
+export function maskQuoted(text: string): string {
+  return text.replace(QUOTED, (quoted) => quoted.replace(/[^\n]/g, ' '));
+}
+
+const PRESENT = /\b(now|today|current(ly)?|this (year|week|month)|latest|right now)\b|(?<![\p{L}])(сейчас|сегодня|текущ\p{L}*|нынешн\p{L}*)/iu;
+const YEAR = /(?<![\p{L}\p{N}])(1[6-9]\d\d|20\d\d)(?![\p{N}])/gu;
+
+/** True when the text is about a past year and nothing ties it to the present. */
+function historical(text: string, now: Date, recentYears: number): boolean {
+  if (PRESENT.test(text)) return false;
+  const current = now.getFullYear();
+  return [...text.matchAll(YEAR)].some((match) => Number(match[1]) < current - recentYears);
 }
 
 function isObject(value: JsonValue | undefined): value is JsonObject {
@@ -89,14 +111,14 @@ export class Policy {
   private readonly rules: CompiledRule[];
 
   constructor(readonly config: PolicyConfig = DEFAULT_POLICY) {
-    const rule = (reason: SkipReason, name: string, enabled: boolean, patterns: PatternRule[]): CompiledRule[] =>
-      enabled ? [{ reason, name, patterns: patterns.map(compile) }] : [];
+    const rule = (reason: SkipReason, name: string, enabled: boolean, patterns: PatternRule[], ignoreQuoted: boolean, ignoreHistorical: boolean): CompiledRule[] =>
+      enabled ? [{ reason, name, patterns: patterns.map(compile), ignoreQuoted, ignoreHistorical }] : [];
     // Order is priority: the more specific reason wins when several apply.
     this.rules = [
-      ...rule('code_generation', 'codeGeneration', config.codeGeneration.enabled, config.codeGeneration.patterns),
-      ...rule('financial', 'financial', config.financial.enabled, config.financial.patterns),
-      ...rule('personalized', 'personalized', config.personalized.enabled, config.personalized.patterns),
-      ...rule('time_sensitive', 'timeSensitive', config.timeSensitive.enabled, config.timeSensitive.patterns),
+      ...rule('code_generation', 'codeGeneration', config.codeGeneration.enabled, config.codeGeneration.patterns, false, false),
+      ...rule('financial', 'financial', config.financial.enabled, config.financial.patterns, true, true),
+      ...rule('personalized', 'personalized', config.personalized.enabled, config.personalized.patterns, true, false),
+      ...rule('time_sensitive', 'timeSensitive', config.timeSensitive.enabled, config.timeSensitive.patterns, true, true),
     ];
   }
 
@@ -128,17 +150,25 @@ export class Policy {
 
     const source = promptText(endpoint, body);
     if (source && source.text.trim() !== '') {
+      const now = input.now ?? new Date();
+      const recentYears = this.config.timeSensitive.recentYears;
+      const masked = maskQuoted(source.text);
+      const isHistorical = historical(masked, now, recentYears);
       for (const rule of this.rules) {
+        if (rule.ignoreHistorical && isHistorical) continue;
+        const text = rule.ignoreQuoted ? masked : source.text;
         for (const pattern of rule.patterns) {
-          const match = pattern.regex.exec(source.text);
+          const match = pattern.regex.exec(text);
           if (!match) continue;
-          if (pattern.unless.some((veto) => veto.test(source.text))) continue;
+          if (pattern.unless.some((veto) => veto.test(text))) continue;
           const start = match.index;
-          return skip(rule.reason, `${rule.reason}/${pattern.id}`, { field: source.field, start, end: start + match[0].length, text: match[0] });
+          // The span is read from the original text: masking kept every offset.
+          const matched = source.text.slice(start, start + match[0].length);
+          return skip(rule.reason, `${rule.reason}/${pattern.id}`, { field: source.field, start, end: start + match[0].length, text: matched });
         }
         if (rule.reason === 'time_sensitive') {
-          const date = recentDate(source.text, input.now ?? new Date(), this.config.timeSensitive.recentYears);
-          if (date) return skip('time_sensitive', 'time_sensitive/explicit-date', { field: source.field, start: date.start, end: date.end, text: date.text });
+          const date = recentDate(masked, now, recentYears);
+          if (date) return skip('time_sensitive', 'time_sensitive/explicit-date', { field: source.field, start: date.start, end: date.end, text: source.text.slice(date.start, date.end) });
         }
       }
     }
