@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { resolve } from 'node:path';
+import { percentile as corePercentile } from '../src/core/metrics';
 
 export const ROOT = resolve(__dirname, '..');
 
@@ -133,11 +134,9 @@ export function timedPost(url: string, body: string, firstMatch?: RegExp, header
   });
 }
 
+/** The nearest-rank percentile, as the gateway's own metrics compute it. */
 export function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  if (sorted.length === 0) return NaN;
-  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[index]!;
+  return corePercentile(values, p) ?? NaN;
 }
 
 export const fmt = (ms: number) => `${ms.toFixed(3)} ms`;

@@ -1,4 +1,6 @@
 import { canonicalJson, type RequestIdentity } from './cacheKey';
+import type { EntryCatalog } from './catalog/entryCatalog';
+import { summarize } from './catalog/entrySummary';
 import type { Logger } from './logger';
 import type { SemanticCache } from './semantic/semanticCache';
 import { semanticQueryFor, type SemanticQuery } from './semantic/semanticQuery';
@@ -85,6 +87,8 @@ export interface StoreRequest {
 
 export interface LlmCacheDeps {
   exact: ExactStore;
+  /** The browsable list of entries (search, sort, hit counts); absent in minimal setups. */
+  catalog?: EntryCatalog;
   /** The semantic level; absent when it is switched off. */
   semantic?: SemanticCache;
   logger: Logger;
@@ -99,12 +103,14 @@ export interface LlmCacheDeps {
 export class LlmCache {
   private readonly exact: ExactStore;
   readonly semantic: SemanticCache | undefined;
+  readonly catalog: EntryCatalog | undefined;
   private readonly logger: Logger;
   private readonly now: () => number;
 
   constructor(deps: LlmCacheDeps) {
     this.exact = deps.exact;
     this.semantic = deps.semantic;
+    this.catalog = deps.catalog;
     this.logger = deps.logger;
     this.now = deps.now ?? Date.now;
   }
@@ -134,6 +140,7 @@ export class LlmCache {
       this.logger.warn('stored entry does not match its key; ignoring it', { entry: identity.key });
       return undefined;
     }
+    this.catalog?.touch(entry.id, this.now());
     return entry;
   }
 
@@ -153,7 +160,10 @@ export class LlmCache {
         entry.expiresAt > this.now() &&
         entry.endpoint === query.endpoint &&
         semanticQueryFor(entry.endpoint, entry.tenant, entry.request)?.partition === semanticQuery.partition;
-      if (stillAnswers) return { kind: 'semantic', entry, similarity: nearest.score };
+      if (stillAnswers) {
+        this.catalog?.touch(entry.id, this.now());
+        return { kind: 'semantic', entry, similarity: nearest.score };
+      }
       this.semantic.dropStale(nearest.id);
     }
     return { kind: 'miss', nearestSimilarity: nearest?.score, semantic: context };
@@ -191,17 +201,51 @@ export class LlmCache {
       const query = request.semantic?.query ?? semanticQueryFor(entry.endpoint, entry.tenant, entry.request);
       if (query) this.semantic.remember(entry.id, query.partition, request.semantic?.vector);
     }
+    this.catalog?.upsert(summarize(entry));
     return entry;
   }
 
-  async evict(id: string): Promise<boolean> {
-    this.semantic?.forget([id]);
-    return this.exact.delete(id);
+  /** A stored entry by id, fresh or not yet swept, for the admin API. */
+  async entry(id: string): Promise<CacheEntry | undefined> {
+    return this.exact.get(id).catch(() => undefined);
+  }
+
+  /** Removes entries (their vectors and catalog rows too); returns how many existed. */
+  async evict(ids: string | readonly string[]): Promise<number> {
+    const list = typeof ids === 'string' ? [ids] : ids;
+    this.semantic?.forget(list);
+    this.catalog?.remove(list);
+    let evicted = 0;
+    for (const id of list) if (await this.exact.delete(id)) evicted++;
+    return evicted;
   }
 
   async clear(): Promise<void> {
     await this.exact.clear();
     await this.semantic?.clear();
+    await this.catalog?.clear();
+  }
+
+  /**
+   * Start-up repair of the catalog: rows whose entry is gone are dropped, entries
+   * without a row are listed again. Returns how many rows were fixed.
+   */
+  async reconcileCatalog(): Promise<number> {
+    if (!this.catalog) return 0;
+    const [stored, listed] = await Promise.all([this.exact.ids(), this.catalog.ids()]);
+    const gone = [...listed].filter((id) => !stored.has(id));
+    this.catalog.remove(gone);
+    let added = 0;
+    for (const id of stored) {
+      if (listed.has(id)) continue;
+      const entry = await this.exact.get(id).catch(() => undefined);
+      if (entry) {
+        this.catalog.upsert(summarize(entry));
+        added++;
+      }
+    }
+    await this.catalog.flush();
+    return gone.length + added;
   }
 
   /** Drops expired entries and their vectors; returns how many. */
@@ -209,6 +253,7 @@ export class LlmCache {
     try {
       const expired = await this.exact.sweepExpired(this.now());
       this.semantic?.forget(expired);
+      this.catalog?.remove(expired);
       return expired.length;
     } catch (error) {
       this.logger.warn('expiry sweep failed', { error });
@@ -218,6 +263,7 @@ export class LlmCache {
 
   async close(): Promise<void> {
     await this.semantic?.close();
+    await this.catalog?.close();
     await this.exact.close();
   }
 }

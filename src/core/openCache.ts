@@ -5,6 +5,8 @@ import { acquireLock, type DataDirLock } from './dataDirLock';
 import type { Embedder, LoadProgress } from './embeddings/embedder';
 import { isLocalModel } from './embeddings/transformersModel';
 import { WorkerEmbedder } from './embeddings/workerEmbedder';
+import { EntryCatalog } from './catalog/entryCatalog';
+import { DEFAULT_EVENT_LOG, EventLog } from './events/eventLog';
 import { LlmCache } from './llmCache';
 import type { Logger } from './logger';
 import type { GatewayOptions } from './options';
@@ -84,6 +86,8 @@ function createSemanticCache(options: GatewayOptions, exact: ExactStore, logger:
 
 export interface OpenedCache {
   cache: LlmCache;
+  /** Every request's outcome, for the metrics and the dashboard. */
+  events: EventLog;
   /** Records where the gateway listens in the data directory's lock. */
   lock: DataDirLock | undefined;
   /** Closes the stores and the model, and releases the data directory. */
@@ -101,19 +105,31 @@ export async function openCache(options: GatewayOptions, logger: Logger, embedde
     await ensureDataDir(options.dataDir);
     lock = await acquireLock(options.dataDir);
   }
+  const file = options.dataDir === null ? null : join(options.dataDir, DATABASE_FILE);
   let store: ExactStore;
+  let catalog: EntryCatalog;
+  let events: EventLog;
   try {
     store = await openStore(options, logger);
+    catalog = await EntryCatalog.open(file);
+    events = await EventLog.open({ ...DEFAULT_EVENT_LOG, file, retentionDays: options.eventsRetentionDays });
   } catch (error) {
     await lock?.release();
     throw error;
   }
-  const cache = new LlmCache({ exact: store, semantic: createSemanticCache(options, store, logger, embedder), logger });
+  const cache = new LlmCache({ exact: store, catalog, semantic: createSemanticCache(options, store, logger, embedder), logger });
+  // The catalog is an index over the store: bring it in line after a crash, in the background.
+  void cache
+    .reconcileCatalog()
+    .then((fixed) => fixed > 0 && logger.info('entry list repaired', { rows: fixed }))
+    .catch((error: unknown) => logger.warn('entry list repair failed', { error }));
   return {
     cache,
+    events,
     lock,
     async close() {
       await cache.close();
+      await events.close();
       await lock?.release();
     },
   };

@@ -1,6 +1,8 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import type { EmbeddingDtype } from './embeddings/embedder';
+import type { PolicyOverrides } from './policy/policyTypes';
 import { LOG_LEVELS, type LogLevel } from './logger';
 
 /** Everything a gateway needs to run; the CLI and the extension both build one. */
@@ -35,6 +37,16 @@ export interface GatewayOptions {
   embeddingDownload: boolean;
   /** Where vectors persist: a table in the cache database, or vectra index files. */
   vectorStore: 'sqlite' | 'vectra';
+  /** The non-cacheable policy, as overrides of the defaults (rules switched, thresholds, extra patterns). */
+  policy: PolicyOverrides;
+  /** Share of hits rechecked against the upstream in the background, to measure staleness. */
+  revalidateShare: number;
+  /** Answers less similar than this (cosine of their embeddings) count as stale. */
+  staleThreshold: number;
+  /** How often the upstream's `/metrics` is read; 0 turns it off. */
+  vllmMetricsIntervalMs: number;
+  /** Request events are kept this long. */
+  eventsRetentionDays: number;
 }
 
 /** A small multilingual sentence-embedding model (384 dimensions, 50+ languages). */
@@ -64,6 +76,11 @@ export const DEFAULT_OPTIONS: Readonly<GatewayOptions> = {
   embeddingDtype: 'q8',
   embeddingDownload: true,
   vectorStore: 'sqlite',
+  policy: {},
+  revalidateShare: 0.02,
+  staleThreshold: 0.9,
+  vllmMetricsIntervalMs: 15_000,
+  eventsRetentionDays: 30,
 };
 
 /** A setting as the CLI and the environment spell it. */
@@ -135,6 +152,29 @@ function parseChoice<T extends string>(name: string, choices: readonly T[]) {
   };
 }
 
+/** A policy file: JSON with the rules to change and the patterns to add (see the README). */
+function parsePolicyFile(raw: string): PolicyOverrides {
+  let text: string;
+  try {
+    text = readFileSync(raw, 'utf8');
+  } catch (error) {
+    throw new Error(`cannot read the policy file ${raw}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('it must hold a JSON object');
+    return parsed as PolicyOverrides;
+  } catch (error) {
+    throw new Error(`the policy file ${raw} is not valid: ${(error as Error).message}`);
+  }
+}
+
+function parseShare(raw: string): number {
+  const value = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(value) || value < 0 || value > 1) throw new Error(`must be a fraction from 0 to 1, got "${raw}"`);
+  return value;
+}
+
 function parseBoolean(raw: string): boolean {
   if (/^(1|true|yes|on)$/i.test(raw)) return true;
   if (/^(0|false|no|off)$/i.test(raw)) return false;
@@ -158,6 +198,11 @@ export const SETTINGS: readonly SettingSpec[] = [
   { flag: 'embedding-dtype', env: 'DEJA_EMBEDDING_DTYPE', key: 'embeddingDtype', valueName: 'dtype', help: 'model precision: q8 (onnx/model_quantized.onnx, default) or fp32 (onnx/model.onnx)', parse: parseChoice('embedding dtype', ['fp32', 'fp16', 'q8', 'int8', 'uint8', 'q4'] as const) },
   { flag: 'embedding-download', env: 'DEJA_EMBEDDING_DOWNLOAD', key: 'embeddingDownload', valueName: 'on|off', help: 'allow downloading the model from the Hugging Face hub on first use (default on)', parse: parseBoolean },
   { flag: 'vector-store', env: 'DEJA_VECTOR_STORE', key: 'vectorStore', valueName: 'kind', help: 'where vectors persist: sqlite (default) or vectra', parse: parseChoice('vector store', ['sqlite', 'vectra'] as const) },
+  { flag: 'policy', env: 'DEJA_POLICY', key: 'policy', valueName: 'file', help: 'JSON file that tunes the non-cacheable policy (rules, thresholds, extra patterns)', parse: parsePolicyFile },
+  { flag: 'revalidate-share', env: 'DEJA_REVALIDATE_SHARE', key: 'revalidateShare', valueName: 'x', help: 'share of hits rechecked upstream to measure staleness (default 0.02)', parse: parseShare },
+  { flag: 'stale-threshold', env: 'DEJA_STALE_THRESHOLD', key: 'staleThreshold', valueName: 'x', help: 'answer similarity below which a rechecked hit counts as stale (default 0.9)', parse: parseThreshold },
+  { flag: 'vllm-metrics-interval', env: 'DEJA_VLLM_METRICS_INTERVAL', key: 'vllmMetricsIntervalMs', valueName: 's', help: "seconds between reads of the upstream's /metrics (default 15; 0 = off)", parse: (raw) => parseInteger('vllm metrics interval', 0, 86_400)(raw) * 1000 },
+  { flag: 'events-retention', env: 'DEJA_EVENTS_RETENTION', key: 'eventsRetentionDays', valueName: 'days', help: 'days request events are kept for the metrics (default 30)', parse: parseInteger('events retention', 1, 3650) },
 ];
 
 /**

@@ -6,7 +6,9 @@ import type { GatewayContext } from './gatewayContext';
 import { jsonBody } from './jsonBody';
 import { cachedEndpoint } from './routes/cachedEndpoint';
 import { healthEndpoint } from './routes/health';
+import { adminRouter } from './routes/admin';
 import { proxyEndpoint } from './routes/proxy';
+import { ADMIN_BASE } from '../shared/protocol';
 
 const CACHED_ENDPOINTS: readonly Endpoint[] = ['chat.completions', 'completions', 'embeddings'];
 
@@ -18,6 +20,11 @@ export function createApp(context: GatewayContext): Express {
   const json = jsonBody(context.options.maxBodyBytes);
 
   app.get('/health', healthEndpoint(context));
+  app.get('/metrics', async (_req, res) => {
+    res.setHeader('content-type', context.metrics.registry.contentType);
+    res.end(await context.metrics.text());
+  });
+  app.use(ADMIN_BASE, adminRouter(context));
   for (const endpoint of CACHED_ENDPOINTS) {
     app.post(`/v1${ENDPOINT_PATHS[endpoint]}`, json, cachedEndpoint(endpoint, context));
   }

@@ -59,6 +59,9 @@ export class Flight {
   private everListened = false;
   private response: UpstreamResponse | undefined;
   private settled: FlightResult | undefined;
+  /** How long the upstream took, from the request to the end of its answer. */
+  upstreamMs: number | undefined;
+  private runStarted = 0;
   private resolveStarted!: (value: StreamHead | FlightResult) => void;
   private resolveResult!: (value: FlightResult) => void;
 
@@ -73,6 +76,7 @@ export class Flight {
 
   /** Runs the exchange. Never rejects: failures become a `failed` result. */
   async run(upstream: Upstream, request: UpstreamRequest): Promise<FlightResult> {
+    this.runStarted = performance.now();
     try {
       this.response = await upstream.request(request);
       if (this.listeners === 0 && this.everListened) this.response.abort();
@@ -186,6 +190,7 @@ export class Flight {
   private finish(result: FlightResult): void {
     if (this.settled) return;
     this.settled = result;
+    if (this.runStarted) this.upstreamMs = performance.now() - this.runStarted;
     this.resolveStarted(result);
     this.resolveResult(result);
     this.emitter.emit('end', result);

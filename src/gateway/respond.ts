@@ -32,7 +32,8 @@ function passableHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
   return out;
 }
 
-function sendJson(res: Response, status: number, body: unknown, headers: OutgoingHttpHeaders): void {
+/** A JSON answer with a status, in one write. */
+export function sendJson(res: Response, status: number, body: unknown, headers: OutgoingHttpHeaders = {}): void {
   const text = JSON.stringify(body);
   res.writeHead(status, {
     ...headers,

@@ -3,6 +3,13 @@ import type { AddressInfo } from 'node:net';
 import type { Embedder } from '../core/embeddings/embedder';
 import { createLogger, type Logger } from '../core/logger';
 import { openCache } from '../core/openCache';
+import { Policy, resolvePolicy } from '../core/policy/policy';
+import { PrefixStabilityTracker } from '../core/prefixStability';
+import { loadOrCreateAdminToken } from './adminAuth';
+import { LiveEvents } from './liveEvents';
+import { GatewayMetrics } from './promMetrics';
+import { Revalidator } from './revalidator';
+import { VllmScraper } from './vllmScraper';
 import type { GatewayOptions } from '../core/options';
 import { createApp } from './createApp';
 import type { GatewayContext } from './gatewayContext';
@@ -46,12 +53,48 @@ function listen(server: Server, host: string, port: number): Promise<void> {
 }
 
 /** Opens the stores, binds the HTTP server and returns once it accepts connections. */
-export async function startGateway(options: GatewayOptions, deps: GatewayDeps = {}): Promise<RunningGateway> {
+export async function startGateway(given: GatewayOptions, deps: GatewayDeps = {}): Promise<RunningGateway> {
+  // A copy: the admin API may switch caching on and off at run time.
+  const options: GatewayOptions = { ...given };
   const { logger = createLogger(options.logLevel), embedder } = deps;
+  const policy = new Policy(resolvePolicy(options.policy));
   const opened = await openCache(options, logger, embedder);
-  const cache = opened.cache;
+  const { cache, events } = opened;
   const upstream = new Upstream({ baseUrl: options.upstream, timeoutMs: options.upstreamTimeoutMs });
-  const context: GatewayContext = { options, cache, upstream, logger, flights: new Map(), startedAt: Date.now() };
+  const vllm = new VllmScraper(upstream, options.vllmMetricsIntervalMs, logger, options.upstreamApiKey ? `Bearer ${options.upstreamApiKey}` : undefined);
+  const metrics = new GatewayMetrics({
+    entries: async () => (await cache.catalog?.list({ sort: 'created', order: 'desc', offset: 0, limit: 0 }))?.total,
+    vectors: () => cache.semantic?.status().entries,
+    vllmPrefixCacheHitRate: () => {
+      const figure = vllm.figures().prefixCacheHitRate;
+      return figure.available ? figure.value : undefined;
+    },
+    vllmKvCacheUsage: () => {
+      const figure = vllm.figures().kvCacheUsage;
+      return figure.available ? figure.value : undefined;
+    },
+  });
+  const live = new LiveEvents();
+  events.subscribe((event) => {
+    metrics.observe(event);
+    live.publish({ type: 'request', event });
+  });
+  const context: GatewayContext = {
+    options,
+    cache,
+    upstream,
+    logger,
+    flights: new Map(),
+    startedAt: Date.now(),
+    policy,
+    events,
+    prefixStability: new PrefixStabilityTracker(),
+    vllm,
+    metrics,
+    revalidator: new Revalidator({ cache, upstream, events, metrics, logger, share: options.revalidateShare, staleThreshold: options.staleThreshold }),
+    live,
+    adminToken: await loadOrCreateAdminToken(options.dataDir),
+  };
   const httpServer = createServer(createApp(context));
   try {
     await listen(httpServer, options.host, options.port);
@@ -60,7 +103,10 @@ export async function startGateway(options: GatewayOptions, deps: GatewayDeps = 
     await opened.close().catch(() => {});
     throw error;
   }
-  const sweeper = setInterval(() => void cache.sweepExpired(), SWEEP_INTERVAL_MS);
+  vllm.start();
+  const sweeper = setInterval(() => {
+    void cache.sweepExpired().then((expired) => expired > 0 && live.publish({ type: 'entries/changed', reason: 'expired' }));
+  }, SWEEP_INTERVAL_MS);
   sweeper.unref();
   const port = (httpServer.address() as AddressInfo).port;
   const hostForUrl = options.host.includes(':') ? `[${options.host}]` : options.host;
@@ -75,6 +121,7 @@ export async function startGateway(options: GatewayOptions, deps: GatewayDeps = 
     close() {
       closing ??= (async () => {
         clearInterval(sweeper);
+        vllm.stop();
         await new Promise<void>((resolve) => {
           httpServer.close(() => resolve());
           httpServer.closeIdleConnections();

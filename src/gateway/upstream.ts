@@ -7,6 +7,8 @@ export interface UpstreamRequest {
   method: string;
   /** Path under the upstream base URL, starting with `/` (e.g. `/chat/completions`). */
   path: string;
+  /** The path is from the server's root instead (e.g. `/metrics`). */
+  root?: boolean;
   headers: http.OutgoingHttpHeaders;
   /** A buffered body can be retried once on a stale keep-alive socket; a stream cannot. */
   body?: Buffer | Readable;
@@ -108,7 +110,7 @@ export class Upstream {
         hostname: this.base.hostname,
         port: this.base.port,
         method: request.method,
-        path: `${basePath}${request.path}`,
+        path: request.root ? request.path : `${basePath}${request.path}`,
         headers: Buffer.isBuffer(request.body) ? { ...request.headers, 'content-length': request.body.length } : request.headers,
         agent: this.agent,
       });

@@ -113,12 +113,12 @@ describe('gateway with the official openai SDK', function () {
 
   it('caches tool calls, streamed and not, and replays them intact', async () => {
     const tools: OpenAI.Chat.Completions.ChatCompletionTool[] = [
-      { type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { query: { type: 'string' } } } } },
+      { type: 'function', function: { name: 'lookup_city', parameters: { type: 'object', properties: { query: { type: 'string' } } } } },
     ];
-    const params = { model: MODEL, tools, tool_choice: 'required' as const, messages: [{ role: 'user' as const, content: 'Weather in Oslo' }] };
+    const params = { model: MODEL, tools, tool_choice: 'required' as const, messages: [{ role: 'user' as const, content: 'Population of Oslo' }] };
     const missed = await collect(await h.client.chat.completions.create({ ...params, stream: true }));
     assert.equal(missed.finish, 'tool_calls');
-    assert.equal(missed.tools[0]?.name, 'get_weather');
+    assert.equal(missed.tools[0]?.name, 'lookup_city');
     assert.deepEqual(Object.keys(JSON.parse(missed.tools[0]!.arguments)), ['query', 'seed']);
     await sleep(20);
     const replayed = await collect(await h.client.chat.completions.create({ ...params, stream: true }));
@@ -127,7 +127,7 @@ describe('gateway with the official openai SDK', function () {
     const json = await h.client.chat.completions.create(params).withResponse();
     assert.equal(json.response.headers.get('x-deja-cache'), 'HIT');
     assert.deepEqual(json.data.choices[0]!.message.tool_calls, [
-      { id: missed.tools[0]!.id, type: 'function', function: { name: 'get_weather', arguments: missed.tools[0]!.arguments } },
+      { id: missed.tools[0]!.id, type: 'function', function: { name: 'lookup_city', arguments: missed.tools[0]!.arguments } },
     ]);
     assert.equal(h.sim.calls('/v1/chat/completions'), 1);
   });

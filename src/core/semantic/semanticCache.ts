@@ -169,6 +169,16 @@ export class SemanticCache {
     return { vector, nearest };
   }
 
+  /** Cosine similarity of two texts' embeddings, when the model is ready and both fit it. */
+  async textSimilarity(a: string, b: string): Promise<number | undefined> {
+    if (this.state !== 'ready') return undefined;
+    const [va, vb] = await this.deps.embedder.embed([a, b]).catch(() => [undefined, undefined]);
+    if (!va || !vb) return undefined;
+    let dot = 0;
+    for (let i = 0; i < va.length; i++) dot += va[i]! * vb[i]!;
+    return dot;
+  }
+
   /** Indexes a stored entry. Without a vector (the model was not ready), it waits in the backlog. */
   remember(id: string, partition: string, vector: Float32Array | undefined): void {
     if (!this.index || !vector) {

@@ -1,18 +1,19 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { Request, RequestHandler, Response } from 'express';
 import { identifyRequest, tenantTag } from '../../core/cacheKey';
-import { validateRequest } from '../../core/validateRequest';
+import type { NewRequestEvent } from '../../core/events/eventLog';
 import type { SemanticContext } from '../../core/llmCache';
-import { ENDPOINT_PATHS, type CacheEntry, type CacheOutcome, type Endpoint, type JsonObject } from '../../core/types';
+import { validateRequest } from '../../core/validateRequest';
+import { ENDPOINT_PATHS, type CacheEntry, type CacheOutcome, type Endpoint, type JsonObject, type JsonValue } from '../../core/types';
 import { readCacheControl } from '../cacheControl';
 import { invalidRequest } from '../errors';
-import { rawBodyOf } from '../jsonBody';
 import { Flight, type FlightResult } from '../flight';
 import type { GatewayContext } from '../gatewayContext';
+import { rawBodyOf } from '../jsonBody';
 import { sendEntry, sendFromFlight, type ClientWants } from '../respond';
 import { forwardableHeaders, type UpstreamRequest } from '../upstream';
 
-function isObject(value: unknown): value is JsonObject {
+function isObject(value: JsonValue | undefined): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
@@ -51,12 +52,36 @@ function outcomeHeaders(outcome: CacheOutcome, reason?: string): OutgoingHttpHea
   return headers;
 }
 
+/** Token counts from a response's usage, zero where it has none. */
+function usageOf(response: JsonObject | undefined): { promptTokens: number; completionTokens: number } {
+  const usage = isObject(response?.usage) ? response.usage : {};
+  const count = (value: JsonValue | undefined) => (typeof value === 'number' && Number.isFinite(value) ? value : 0);
+  return { promptTokens: count(usage.prompt_tokens), completionTokens: count(usage.completion_tokens) };
+}
+
+/** The answer a finished exchange produced, as JSON, when it produced a complete one. */
+function answerOf(result: FlightResult): { response: JsonObject; source: CacheEntry['source'] } | undefined {
+  if (result.kind === 'stream' && !result.upstreamError) return { response: result.response, source: 'stream' };
+  if (result.kind === 'body' && result.status === 200) {
+    const response = result.json();
+    if (response) return { response, source: 'json' };
+  }
+  return undefined;
+}
+
+function systemPrompt(body: JsonObject): string | undefined {
+  const first = Array.isArray(body.messages) ? body.messages[0] : undefined;
+  return isObject(first) && first.role === 'system' && typeof first.content === 'string' ? first.content : undefined;
+}
+
 /**
- * POST /v1/chat/completions, /v1/completions and /v1/embeddings: validate, look
- * up, and on a miss forward, sharing one upstream call among identical requests.
+ * POST /v1/chat/completions, /v1/completions and /v1/embeddings: validate,
+ * apply the policy, look up (exact, then semantic), and on a miss forward,
+ * sharing one upstream call among identical requests. Every request leaves an event.
  */
 export function cachedEndpoint(endpoint: Endpoint, context: GatewayContext): RequestHandler {
   return async (req: Request, res: Response) => {
+    const started = performance.now();
     const body: unknown = req.body;
     const problem = validateRequest(endpoint, body);
     if (problem) throw invalidRequest(problem.message, problem.code, problem.param);
@@ -66,73 +91,101 @@ export function cachedEndpoint(endpoint: Endpoint, context: GatewayContext): Req
     const streaming = endpoint !== 'embeddings' && request.stream === true;
     const streamOptions = isObject(request.stream_options) ? request.stream_options : {};
     const wants: ClientWants = { stream: streaming, includeUsage: streaming && streamOptions.include_usage === true };
-    const forward = (headers: OutgoingHttpHeaders): Promise<FlightResult> => {
-      const flight = new Flight(streaming, endpoint);
-      const done = sendFromFlight(res, endpoint, flight, wants, headers);
-      void flight.run(context.upstream, upstreamRequestFor(endpoint, req, request, streaming, authorization));
-      return done;
+    if (endpoint === 'chat.completions') context.prefixStability.observe(String(request.model), systemPrompt(request));
+
+    // What this request leaves for the metrics, filled in as it goes and recorded once its response ends.
+    const event: NewRequestEvent = {
+      at: Date.now(),
+      endpoint,
+      model: String(request.model),
+      outcome: 'MISS',
+      reason: null,
+      rule: null,
+      similarity: null,
+      upstreamMs: null,
+      gatewayMs: 0,
+      promptTokens: 0,
+      completionTokens: 0,
+      entryId: null,
+      status: 0,
+      stream: streaming,
     };
+    res.once('close', () => {
+      event.gatewayMs = performance.now() - started;
+      event.status = res.statusCode;
+      context.events.record(event);
+    });
+    const exchange = async (flight: Flight, headers: OutgoingHttpHeaders, run: boolean): Promise<FlightResult> => {
+      const done = sendFromFlight(res, endpoint, flight, wants, headers);
+      if (run) void flight.run(context.upstream, upstreamRequestFor(endpoint, req, request, streaming, authorization));
+      const result = await done;
+      event.upstreamMs = flight.upstreamMs ?? null;
+      Object.assign(event, usageOf(answerOf(result)?.response));
+      return result;
+    };
+    const forward = (headers: OutgoingHttpHeaders) => exchange(new Flight(streaming, endpoint), headers, true);
 
     if (!context.options.cachingEnabled) {
+      Object.assign(event, { outcome: 'BYPASS', reason: 'caching_disabled' });
       await forward(outcomeHeaders('BYPASS', 'caching_disabled'));
       return;
     }
-    if (control.noStore) {
-      await forward(outcomeHeaders('SKIP', 'client_opt_out'));
-      return;
-    }
 
+    const optOut = control.noStore ? 'no-store' : control.noCache ? 'no-cache' : undefined;
+    const decision = context.policy.classify({ endpoint, body: request, clientOptOut: optOut ? `Cache-Control: ${optOut}` : undefined });
     const tenant = tenantTag(context.upstream.baseUrl, authorization);
     const identity = identifyRequest(endpoint, tenant, request);
     const ttlSeconds = control.ttlSeconds ?? context.options.ttlSeconds;
     const storeAnswer = (semantic: SemanticContext | undefined) => async (result: FlightResult): Promise<void> => {
-      let response: JsonObject | undefined;
-      let source: CacheEntry['source'] = 'json';
-      if (result.kind === 'stream' && !result.upstreamError) {
-        response = result.response;
-        source = 'stream';
-      } else if (result.kind === 'body' && result.status === 200) {
-        response = result.json();
-      }
-      if (response) {
-        await context.cache.store({ endpoint, identity, tenant, model: String(request.model), response, source, ttlSeconds, semantic });
-      }
+      const answer = answerOf(result);
+      if (!answer) return;
+      const stored = await context.cache.store({ endpoint, identity, tenant, model: String(request.model), ...answer, ttlSeconds, semantic });
+      if (stored) context.live.publish({ type: 'entries/changed', reason: 'stored' });
     };
 
-    // no-cache wants a fresh answer: it neither joins a running exchange nor is joined.
-    if (control.noCache) {
-      const result = await forward(outcomeHeaders('SKIP', 'client_opt_out'));
-      await storeAnswer(undefined)(result);
+    if (!decision.cacheable) {
+      Object.assign(event, { outcome: 'SKIP', reason: decision.reason, rule: decision.rule, span: decision.span ?? null, prompt: promptFor(request, decision.span) });
+      const result = await forward(outcomeHeaders('SKIP', decision.reason));
+      // no-cache asks for a fresh answer, and that answer may replace the stored one.
+      if (control.noCache && !control.noStore) await storeAnswer(undefined)(result);
       return;
     }
 
     const join = async (): Promise<boolean> => {
       const running = context.flights.get(identity.key);
       if (!running) return false;
-      await sendFromFlight(res, endpoint, running, wants, { ...outcomeHeaders('MISS'), 'x-deja-coalesced': '1' });
+      await exchange(running, { ...outcomeHeaders('MISS'), 'x-deja-coalesced': '1' }, false);
       return true;
     };
+    const answerFromCache = (outcome: 'HIT' | 'SEMANTIC_HIT', entry: CacheEntry, headers: OutgoingHttpHeaders) => {
+      Object.assign(event, { outcome, entryId: entry.id }, usageOf(entry.response));
+      sendEntry(res, entry, wants, headers);
+      context.revalidator.maybeRevalidate(entry, authorization);
+    };
 
-    const query = { endpoint, identity, tenant, threshold: control.threshold };
     const exact = await context.cache.lookupExact(identity, tenant);
     if (exact) {
-      sendEntry(res, exact, wants, hitHeaders('HIT', exact));
+      answerFromCache('HIT', exact, hitHeaders('HIT', exact));
       return;
     }
     if (await join()) return;
-    const found = await context.cache.lookupSemantic(query);
+    const found = await context.cache.lookupSemantic({ endpoint, identity, tenant, threshold: control.threshold });
     if (found.kind === 'semantic') {
-      sendEntry(res, found.entry, wants, { ...hitHeaders('SEMANTIC_HIT', found.entry), 'x-deja-similarity': found.similarity.toFixed(4) });
+      event.similarity = found.similarity;
+      answerFromCache('SEMANTIC_HIT', found.entry, { ...hitHeaders('SEMANTIC_HIT', found.entry), 'x-deja-similarity': found.similarity.toFixed(4) });
       return;
     }
     // The embedding took a moment: an identical request may have started meanwhile.
     if (await join()) return;
 
     const missHeaders = outcomeHeaders('MISS');
-    if (found.kind === 'miss' && found.nearestSimilarity !== undefined) missHeaders['x-deja-similarity'] = found.nearestSimilarity.toFixed(4);
+    if (found.kind === 'miss' && found.nearestSimilarity !== undefined) {
+      missHeaders['x-deja-similarity'] = found.nearestSimilarity.toFixed(4);
+      event.similarity = found.nearestSimilarity;
+    }
     const flight = new Flight(streaming, endpoint);
     context.flights.set(identity.key, flight);
-    const done = sendFromFlight(res, endpoint, flight, wants, missHeaders);
+    const done = exchange(flight, missHeaders, false);
     // The exchange stays joinable until its answer is stored, so no identical request slips between.
     void flight
       .run(context.upstream, upstreamRequestFor(endpoint, req, request, streaming, authorization))
@@ -141,4 +194,23 @@ export function cachedEndpoint(endpoint: Endpoint, context: GatewayContext): Req
       .finally(() => context.flights.delete(identity.key));
     await done;
   };
+}
+
+/** The text a skip's span points into, for the dashboard's highlight. */
+function promptFor(body: JsonObject, span: { field: string; text: string } | undefined): string | null {
+  if (!span) return null;
+  const field = span.field;
+  // A header (Cache-Control) is its own text.
+  if (field === 'cache-control') return span.text;
+  const message = /^messages\[(\d+)\]\.content$/.exec(field);
+  if (message && Array.isArray(body.messages)) {
+    const content = (body.messages[Number(message[1])] as JsonObject | undefined)?.content;
+    if (typeof content === 'string') return content;
+    if (Array.isArray(content)) return content.map((part) => (isObject(part) && typeof part.text === 'string' ? part.text : '')).join('\n');
+  }
+  const value = body[field];
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value) && value.every((item) => typeof item === 'string')) return (value as string[]).join('\n');
+  if (typeof value === 'number') return String(value);
+  return null;
 }

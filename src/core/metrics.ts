@@ -1,0 +1,119 @@
+import type { LatencyDto, RequestEventDto, StatsDto, TimeBucketDto } from '../shared/protocol';
+
+/** The nearest-rank percentile (p in 0..100) of unsorted values; null when there are none. */
+export function percentile(values: readonly number[], p: number): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[index]!;
+}
+
+/** A background recheck of a hit against the upstream. */
+export interface RevalidationRecord {
+  at: number;
+  entryId: string;
+  stale: boolean;
+}
+
+const ratio = (part: number, whole: number): number | null => (whole === 0 ? null : part / whole);
+
+function latency(values: number[]): LatencyDto {
+  return { count: values.length, p50: percentile(values, 50), p99: percentile(values, 99) };
+}
+
+export type ComputedStats = Pick<
+  StatsDto,
+  | 'window'
+  | 'requests'
+  | 'exactHits'
+  | 'semanticHits'
+  | 'misses'
+  | 'skipped'
+  | 'bypassed'
+  | 'hitRate'
+  | 'exactHitRate'
+  | 'semanticHitRate'
+  | 'byModel'
+  | 'skippedByReason'
+  | 'latency'
+  | 'savings'
+  | 'staleness'
+  | 'timeline'
+>;
+
+/**
+ * The figures the field defines, over one window of request events:
+ * - hit rate = (exact hits + semantic hits) / all requests, overall, by kind and by model;
+ * - latency with vs without cache: p50 and p99 of hits against misses (gateway time);
+ * - savings: the share of requests not sent to inference, and the prompt and
+ *   completion tokens the hits would have spent (from the stored usage);
+ * - staleness rate = stale / revalidated, over the revalidations in the window.
+ */
+export function computeStats(
+  events: readonly RequestEventDto[],
+  revalidations: readonly RevalidationRecord[],
+  window: { from: number; to: number },
+  bucketMs: number,
+): ComputedStats {
+  const inWindow = events.filter((event) => event.at >= window.from && event.at < window.to);
+  const count = (outcome: RequestEventDto['outcome']) => inWindow.filter((event) => event.outcome === outcome).length;
+  const exactHits = count('HIT');
+  const semanticHits = count('SEMANTIC_HIT');
+  const requests = inWindow.length;
+  const isHit = (event: RequestEventDto) => event.outcome === 'HIT' || event.outcome === 'SEMANTIC_HIT';
+
+  const models = new Map<string, { requests: number; hits: number }>();
+  const skippedByReason: Record<string, number> = {};
+  let promptTokensSaved = 0;
+  let completionTokensSaved = 0;
+  for (const event of inWindow) {
+    const model = models.get(event.model) ?? { requests: 0, hits: 0 };
+    model.requests++;
+    if (isHit(event)) {
+      model.hits++;
+      promptTokensSaved += event.promptTokens;
+      completionTokensSaved += event.completionTokens;
+    }
+    models.set(event.model, model);
+    if (event.outcome === 'SKIP' && event.reason) skippedByReason[event.reason] = (skippedByReason[event.reason] ?? 0) + 1;
+  }
+
+  const timeline: TimeBucketDto[] = [];
+  if (bucketMs > 0) {
+    const first = Math.floor(window.from / bucketMs) * bucketMs;
+    for (let at = first; at < window.to; at += bucketMs) timeline.push({ at, requests: 0, exactHits: 0, semanticHits: 0 });
+    for (const event of inWindow) {
+      const bucket = timeline[Math.floor((event.at - first) / bucketMs)];
+      if (!bucket) continue;
+      bucket.requests++;
+      if (event.outcome === 'HIT') bucket.exactHits++;
+      if (event.outcome === 'SEMANTIC_HIT') bucket.semanticHits++;
+    }
+  }
+
+  const checks = revalidations.filter((check) => check.at >= window.from && check.at < window.to);
+  const stale = checks.filter((check) => check.stale).length;
+  return {
+    window,
+    requests,
+    exactHits,
+    semanticHits,
+    misses: count('MISS'),
+    skipped: count('SKIP'),
+    bypassed: count('BYPASS'),
+    hitRate: ratio(exactHits + semanticHits, requests),
+    exactHitRate: ratio(exactHits, requests),
+    semanticHitRate: ratio(semanticHits, requests),
+    byModel: [...models.entries()]
+      .map(([model, figures]) => ({ model, ...figures, hitRate: ratio(figures.hits, figures.requests) }))
+      .sort((a, b) => b.requests - a.requests),
+    skippedByReason,
+    latency: {
+      hits: latency(inWindow.filter(isHit).map((event) => event.gatewayMs)),
+      misses: latency(inWindow.filter((event) => event.outcome === 'MISS').map((event) => event.gatewayMs)),
+    },
+    savings: { requestsNotSent: ratio(exactHits + semanticHits, requests), promptTokensSaved, completionTokensSaved },
+    staleness: { revalidated: checks.length, stale, rate: ratio(stale, checks.length) },
+    timeline,
+  };
+}

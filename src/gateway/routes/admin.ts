@@ -1,0 +1,170 @@
+import { Router, type Request, type Response } from 'express';
+import { computeStats } from '../../core/metrics';
+import type { EntryFilterDto, EntrySort, EvictRequestDto, StatsDto } from '../../shared/protocol';
+import { adminAuth } from '../adminAuth';
+import { invalidRequest } from '../errors';
+import type { GatewayContext } from '../gatewayContext';
+import { jsonBody } from '../jsonBody';
+import { sendJson } from '../respond';
+import { SSE_HEADERS, sseFrame } from '../sse';
+
+const WINDOWS: Record<string, number> = { '15m': 15 * 60_000, '1h': 3_600_000, '6h': 6 * 3_600_000, '24h': 86_400_000, '7d': 7 * 86_400_000, '30d': 30 * 86_400_000 };
+const SORTS: readonly EntrySort[] = ['created', 'lastHit', 'hits', 'size'];
+const ENDPOINTS = ['chat.completions', 'completions', 'embeddings'] as const;
+const MAX_PAGE = 500;
+const KEEPALIVE_MS = 15_000;
+
+function queryText(req: Request, name: string): string | undefined {
+  const value = req.query[name];
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+function queryInteger(req: Request, name: string, fallback: number, max: number): number {
+  const raw = queryText(req, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0 || value > max) throw invalidRequest(`'${name}' must be a whole number from 0 to ${max}`, 'invalid_value', name);
+  return value;
+}
+
+function filterFrom(source: Record<string, unknown>): EntryFilterDto {
+  const filter: EntryFilterDto = {};
+  if (typeof source.search === 'string' && source.search !== '') filter.search = source.search;
+  if (typeof source.model === 'string' && source.model !== '') filter.model = source.model;
+  if (source.endpoint !== undefined && source.endpoint !== '') {
+    if (!ENDPOINTS.includes(source.endpoint as (typeof ENDPOINTS)[number])) throw invalidRequest(`'endpoint' must be one of ${ENDPOINTS.join(', ')}`, 'invalid_value', 'endpoint');
+    filter.endpoint = source.endpoint as EntryFilterDto['endpoint'];
+  }
+  return filter;
+}
+
+/** The stats for a window: `?window=1h` (15m, 1h, 6h, 24h, 7d, 30d) or `?from=&to=` in epoch ms. */
+async function stats(context: GatewayContext, req: Request): Promise<StatsDto> {
+  const now = Date.now();
+  const windowName = queryText(req, 'window') ?? '1h';
+  let from: number;
+  let to = now;
+  if (queryText(req, 'from') !== undefined) {
+    from = queryInteger(req, 'from', 0, Number.MAX_SAFE_INTEGER);
+    to = queryInteger(req, 'to', now, Number.MAX_SAFE_INTEGER);
+    if (to <= from) throw invalidRequest("'to' must be after 'from'", 'invalid_value', 'to');
+  } else {
+    const span = WINDOWS[windowName];
+    if (span === undefined) throw invalidRequest(`'window' must be one of ${Object.keys(WINDOWS).join(', ')}`, 'invalid_value', 'window');
+    from = now - span;
+  }
+  const [events, checks] = await Promise.all([context.events.events(from, to), context.events.revalidations(from, to)]);
+  const computed = computeStats(events, checks, { from, to }, Math.max(1000, Math.ceil((to - from) / 60)));
+  const semantic = context.cache.semantic?.status();
+  const entries = (await context.cache.catalog?.list({ sort: 'created', order: 'desc', offset: 0, limit: 0 }))?.total ?? 0;
+  return {
+    ...computed,
+    cache: { entries, vectors: semantic?.entries ?? null, caching: context.options.cachingEnabled },
+    semantic: semantic
+      ? { state: semantic.state, reason: semantic.reason, model: semantic.model, threshold: semantic.threshold }
+      : { state: 'off', reason: 'switched off (--semantic off)', model: context.options.embeddingModel, threshold: context.options.semanticThreshold },
+    vllm: context.vllm.figures(),
+    prefixStability: context.prefixStability.report(),
+  };
+}
+
+/** The admin API under /deja/v1: stats, entries, eviction, skipped requests, live events, the caching switch. */
+export function adminRouter(context: GatewayContext): Router {
+  const router = Router();
+  router.use(adminAuth(context.adminToken));
+  const catalog = () => {
+    if (!context.cache.catalog) throw invalidRequest('This gateway keeps no entry list', 'unsupported');
+    return context.cache.catalog;
+  };
+  const send = (res: Response, body: unknown) => sendJson(res, 200, body);
+
+  router.get('/stats', async (req, res) => send(res, await stats(context, req)));
+
+  router.get('/entries', async (req, res) => {
+    const sort = (queryText(req, 'sort') ?? 'created') as EntrySort;
+    if (!SORTS.includes(sort)) throw invalidRequest(`'sort' must be one of ${SORTS.join(', ')}`, 'invalid_value', 'sort');
+    const order = queryText(req, 'order') ?? 'desc';
+    if (order !== 'asc' && order !== 'desc') throw invalidRequest("'order' must be asc or desc", 'invalid_value', 'order');
+    const page = await catalog().list({
+      ...filterFrom(req.query as Record<string, unknown>),
+      sort,
+      order,
+      offset: queryInteger(req, 'offset', 0, Number.MAX_SAFE_INTEGER),
+      limit: queryInteger(req, 'limit', 50, MAX_PAGE),
+    });
+    send(res, page);
+  });
+
+  router.get('/entries/:id', async (req, res) => {
+    const id = String(req.params.id);
+    const entry = await context.cache.entry(id);
+    if (!entry) throw invalidRequest(`No entry ${id}`, 'entry_not_found', 'id');
+    const summary = await catalog().get(id);
+    send(res, { ...(summary ?? {}), id, endpoint: entry.endpoint, model: entry.model, createdAt: entry.createdAt, expiresAt: entry.expiresAt, request: entry.request, response: entry.response, source: entry.source });
+  });
+
+  router.delete('/entries/:id', async (req, res) => {
+    const evicted = await context.cache.evict(String(req.params.id));
+    if (evicted) context.live.publish({ type: 'entries/changed', reason: 'evicted' });
+    send(res, { evicted });
+  });
+
+  router.post('/entries/evict', jsonBody(1024 * 1024), async (req, res) => {
+    const body = req.body as EvictRequestDto;
+    let ids: string[];
+    if (Array.isArray(body?.ids)) {
+      if (!body.ids.every((id) => typeof id === 'string')) throw invalidRequest("'ids' must be strings", 'invalid_type', 'ids');
+      ids = body.ids;
+    } else if (body && typeof body.filter === 'object' && body.filter !== null) {
+      const filter = filterFrom(body.filter as Record<string, unknown>);
+      if (Object.keys(filter).length === 0) throw invalidRequest('An empty filter would evict everything: use DELETE /deja/v1/entries for that', 'invalid_value', 'filter');
+      ids = await catalog().matching(filter);
+    } else {
+      throw invalidRequest("Send {\"ids\": [...]} or {\"filter\": {\"search\": ...}}", 'missing_required_parameter', 'ids');
+    }
+    const evicted = await context.cache.evict(ids);
+    if (evicted) context.live.publish({ type: 'entries/changed', reason: 'evicted' });
+    send(res, { evicted });
+  });
+
+  router.delete('/entries', async (_req, res) => {
+    const before = (await catalog().list({ sort: 'created', order: 'desc', offset: 0, limit: 0 })).total;
+    await context.cache.clear();
+    context.live.publish({ type: 'entries/changed', reason: 'cleared' });
+    send(res, { evicted: before });
+  });
+
+  router.get('/skipped', async (req, res) => {
+    send(
+      res,
+      await context.events.skipped({
+        reason: queryText(req, 'reason'),
+        offset: queryInteger(req, 'offset', 0, Number.MAX_SAFE_INTEGER),
+        limit: queryInteger(req, 'limit', 50, MAX_PAGE),
+      }),
+    );
+  });
+
+  router.post('/caching', jsonBody(1024), (req, res) => {
+    const enabled = (req.body as { enabled?: unknown })?.enabled;
+    if (typeof enabled !== 'boolean') throw invalidRequest("Send {\"enabled\": true|false}", 'invalid_type', 'enabled');
+    context.options.cachingEnabled = enabled;
+    context.logger.info(`caching turned ${enabled ? 'on' : 'off'}`);
+    context.live.publish({ type: 'caching/changed', enabled });
+    send(res, { enabled });
+  });
+
+  router.get('/events', (req, res) => {
+    res.writeHead(200, SSE_HEADERS);
+    res.write(': deja live events\n\n');
+    const unsubscribe = context.live.subscribe((event) => res.write(sseFrame(JSON.stringify(event), event.type)));
+    const keepalive = setInterval(() => res.write(': ping\n\n'), KEEPALIVE_MS);
+    keepalive.unref();
+    req.on('close', () => {
+      clearInterval(keepalive);
+      unsubscribe();
+    });
+  });
+
+  return router;
+}

@@ -1,0 +1,178 @@
+/**
+ * The shapes the admin API returns and the dashboard reads: one typed module,
+ * shared by the gateway, the extension host and the webview. No imports, no
+ * runtime dependencies: only types and a few constants.
+ */
+
+export type CacheOutcomeDto = 'HIT' | 'SEMANTIC_HIT' | 'MISS' | 'SKIP' | 'BYPASS';
+export type SkipReasonDto = 'client_opt_out' | 'high_temperature' | 'code_generation' | 'financial' | 'personalized' | 'time_sensitive';
+export type EndpointDto = 'chat.completions' | 'completions' | 'embeddings';
+
+/** The text span that made a policy rule fire. */
+export interface SpanDto {
+  field: string;
+  start: number;
+  end: number;
+  text: string;
+}
+
+/** One request as the gateway saw it. */
+export interface RequestEventDto {
+  id: number;
+  /** Epoch milliseconds. */
+  at: number;
+  endpoint: EndpointDto;
+  model: string;
+  outcome: CacheOutcomeDto;
+  reason: string | null;
+  /** The rule that skipped it, e.g. `code_generation/write-code`. */
+  rule: string | null;
+  /** Semantic similarity: of the hit, or of the nearest neighbour on a miss. */
+  similarity: number | null;
+  /** Time the upstream took; null when it was not called. */
+  upstreamMs: number | null;
+  /** Time from the request's arrival to the end of its response. */
+  gatewayMs: number;
+  promptTokens: number;
+  completionTokens: number;
+  entryId: string | null;
+  status: number;
+  stream: boolean;
+}
+
+/** A skipped request, with the prompt text so the dashboard can highlight the span. */
+export interface SkippedRequestDto extends RequestEventDto {
+  prompt: string | null;
+  span: SpanDto | null;
+}
+
+export interface LatencyDto {
+  count: number;
+  p50: number | null;
+  p99: number | null;
+}
+
+/** A value that may be missing, with why. */
+export type Maybe<T> = { available: true; value: T } | { available: false; reason: string };
+
+export interface VllmFiguresDto {
+  /** Prefix-cache hit rate over the last scrape interval (delta of hits over delta of queries). */
+  prefixCacheHitRate: Maybe<number>;
+  /** Since the server started. */
+  prefixCacheHitRateTotal: Maybe<number>;
+  kvCacheUsage: Maybe<number>;
+  /** Which metric names the server exposes: current (`vllm:prefix_cache_*`) or legacy (`vllm:gpu_prefix_cache_*`). */
+  naming: 'current' | 'legacy' | 'unknown';
+  scrapedAt: number | null;
+  history: Array<{ at: number; prefixCacheHitRate: number | null; kvCacheUsage: number | null }>;
+}
+
+export interface PrefixStabilityDto {
+  model: string;
+  /** Distinct system prompts seen. */
+  distinct: number;
+  /** What they collapse to once timestamps, ids and other volatile parts are masked. */
+  templates: number;
+  /** True when prompts differ only by volatile parts: they defeat vLLM's prefix caching. */
+  volatile: boolean;
+  /** The kinds of volatile parts found (timestamp, uuid, number...). */
+  volatileKinds: string[];
+  /** One example prompt, truncated. */
+  example: string;
+}
+
+export interface TimeBucketDto {
+  /** Start of the bucket, epoch ms. */
+  at: number;
+  requests: number;
+  exactHits: number;
+  semanticHits: number;
+}
+
+export interface StatsDto {
+  window: { from: number; to: number };
+  requests: number;
+  exactHits: number;
+  semanticHits: number;
+  misses: number;
+  skipped: number;
+  bypassed: number;
+  /** (exact + semantic hits) / all requests. */
+  hitRate: number | null;
+  exactHitRate: number | null;
+  semanticHitRate: number | null;
+  byModel: Array<{ model: string; requests: number; hits: number; hitRate: number | null }>;
+  skippedByReason: Record<string, number>;
+  latency: { hits: LatencyDto; misses: LatencyDto };
+  savings: {
+    /** Share of requests not sent to inference. */
+    requestsNotSent: number | null;
+    promptTokensSaved: number;
+    completionTokensSaved: number;
+  };
+  staleness: { revalidated: number; stale: number; rate: number | null };
+  timeline: TimeBucketDto[];
+  cache: { entries: number; vectors: number | null; caching: boolean };
+  semantic: { state: string; reason?: string; model: string; threshold: number };
+  vllm: VllmFiguresDto;
+  prefixStability: PrefixStabilityDto[];
+}
+
+export type EntrySort = 'created' | 'lastHit' | 'hits' | 'size';
+
+export interface EntrySummaryDto {
+  id: string;
+  endpoint: EndpointDto;
+  model: string;
+  /** The question: last user message or prompt, truncated. */
+  prompt: string;
+  /** The start of the answer, truncated. */
+  answer: string;
+  createdAt: number;
+  expiresAt: number;
+  lastHitAt: number | null;
+  hits: number;
+  size: number;
+}
+
+export interface EntryPageDto {
+  total: number;
+  offset: number;
+  items: EntrySummaryDto[];
+}
+
+export interface EntryDetailDto extends EntrySummaryDto {
+  request: unknown;
+  response: unknown;
+  source: 'json' | 'stream';
+}
+
+export interface SkippedPageDto {
+  total: number;
+  offset: number;
+  items: SkippedRequestDto[];
+}
+
+/** Filter for evicting everything a search matches. */
+export interface EntryFilterDto {
+  search?: string;
+  model?: string;
+  endpoint?: EndpointDto;
+}
+
+export interface EvictRequestDto {
+  ids?: string[];
+  filter?: EntryFilterDto;
+}
+
+export interface EvictResultDto {
+  evicted: number;
+}
+
+/** Server-sent events on `/deja/v1/events`. */
+export type LiveEventDto = { type: 'request'; event: RequestEventDto } | { type: 'entries/changed'; reason: 'stored' | 'evicted' | 'cleared' | 'expired' } | { type: 'caching/changed'; enabled: boolean };
+
+/** The admin API's base path. */
+export const ADMIN_BASE = '/deja/v1';
+/** The file in the data directory that holds the admin token. */
+export const ADMIN_TOKEN_FILE = 'admin-token';
