@@ -104,6 +104,21 @@ describe('policy', () => {
     assert.equal(maskQuoted('say «завтра» now'), 'say          now');
   });
 
+  it('reads a very long prompt at both ends only, with spans at their true offsets', () => {
+    const filler = 'Here are my notes on the migration plan. '.replace('my ', '').repeat(1000);
+    const atEnd = `${filler}\nNow write a function that validates the config.`;
+    const decision = classify(atEnd);
+    assert.equal(decision.cacheable ? undefined : decision.reason, 'code_generation');
+    if (!decision.cacheable) assert.equal(atEnd.slice(decision.span!.start, decision.span!.end), decision.span!.text);
+    const inTheMiddle = `${filler.slice(0, 20000)} write a function ${filler.slice(0, 20000)}`;
+    assert.equal(classify(inTheMiddle).cacheable, true, 'the middle of a pasted context is not read');
+  });
+
+  it('needs every "requires" pattern: a rate is financial only with a present-tense word', () => {
+    assert.equal(reasonOf('What are mortgage rates today?'), 'financial');
+    assert.equal(reasonOf('How do mortgage rates affect house prices?'), 'cacheable');
+  });
+
   it('meets its precision and recall on the sets it was tuned on (a regression guard)', () => {
     for (const name of ['dev', 'dev2']) {
       const { rows, decision } = score(readSet(name));

@@ -188,9 +188,6 @@ const ASSETS_EN = 'stocks?|shares?|equity|etfs?|index fund|crypto(currency|curre
 /** Words that pin a figure to the present, required around a rate so "what is an interest rate" stays cacheable. */
 const NOW_EN = '(today|now|current|currently|this (week|morning|month)|latest|at the moment|these days|live)';
 const NOW_RU = '(сейчас|сегодня|текущ\\p{L}*|актуальн\\p{L}*|на данный момент|нынешн\\p{L}*)';
-/** A noun phrase with a present-tense marker anywhere in the text (variable-length lookarounds). */
-const nearNow = (nouns: string, now: string, start = '\\b', end = '\\b') =>
-  `${start}(${nouns})${end}(?=[\\s\\S]*${start}${now}${end})|(?<=${start}${now}${end}[\\s\\S]*)${start}(${nouns})${end}`;
 const CURRENCIES_RU = 'доллар\\p{L}*|евро|рубл\\p{L}*|юан\\p{L}*|фунт\\p{L}*|иен\\p{L}*|франк\\p{L}*|тенге|гривн\\p{L}*|лир\\p{L}*|биткоин\\p{L}*|биткойн\\p{L}*';
 const ASSETS_RU = 'акци\\p{L}*|биткоин\\p{L}*|биткойн\\p{L}*|эфир\\p{L}*|криптовалют\\p{L}*|нефт\\p{L}*|золот\\p{L}*|серебр\\p{L}*|облигаци\\p{L}*|индекс\\p{L}* (мосбиржи|ртс)';
 
@@ -231,11 +228,13 @@ const FINANCIAL: PatternRule[] = [
   },
   {
     id: 'rates-today',
-    pattern: nearNow('(interest|mortgage|savings|deposit|loan|fed funds|ecb|prime|libor|sofr|treasury|bond|cd|key) (rates?|yields?)|yields? on (the )?[\\w -]{0,25}(treasur(y|ies)|bonds?|bunds?|gilts?)|sofr|euribor', NOW_EN),
+    pattern: '\\b((interest|mortgage|savings|deposit|loan|fed funds|ecb|prime|libor|sofr|treasury|bond|cd|key) (rates?|yields?)|yields? on (the )?[\\w -]{0,25}(treasur(y|ies)|bonds?|bunds?|gilts?)|sofr|euribor)\\b',
+    requires: [`\\b${NOW_EN}\\b`],
   },
   {
     id: 'rates-ru',
-    pattern: nearNow('ставк\\p{L}* (по )?(ипотек\\p{L}*|кредит\\p{L}*|вклад\\p{L}*|депозит\\p{L}*)|ключев\\p{L}* ставк\\p{L}*|доходност\\p{L}* (облигаци\\p{L}*|офз)', NOW_RU, S, E),
+    pattern: `${S}(ставк\\p{L}* (по )?(ипотек\\p{L}*|кредит\\p{L}*|вклад\\p{L}*|депозит\\p{L}*)|ключев\\p{L}* ставк\\p{L}*|доходност\\p{L}* (облигаци\\p{L}*|офз))${E}`,
+    requires: [`${S}${NOW_RU}${E}`],
   },
   {
     id: 'conversion-ru',

@@ -16,6 +16,22 @@ interface CompiledPattern {
   id: string;
   regex: RegExp;
   unless: RegExp[];
+  requires: RegExp[];
+  /** Written for Cyrillic text: not worth running on a text without any. */
+  cyrillic: boolean;
+}
+
+const CYRILLIC = /[\u0400-\u04FF]/;
+
+/** Long prompts are read at both ends only: a request for code or fresh data sits before or after the pasted context. */
+const READ_HEAD = 4000;
+const READ_TAIL = 8000;
+
+/** The text to scan, with the middle of a very long prompt blanked (offsets are kept). */
+function readableWindow(text: string): string {
+  if (text.length <= READ_HEAD + READ_TAIL) return text;
+  const middle = text.slice(READ_HEAD, text.length - READ_TAIL).replace(/[^\n]/g, ' ');
+  return text.slice(0, READ_HEAD) + middle + text.slice(text.length - READ_TAIL);
 }
 
 interface CompiledRule {
@@ -56,6 +72,8 @@ function compile(rule: PatternRule): CompiledPattern {
       id: rule.id,
       regex: new RegExp(rule.pattern, rule.caseSensitive ? 'mu' : 'imu'),
       unless: (rule.unless ?? []).map((pattern) => new RegExp(pattern, 'imu')),
+      requires: (rule.requires ?? []).map((pattern) => new RegExp(pattern, 'imu')),
+      cyrillic: CYRILLIC.test(rule.pattern) && !/[a-z]{3}/i.test(rule.pattern.replace(/\\[pPbBsSdDwW]\{?\w*\}?|\\./g, '')),
     };
   } catch (error) {
     throw new Error(`policy pattern "${rule.id}" is not a valid regular expression: ${(error as Error).message}`);
@@ -152,14 +170,18 @@ export class Policy {
     if (source && source.text.trim() !== '') {
       const now = input.now ?? new Date();
       const recentYears = this.config.timeSensitive.recentYears;
-      const masked = maskQuoted(source.text);
+      const original = readableWindow(source.text);
+      const hasCyrillic = CYRILLIC.test(original);
+      const masked = maskQuoted(original);
       const isHistorical = historical(masked, now, recentYears);
       for (const rule of this.rules) {
         if (rule.ignoreHistorical && isHistorical) continue;
-        const text = rule.ignoreQuoted ? masked : source.text;
+        const text = rule.ignoreQuoted ? masked : original;
         for (const pattern of rule.patterns) {
+          if (pattern.cyrillic && !hasCyrillic) continue;
           const match = pattern.regex.exec(text);
           if (!match) continue;
+          if (!pattern.requires.every((needed) => needed.test(text))) continue;
           if (pattern.unless.some((veto) => veto.test(text))) continue;
           const start = match.index;
           // The span is read from the original text: masking kept every offset.

@@ -33,6 +33,8 @@ export interface PatternRule {
   unless?: string[];
   /** Match case-sensitively (tickers, currency codes); by default case is ignored. */
   caseSensitive?: boolean;
+  /** Patterns that must also match somewhere in the text for this one to fire ("a rate" and "now"). */
+  requires?: string[];
 }
 
 export interface TextRuleConfig {
