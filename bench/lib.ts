@@ -37,7 +37,12 @@ export function startChild(command: string, args: string[], pattern: RegExp, env
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.once('exit', (code) => reject(new Error(`${command} ${args.join(' ')} exited with ${code}:\n${output}`)));
+    child.once('exit', (code, signal) => {
+      const message = `${command} ${args.slice(0, 3).join(' ')} exited with ${code ?? signal}:\n${output.slice(-2000)}`;
+      // Before it is up, a failed start rejects; after, a crash is reported rather than waited on forever.
+      reject(new Error(message));
+      if (signal !== 'SIGTERM') process.stderr.write(`${message}\n`);
+    });
   });
 }
 

@@ -6,6 +6,7 @@ import { startGateway } from './gateway/startGateway';
 import { VERSION } from './version';
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1']);
+const STOP_DEADLINE_MS = 10_000;
 
 function usage(): string {
   const width = Math.max(...SETTINGS.map((spec) => `--${spec.flag} <${spec.valueName}>`.length));
@@ -134,9 +135,17 @@ async function serve(args: string[]): Promise<number> {
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
-      if (stopping) return;
+      if (stopping) {
+        logger.warn(`${signal} received again: exiting now`);
+        process.exit(1);
+      }
       stopping = true;
       logger.info(`${signal} received, stopping`);
+      // A clean stop takes well under a second; whatever holds it up longer is abandoned.
+      setTimeout(() => {
+        logger.warn('stopping took too long: exiting now');
+        process.exit(1);
+      }, STOP_DEADLINE_MS).unref();
       gateway.close().then(
         () => resolve(0),
         (error: Error) => {
@@ -145,8 +154,8 @@ async function serve(args: string[]): Promise<number> {
         },
       );
     };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
   });
 }
 

@@ -178,6 +178,20 @@ describe('SemanticCache', () => {
     assert.equal((await ask(cache, 'capital of France')).result.kind, 'exact');
   });
 
+  it('shuts down while the model is still loading (a stalled download must not hold it up)', async () => {
+    let cancel!: (error: Error) => void;
+    const stalled = Object.assign(new FakeEmbedder(), {
+      load: () => new Promise<never>((_resolve, reject) => (cancel = reject)),
+      close: async () => cancel(new Error('terminated')),
+    });
+    const { semantic } = setup({ embedder: stalled });
+    void semantic.start();
+    await new Promise((r) => setTimeout(r, 10));
+    assert.equal(semantic.status().state, 'loading');
+    await semantic.close();
+    assert.equal(semantic.status().state, 'failed');
+  });
+
   it('gives no vector to a text too long for the model', async () => {
     const { semantic, cache } = setup({ embedder: new FakeEmbedder({ maxWords: 3 }) });
     await semantic.start();

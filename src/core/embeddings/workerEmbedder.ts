@@ -31,6 +31,8 @@ export class WorkerEmbedder implements Embedder {
   constructor(
     private readonly options: EmbeddingModelOptions,
     private readonly onProgress: (progress: LoadProgress) => void = () => {},
+    /** How long loading may go without any progress before it is abandoned. */
+    private readonly stallMs = 120_000,
   ) {}
 
   load(): Promise<EmbedderInfo> {
@@ -39,17 +41,31 @@ export class WorkerEmbedder implements Embedder {
       const worker = new Worker(script.file, { execArgv: script.execArgv });
       this.worker = worker;
       let ready = false;
+      // A download can stall forever (a dropped connection, a proxy): give up after a silent stretch.
+      let watchdog: NodeJS.Timeout | undefined;
+      const watch = () => {
+        if (watchdog) clearTimeout(watchdog);
+        watchdog = setTimeout(() => {
+          reject(new Error(`loading the model made no progress for ${Math.round(this.stallMs / 1000)} s`));
+          void worker.terminate();
+        }, this.stallMs);
+        watchdog.unref();
+      };
+      watch();
       worker.on('message', (message: FromEmbeddingWorker) => {
         switch (message.type) {
           case 'progress':
+            watch();
             this.onProgress(message.progress);
             return;
           case 'ready':
             ready = true;
+            if (watchdog) clearTimeout(watchdog);
             this.dimension = message.info.dimension;
             resolve(message.info);
             return;
           case 'failed':
+            if (watchdog) clearTimeout(watchdog);
             reject(new Error(message.reason));
             void worker.terminate();
             return;
@@ -66,6 +82,7 @@ export class WorkerEmbedder implements Embedder {
         }
       });
       const fail = (error: Error) => {
+        if (watchdog) clearTimeout(watchdog);
         if (!ready) reject(error);
         for (const pending of this.pending.values()) pending.reject(error);
         this.pending.clear();

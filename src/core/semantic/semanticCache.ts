@@ -303,9 +303,10 @@ export class SemanticCache {
 
   async close(): Promise<void> {
     this.closed = true;
+    // Stop the model first: a load still in progress (a slow download) must not hold up shutdown.
+    await this.deps.embedder.close().catch(() => {});
     await this.starting?.catch(() => {});
     await this.flush();
     await this.store?.close().catch(() => {});
-    await this.deps.embedder.close().catch(() => {});
   }
 }
