@@ -55,11 +55,14 @@ export function startSim(ttftMs = 0, tokenLatencyMs = 0): Promise<ChildServer> {
   );
 }
 
-/** `deja serve` from dist/ in its own process. */
+/**
+ * `deja serve` from dist/ in its own process, exact level only: the semantic level adds
+ * an embedding per miss, measured on its own (and would try to fetch its default model).
+ */
 export function startDeja(upstream: string, dataDir: string, extra: string[] = []): Promise<ChildServer> {
   return startChild(
     process.execPath,
-    [resolve(ROOT, 'dist/cli.js'), 'serve', '--port', '0', '--upstream', upstream, '--data', dataDir, '--log-level', 'warn', ...extra],
+    [resolve(ROOT, 'dist/cli.js'), 'serve', '--port', '0', '--upstream', upstream, '--data', dataDir, '--log-level', 'warn', '--semantic', 'off', ...extra],
     /OpenAI base URL\s+(\S+)/,
   );
 }
