@@ -41,10 +41,11 @@ async function openStore(options: GatewayOptions, logger: Logger): Promise<Exact
   return new HotExactStore(sqlite, HOT_TIER_BYTES);
 }
 
-/** Logs a model download at every tenth of each file, not at every chunk. */
-function progressLogger(logger: Logger): (progress: LoadProgress) => void {
+/** Logs a model download at every tenth of each file, not at every chunk; local files are only read, not logged. */
+function progressLogger(logger: Logger, local: boolean): (progress: LoadProgress) => void {
   const lastStep = new Map<string, number>();
   return (progress) => {
+    if (local) return;
     const step = Math.floor(progress.percent / 10);
     if (lastStep.get(progress.file) === step) return;
     lastStep.set(progress.file, step);
@@ -56,7 +57,8 @@ function progressLogger(logger: Logger): (progress: LoadProgress) => void {
 function createSemanticCache(options: GatewayOptions, exact: ExactStore, logger: Logger, injected?: Embedder): SemanticCache | undefined {
   if (!options.semantic) return undefined;
   const dataDir = options.dataDir;
-  const model = isLocalModel(options.embeddingModel) ? resolve(options.embeddingModel) : options.embeddingModel;
+  const local = isLocalModel(options.embeddingModel);
+  const model = local ? resolve(options.embeddingModel) : options.embeddingModel;
   const embedder = injected ?? new WorkerEmbedder(
     {
       model,
@@ -66,7 +68,7 @@ function createSemanticCache(options: GatewayOptions, exact: ExactStore, logger:
       // One thread leaves the other core to the gateway on a 2-core laptop.
       threads: Math.max(1, Math.min(4, cpus().length - 1)),
     },
-    progressLogger(logger),
+    progressLogger(logger, local),
   );
   const openStore = async (): Promise<VectorStore> => {
     if (dataDir === null) return new MemoryVectorStore();

@@ -176,3 +176,49 @@ export type LiveEventDto = { type: 'request'; event: RequestEventDto } | { type:
 export const ADMIN_BASE = '/deja/v1';
 /** The file in the data directory that holds the admin token. */
 export const ADMIN_TOKEN_FILE = 'admin-token';
+
+// ------------------------------------------------------------------ webview <-> extension host
+
+/** The gateway as the extension sees it. */
+export type GatewayStateDto = 'off' | 'starting' | 'running' | 'attached' | 'error';
+
+export interface GatewayStatusDto {
+  state: GatewayStateDto;
+  /** The gateway's root URL when it is up, e.g. http://127.0.0.1:8787 */
+  url: string | null;
+  /** What went wrong, for the error state. */
+  message: string | null;
+  /** True when this window started it (and stops it on close); false when it attached to one. */
+  owned: boolean;
+}
+
+export type StatsWindowDto = '15m' | '1h' | '6h' | '24h' | '7d' | '30d';
+
+export interface EntryQueryDto extends EntryFilterDto {
+  sort: EntrySort;
+  order: 'asc' | 'desc';
+  offset: number;
+  limit: number;
+}
+
+/** Messages from the extension host to the dashboard. Names are noun/verb. */
+export type HostToWebview =
+  | { type: 'gateway/didChange'; status: GatewayStatusDto }
+  | { type: 'stats/didChange'; window: StatsWindowDto; stats: StatsDto }
+  | { type: 'entries/didLoad'; query: EntryQueryDto; page: EntryPageDto }
+  | { type: 'entry/didLoad'; entry: EntryDetailDto }
+  | { type: 'skipped/didLoad'; reason: string | null; page: SkippedPageDto }
+  | { type: 'live/request'; event: RequestEventDto }
+  | { type: 'error/show'; message: string };
+
+/** Messages from the dashboard to the extension host. */
+export type WebviewToHost =
+  | { type: 'ready' }
+  | { type: 'stats/request'; window: StatsWindowDto }
+  | { type: 'entries/request'; query: EntryQueryDto }
+  | { type: 'entry/request'; id: string }
+  | { type: 'entries/evict'; ids: string[] }
+  | { type: 'entries/evictMatching'; filter: EntryFilterDto }
+  | { type: 'entries/clear' }
+  | { type: 'skipped/request'; reason: string | null; offset: number; limit: number }
+  | { type: 'gateway/start' };

@@ -1,0 +1,151 @@
+import type { PatternRule, PolicyOverrides } from '../core/policy/policyTypes';
+
+/**
+ * The extension's settings, typed to mirror `contributes.configuration` in
+ * package.json. Read through one function from any getter, so the same code
+ * serves VS Code's configuration and the unit tests.
+ */
+export interface DejaSettings {
+  autoStart: boolean;
+  upstreamUrl: string;
+  port: number;
+  ttlSeconds: number;
+  dataDirectory: string;
+  logLevel: 'error' | 'warn' | 'info' | 'debug';
+  semantic: { enabled: boolean; threshold: number; embeddingModel: string; embeddingDtype: 'q8' | 'fp32' };
+  policy: {
+    highTemperature: { enabled: boolean; maxTemperature: number; absentTemperature: number };
+    codeGeneration: { enabled: boolean; fillInTheMiddle: boolean };
+    timeSensitive: { enabled: boolean };
+    personalized: { enabled: boolean; userField: boolean };
+    financial: { enabled: boolean };
+    /** Extra patterns per reason, as a team writes them. */
+    extraPatterns: Partial<Record<'codeGeneration' | 'timeSensitive' | 'personalized' | 'financial', PatternRule[]>>;
+  };
+}
+
+export const DEFAULT_SETTINGS: DejaSettings = {
+  autoStart: true,
+  upstreamUrl: 'http://127.0.0.1:8000/v1',
+  port: 8787,
+  ttlSeconds: 3600,
+  dataDirectory: '',
+  logLevel: 'info',
+  semantic: { enabled: true, threshold: 0.95, embeddingModel: 'Xenova/paraphrase-multilingual-MiniLM-L12-v2', embeddingDtype: 'q8' },
+  policy: {
+    highTemperature: { enabled: true, maxTemperature: 0.8, absentTemperature: 0 },
+    codeGeneration: { enabled: true, fillInTheMiddle: true },
+    timeSensitive: { enabled: true },
+    personalized: { enabled: true, userField: false },
+    financial: { enabled: true },
+    extraPatterns: {},
+  },
+};
+
+/** Reads a setting by dotted key under `deja.`; undefined when unset. */
+export type SettingGetter = (key: string) => unknown;
+
+const bool = (value: unknown, fallback: boolean) => (typeof value === 'boolean' ? value : fallback);
+const num = (value: unknown, fallback: number, min: number, max: number) =>
+  typeof value === 'number' && Number.isFinite(value) && value >= min && value <= max ? value : fallback;
+const str = (value: unknown, fallback: string) => (typeof value === 'string' ? value.trim() : fallback);
+
+const strings = (value: unknown) => value === undefined || (Array.isArray(value) && value.every((item) => typeof item === 'string'));
+
+/** The well-formed rules; one with a field of the wrong kind is dropped (the gateway would refuse it). */
+function patterns(value: unknown): PatternRule[] {
+  if (!Array.isArray(value)) return [];
+  return value.filter(
+    (rule): rule is PatternRule =>
+      typeof rule === 'object' &&
+      rule !== null &&
+      typeof rule.id === 'string' &&
+      typeof rule.pattern === 'string' &&
+      strings(rule.unless) &&
+      strings(rule.requires) &&
+      (rule.caseSensitive === undefined || typeof rule.caseSensitive === 'boolean'),
+  );
+}
+
+/** The settings, each value checked and replaced by its default when it is not of the right kind. */
+export function readSettings(get: SettingGetter): DejaSettings {
+  const d = DEFAULT_SETTINGS;
+  const levels = ['error', 'warn', 'info', 'debug'] as const;
+  const level = get('logLevel');
+  const dtype = get('semantic.embeddingDtype');
+  const extra = (get('policy.extraPatterns') ?? {}) as Record<string, unknown>;
+  return {
+    autoStart: bool(get('autoStart'), d.autoStart),
+    upstreamUrl: str(get('upstreamUrl'), d.upstreamUrl) || d.upstreamUrl,
+    port: Math.round(num(get('port'), d.port, 1, 65535)),
+    ttlSeconds: Math.round(num(get('ttlSeconds'), d.ttlSeconds, 1, 10 * 365 * 86_400)),
+    dataDirectory: str(get('dataDirectory'), d.dataDirectory),
+    logLevel: (levels as readonly unknown[]).includes(level) ? (level as DejaSettings['logLevel']) : d.logLevel,
+    semantic: {
+      enabled: bool(get('semantic.enabled'), d.semantic.enabled),
+      threshold: num(get('semantic.threshold'), d.semantic.threshold, 0, 1),
+      embeddingModel: str(get('semantic.embeddingModel'), d.semantic.embeddingModel) || d.semantic.embeddingModel,
+      embeddingDtype: dtype === 'fp32' || dtype === 'q8' ? dtype : d.semantic.embeddingDtype,
+    },
+    policy: {
+      highTemperature: {
+        enabled: bool(get('policy.highTemperature.enabled'), d.policy.highTemperature.enabled),
+        maxTemperature: num(get('policy.highTemperature.maxTemperature'), d.policy.highTemperature.maxTemperature, 0, 2),
+        absentTemperature: num(get('policy.highTemperature.absentTemperature'), d.policy.highTemperature.absentTemperature, 0, 2),
+      },
+      codeGeneration: {
+        enabled: bool(get('policy.codeGeneration.enabled'), d.policy.codeGeneration.enabled),
+        fillInTheMiddle: bool(get('policy.codeGeneration.fillInTheMiddle'), d.policy.codeGeneration.fillInTheMiddle),
+      },
+      timeSensitive: { enabled: bool(get('policy.timeSensitive.enabled'), d.policy.timeSensitive.enabled) },
+      personalized: {
+        enabled: bool(get('policy.personalized.enabled'), d.policy.personalized.enabled),
+        userField: bool(get('policy.personalized.userField'), d.policy.personalized.userField),
+      },
+      financial: { enabled: bool(get('policy.financial.enabled'), d.policy.financial.enabled) },
+      extraPatterns: {
+        codeGeneration: patterns(extra.codeGeneration),
+        timeSensitive: patterns(extra.timeSensitive),
+        personalized: patterns(extra.personalized),
+        financial: patterns(extra.financial),
+      },
+    },
+  };
+}
+
+/** The policy file the gateway is started with. */
+export function policyOverrides(settings: DejaSettings): PolicyOverrides {
+  const { policy } = settings;
+  return {
+    highTemperature: policy.highTemperature,
+    codeGeneration: { ...policy.codeGeneration, extraPatterns: policy.extraPatterns.codeGeneration ?? [] },
+    timeSensitive: { ...policy.timeSensitive, extraPatterns: policy.extraPatterns.timeSensitive ?? [] },
+    personalized: { ...policy.personalized, extraPatterns: policy.extraPatterns.personalized ?? [] },
+    financial: { ...policy.financial, extraPatterns: policy.extraPatterns.financial ?? [] },
+  };
+}
+
+/** The `deja serve` flags for these settings. */
+export function serveArguments(settings: DejaSettings, dataDir: string, policyFile: string): string[] {
+  return [
+    'serve',
+    '--host', '127.0.0.1',
+    '--port', String(settings.port),
+    '--upstream', settings.upstreamUrl,
+    '--data', dataDir,
+    '--ttl', String(settings.ttlSeconds),
+    '--log-level', settings.logLevel,
+    '--semantic', settings.semantic.enabled ? 'on' : 'off',
+    '--semantic-threshold', String(settings.semantic.threshold),
+    '--embedding-model', settings.semantic.embeddingModel,
+    '--embedding-dtype', settings.semantic.embeddingDtype,
+    '--policy', policyFile,
+  ];
+}
+
+/** Whether a running gateway must restart for new settings to apply (autoStart alone does not). */
+export function needsRestart(before: DejaSettings, after: DejaSettings): boolean {
+  const { autoStart: _a, ...restBefore } = before;
+  const { autoStart: _b, ...restAfter } = after;
+  return JSON.stringify(restBefore) !== JSON.stringify(restAfter);
+}

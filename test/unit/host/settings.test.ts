@@ -1,0 +1,340 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DEFAULT_SETTINGS, needsRestart, policyOverrides, readSettings, serveArguments, type DejaSettings } from '../../../src/host/settings';
+
+const ROOT = join(__dirname, '..', '..', '..');
+
+interface ConfigProperty {
+  type: string;
+  default: unknown;
+  enum?: unknown[];
+  minimum?: number;
+  maximum?: number;
+}
+
+const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+  contributes: { commands: Array<{ command: string }>; configuration: Array<{ properties: Record<string, ConfigProperty> }> };
+};
+const PROPERTIES: Record<string, ConfigProperty> = Object.assign({}, ...manifest.contributes.configuration.map((section) => section.properties));
+
+/** A getter over a flat map of dotted keys, as VS Code's configuration answers. */
+const from =
+  (values: Record<string, unknown>) =>
+  (key: string): unknown =>
+    values[key];
+
+/** The value at a dotted path of an object. */
+function at(object: unknown, path: string): unknown {
+  return path.split('.').reduce<unknown>((value, part) => (value as Record<string, unknown> | undefined)?.[part], object);
+}
+
+/** Every key readSettings asks for. */
+function keysRead(): string[] {
+  const keys: string[] = [];
+  readSettings((key) => {
+    keys.push(key);
+    return undefined;
+  });
+  return keys;
+}
+
+const NO_EXTRA = { codeGeneration: [], timeSensitive: [], personalized: [], financial: [] };
+/** What readSettings returns when nothing is set: the defaults, with every extra-pattern list present and empty. */
+const UNSET: DejaSettings = { ...DEFAULT_SETTINGS, policy: { ...DEFAULT_SETTINGS.policy, extraPatterns: NO_EXTRA } };
+
+describe('host settings', () => {
+  describe('readSettings', () => {
+    it('returns the defaults when nothing is set', () => {
+      assert.deepEqual(readSettings(() => undefined), UNSET);
+    });
+
+    it('keeps every value of the right kind', () => {
+      const rule = { id: 'payroll', pattern: '\\bpayroll\\b', unless: ['game'], caseSensitive: true, requires: ['now'] };
+      const settings = readSettings(
+        from({
+          autoStart: false,
+          upstreamUrl: 'https://gpu.example:8443/v1',
+          port: 9001,
+          ttlSeconds: 60,
+          dataDirectory: '/srv/deja',
+          logLevel: 'debug',
+          'semantic.enabled': false,
+          'semantic.threshold': 0.9,
+          'semantic.embeddingModel': '/models/minilm',
+          'semantic.embeddingDtype': 'fp32',
+          'policy.highTemperature.enabled': false,
+          'policy.highTemperature.maxTemperature': 1.5,
+          'policy.highTemperature.absentTemperature': 1,
+          'policy.codeGeneration.enabled': false,
+          'policy.codeGeneration.fillInTheMiddle': false,
+          'policy.timeSensitive.enabled': false,
+          'policy.personalized.enabled': false,
+          'policy.personalized.userField': true,
+          'policy.financial.enabled': false,
+          'policy.extraPatterns': { financial: [rule] },
+        }),
+      );
+      assert.deepEqual(settings, {
+        autoStart: false,
+        upstreamUrl: 'https://gpu.example:8443/v1',
+        port: 9001,
+        ttlSeconds: 60,
+        dataDirectory: '/srv/deja',
+        logLevel: 'debug',
+        semantic: { enabled: false, threshold: 0.9, embeddingModel: '/models/minilm', embeddingDtype: 'fp32' },
+        policy: {
+          highTemperature: { enabled: false, maxTemperature: 1.5, absentTemperature: 1 },
+          codeGeneration: { enabled: false, fillInTheMiddle: false },
+          timeSensitive: { enabled: false },
+          personalized: { enabled: false, userField: true },
+          financial: { enabled: false },
+          extraPatterns: { ...NO_EXTRA, financial: [rule] },
+        },
+      });
+    });
+
+    it('replaces a wrong-typed value of any setting by its default, leaving the others alone', () => {
+      const wrong: Record<string, unknown[]> = {
+        boolean: ['true', 1, null, {}],
+        number: ['0.5', Number.NaN, Number.POSITIVE_INFINITY, true, null],
+        integer: ['8080', Number.NaN, Number.NEGATIVE_INFINITY, false, []],
+        string: [42, true, null, ['x'], {}],
+        object: ['x', 7, true],
+      };
+      for (const [name, property] of Object.entries(PROPERTIES)) {
+        const key = name.slice('deja.'.length);
+        const values = wrong[property.type];
+        assert.ok(values, `no wrong values for type ${property.type} (${name})`);
+        for (const value of values) {
+          const settings = readSettings(from({ [key]: value }));
+          assert.deepEqual(at(settings, key), at(UNSET, key), `${name} = ${JSON.stringify(value)}`);
+          assert.deepEqual(settings, UNSET, `${name} = ${JSON.stringify(value)} changed another setting`);
+        }
+      }
+    });
+
+    it('falls back on numbers out of range, and rounds the whole-number ones', () => {
+      const read = (key: string, value: unknown) => at(readSettings(from({ [key]: value })), key);
+      assert.equal(read('port', 0), 8787);
+      assert.equal(read('port', -5), 8787);
+      assert.equal(read('port', 65536), 8787);
+      assert.equal(read('port', 1), 1);
+      assert.equal(read('port', 65535), 65535);
+      assert.equal(read('port', 8080.4), 8080);
+      assert.equal(read('port', 8080.6), 8081);
+      assert.equal(read('ttlSeconds', 0), 3600);
+      assert.equal(read('ttlSeconds', 0.4), 3600);
+      assert.equal(read('ttlSeconds', 10 * 365 * 86_400), 10 * 365 * 86_400);
+      assert.equal(read('ttlSeconds', 10 * 365 * 86_400 + 1), 3600);
+      assert.equal(read('semantic.threshold', 0), 0);
+      assert.equal(read('semantic.threshold', 1), 1);
+      assert.equal(read('semantic.threshold', 1.01), 0.95);
+      assert.equal(read('semantic.threshold', -0.1), 0.95);
+      assert.equal(read('policy.highTemperature.maxTemperature', 2), 2);
+      assert.equal(read('policy.highTemperature.maxTemperature', 2.1), 0.8);
+      assert.equal(read('policy.highTemperature.absentTemperature', -1), 0);
+    });
+
+    it('honours each minimum and maximum package.json declares', () => {
+      for (const [name, property] of Object.entries(PROPERTIES)) {
+        const key = name.slice('deja.'.length);
+        const step = property.type === 'integer' ? 1 : 0.001;
+        const read = (value: number) => at(readSettings(from({ [key]: value })), key);
+        if (property.minimum !== undefined) {
+          assert.equal(read(property.minimum), property.minimum, `${name} at its minimum`);
+          assert.equal(read(property.minimum - step), property.default, `${name} below its minimum`);
+        }
+        if (property.maximum !== undefined) {
+          assert.equal(read(property.maximum), property.maximum, `${name} at its maximum`);
+          assert.equal(read(property.maximum + step), property.default, `${name} above its maximum`);
+        }
+      }
+    });
+
+    it('accepts exactly the choices package.json offers for logLevel and embeddingDtype', () => {
+      for (const key of ['logLevel', 'semantic.embeddingDtype']) {
+        const property = PROPERTIES[`deja.${key}`]!;
+        assert.ok(property.enum?.length, `deja.${key} has an enum`);
+        for (const choice of property.enum!) assert.equal(at(readSettings(from({ [key]: choice })), key), choice);
+        for (const other of ['INFO', 'verbose', 'fp16', 'int8', '']) {
+          if (property.enum!.includes(other)) continue;
+          assert.equal(at(readSettings(from({ [key]: other })), key), property.default, `${key} = ${other}`);
+        }
+      }
+    });
+
+    it('trims strings, and an empty URL or model falls back while an empty data directory stays empty', () => {
+      const settings = readSettings(
+        from({ upstreamUrl: '  http://gpu:8000/v1 \n', 'semantic.embeddingModel': '   ', dataDirectory: '  /tmp/deja  ' }),
+      );
+      assert.equal(settings.upstreamUrl, 'http://gpu:8000/v1');
+      assert.equal(settings.semantic.embeddingModel, DEFAULT_SETTINGS.semantic.embeddingModel);
+      assert.equal(settings.dataDirectory, '/tmp/deja');
+      assert.equal(readSettings(from({ upstreamUrl: '' })).upstreamUrl, DEFAULT_SETTINGS.upstreamUrl);
+      assert.equal(readSettings(from({ dataDirectory: '   ' })).dataDirectory, '');
+    });
+
+    it('keeps only well-formed extra patterns, per reason', () => {
+      const good = { id: 'a', pattern: 'x' };
+      const settings = readSettings(
+        from({
+          'policy.extraPatterns': {
+            codeGeneration: [good, null, 'x', 3, { id: 1, pattern: 'x' }, { id: 'b' }, { pattern: 'x' }],
+            timeSensitive: 'not a list',
+            personalized: [{ id: 'c', pattern: 'y', unless: 'z' }, { id: 'd', pattern: 'y', unless: [1] }, { id: 'e', pattern: 'y', unless: ['ok'] }],
+            financial: [{ id: 'f', pattern: 'y', caseSensitive: 'yes' }, { id: 'g', pattern: 'y', requires: 'now' }, { id: 'h', pattern: 'y', caseSensitive: false }],
+            unknownReason: [good],
+          },
+        }),
+      );
+      assert.deepEqual(settings.policy.extraPatterns, {
+        codeGeneration: [good],
+        timeSensitive: [],
+        personalized: [{ id: 'e', pattern: 'y', unless: ['ok'] }],
+        financial: [{ id: 'h', pattern: 'y', caseSensitive: false }],
+      });
+      assert.deepEqual(readSettings(from({ 'policy.extraPatterns': null })).policy.extraPatterns, NO_EXTRA);
+      assert.deepEqual(readSettings(from({ 'policy.extraPatterns': [good] })).policy.extraPatterns, NO_EXTRA);
+    });
+  });
+
+  describe('package.json', () => {
+    it('declares every setting readSettings reads, with the same default', () => {
+      const keys = keysRead();
+      assert.ok(keys.length >= 20, `only ${keys.length} keys read`);
+      for (const key of keys) {
+        const property = PROPERTIES[`deja.${key}`];
+        assert.ok(property, `package.json has no deja.${key}`);
+        assert.deepEqual(property.default, at(DEFAULT_SETTINGS, key), `deja.${key}: package.json default differs from DEFAULT_SETTINGS`);
+      }
+    });
+
+    it('declares no setting that readSettings ignores', () => {
+      const keys = new Set(keysRead());
+      for (const name of Object.keys(PROPERTIES)) {
+        assert.ok(name.startsWith('deja.'), `${name} is outside the deja section`);
+        assert.ok(keys.has(name.slice('deja.'.length)), `${name} is declared but never read`);
+      }
+    });
+
+    it("reads package.json's defaults back as DejaSettings' defaults", () => {
+      assert.deepEqual(readSettings((key) => PROPERTIES[`deja.${key}`]?.default), UNSET);
+    });
+
+    it('contributes exactly the commands src/host/commands.ts registers, each as a string literal', () => {
+      const source = readFileSync(join(ROOT, 'src', 'host', 'commands.ts'), 'utf8');
+      const registered = [...source.matchAll(/\bregister\(\s*'([^']+)'/g)].map((match) => match[1]!);
+      // Every register( call takes a literal id, and registerCommand is reached only through register.
+      const calls = [...source.matchAll(/\bregister\(/g)].length;
+      assert.equal(registered.length, calls, 'a command is registered with a non-literal id');
+      assert.equal([...source.matchAll(/registerCommand\(/g)].length, 1, 'registerCommand is called outside the register helper');
+      assert.equal(new Set(registered).size, registered.length, `a command is registered twice: ${registered.join(', ')}`);
+      const contributed = manifest.contributes.commands.map((command) => command.command);
+      assert.equal(new Set(contributed).size, contributed.length, 'a command is contributed twice');
+      assert.deepEqual([...registered].sort(), [...contributed].sort());
+    });
+
+    it('points the status bar at a contributed command', () => {
+      const source = readFileSync(join(ROOT, 'src', 'host', 'statusBar.ts'), 'utf8');
+      const commands = [...source.matchAll(/\.command\s*=\s*'([^']+)'/g)].map((match) => match[1]!);
+      assert.ok(commands.length > 0);
+      const contributed = new Set(manifest.contributes.commands.map((command) => command.command));
+      for (const command of commands) assert.ok(contributed.has(command), `${command} is not contributed`);
+    });
+  });
+
+  describe('policyOverrides', () => {
+    it('maps each rule and its extra patterns to the policy file shape', () => {
+      const rule = { id: 'payroll', pattern: 'payroll' };
+      const settings = readSettings(
+        from({ 'policy.highTemperature.maxTemperature': 1.2, 'policy.personalized.userField': true, 'policy.extraPatterns': { financial: [rule] } }),
+      );
+      assert.deepEqual(policyOverrides(settings), {
+        highTemperature: { enabled: true, maxTemperature: 1.2, absentTemperature: 0 },
+        codeGeneration: { enabled: true, fillInTheMiddle: true, extraPatterns: [] },
+        timeSensitive: { enabled: true, extraPatterns: [] },
+        personalized: { enabled: true, userField: true, extraPatterns: [] },
+        financial: { enabled: true, extraPatterns: [rule] },
+      });
+    });
+
+    it('gives empty extra patterns for reasons the settings leave out', () => {
+      const overrides = policyOverrides(DEFAULT_SETTINGS);
+      assert.deepEqual(overrides.codeGeneration?.extraPatterns, []);
+      assert.deepEqual(overrides.financial?.extraPatterns, []);
+      // JSON round trip, as the policy file is written.
+      assert.deepEqual(JSON.parse(JSON.stringify(overrides)), overrides);
+    });
+  });
+
+  describe('serveArguments', () => {
+    it('passes every gateway setting as a flag, on loopback', () => {
+      assert.deepEqual(serveArguments(DEFAULT_SETTINGS, '/data', '/data/policy.json'), [
+        'serve',
+        '--host', '127.0.0.1',
+        '--port', '8787',
+        '--upstream', 'http://127.0.0.1:8000/v1',
+        '--data', '/data',
+        '--ttl', '3600',
+        '--log-level', 'info',
+        '--semantic', 'on',
+        '--semantic-threshold', '0.95',
+        '--embedding-model', 'Xenova/paraphrase-multilingual-MiniLM-L12-v2',
+        '--embedding-dtype', 'q8',
+        '--policy', '/data/policy.json',
+      ]);
+    });
+
+    it('follows the settings', () => {
+      const settings = readSettings(
+        from({ port: 9100, upstreamUrl: 'https://gpu/v1', ttlSeconds: 5, logLevel: 'warn', 'semantic.enabled': false, 'semantic.threshold': 0.9, 'semantic.embeddingDtype': 'fp32' }),
+      );
+      const args = serveArguments(settings, '/d', '/d/p.json');
+      const flag = (name: string) => args[args.indexOf(name) + 1];
+      assert.equal(flag('--port'), '9100');
+      assert.equal(flag('--upstream'), 'https://gpu/v1');
+      assert.equal(flag('--ttl'), '5');
+      assert.equal(flag('--log-level'), 'warn');
+      assert.equal(flag('--semantic'), 'off');
+      assert.equal(flag('--semantic-threshold'), '0.9');
+      assert.equal(flag('--embedding-dtype'), 'fp32');
+      assert.equal(flag('--host'), '127.0.0.1');
+      assert.ok(args.every((arg) => typeof arg === 'string'));
+    });
+  });
+
+  describe('needsRestart', () => {
+    const base = readSettings(() => undefined);
+    const change = (values: Record<string, unknown>) => readSettings(from(values));
+
+    it('is false for equal settings read twice', () => {
+      assert.equal(needsRestart(base, readSettings(() => undefined)), false);
+      const values = { port: 9000, 'policy.extraPatterns': { financial: [{ id: 'a', pattern: 'b' }] } };
+      assert.equal(needsRestart(change(values), change(values)), false);
+    });
+
+    it('is false when only autoStart changes', () => {
+      assert.equal(needsRestart(base, change({ autoStart: false })), false);
+      assert.equal(needsRestart(change({ autoStart: false }), base), false);
+    });
+
+    it('is true when anything the gateway runs with changes', () => {
+      for (const values of [
+        { port: 9000 },
+        { upstreamUrl: 'http://other/v1' },
+        { ttlSeconds: 10 },
+        { dataDirectory: '/elsewhere' },
+        { logLevel: 'debug' },
+        { 'semantic.threshold': 0.9 },
+        { 'semantic.embeddingDtype': 'fp32' },
+        { 'policy.financial.enabled': false },
+        { 'policy.highTemperature.absentTemperature': 1 },
+        { 'policy.extraPatterns': { timeSensitive: [{ id: 'a', pattern: 'b' }] } },
+      ]) {
+        assert.equal(needsRestart(base, change(values)), true, JSON.stringify(values));
+        assert.equal(needsRestart(base, change({ ...values, autoStart: false })), true, `${JSON.stringify(values)} with autoStart`);
+      }
+    });
+  });
+});
