@@ -6,6 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 E2E_HOME=${DEJA_E2E_HOME:-$PWD/.e2e}
+# Under `npm test` the parent npm's settings are in the environment; its user agent names
+# Node 20, and code-server's postinstall reads the Node version from it. Start clean.
+for name in $(compgen -e | grep -E '^npm_' || true); do unset "$name"; done
 CS_VERSION=4.139.1          # = VS Code 1.139.1; needs Node 24
 NODE24_VERSION=24.21.0
 

@@ -34,6 +34,25 @@ export async function runUiTest({ server, gatewayPort, dataDir, shots }) {
   const dashboard = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
   const statusItem = page.locator('.statusbar-item', { hasText: 'Deja' }).first();
 
+  /** Runs a command from the palette; retried while the palette is still filling after start-up. */
+  const runCommand = async (title) => {
+    for (let attempt = 0; ; attempt++) {
+      await page.keyboard.press('F1');
+      const input = page.locator('.quick-input-widget input');
+      await input.waitFor({ state: 'visible' });
+      await input.fill(`>${title}`);
+      try {
+        await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor({ timeout: 2000 });
+        break;
+      } catch (error) {
+        await page.keyboard.press('Escape');
+        if (attempt > 20) throw error;
+      }
+    }
+    await page.keyboard.press('Enter');
+  };
+  const entriesMatching = async (search) => (await admin(`/entries?search=${encodeURIComponent(search)}&sort=created&order=desc&offset=0&limit=5`)).total;
+
   const steps = [
     ['the workbench loads and the status bar shows Deja', async () => {
       await page.goto(server.url, { waitUntil: 'domcontentloaded' });
@@ -75,21 +94,7 @@ export async function runUiTest({ server, gatewayPort, dataDir, shots }) {
       await page.screenshot({ path: `${shots}/workbench.png` });
     }],
     ['"Deja: Open Dashboard" runs from the command palette', async () => {
-      const title = 'Deja: Open Dashboard';
-      for (let attempt = 0; ; attempt++) {
-        await page.keyboard.press('F1');
-        const input = page.locator('.quick-input-widget input');
-        await input.waitFor({ state: 'visible' });
-        await input.fill(`>${title}`);
-        try {
-          await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor({ timeout: 2000 });
-          break;
-        } catch (error) {
-          await page.keyboard.press('Escape');
-          if (attempt > 20) throw error;
-        }
-      }
-      await page.keyboard.press('Enter');
+      await runCommand('Deja: Open Dashboard');
       await dashboard.locator('vscode-tabs').waitFor({ timeout: 30_000 });
     }],
     ['the overview shows the gateway\'s own figures', async () => {
@@ -131,10 +136,43 @@ export async function runUiTest({ server, gatewayPort, dataDir, shots }) {
       await page.screenshot({ path: `${shots}/dashboard-entries.png` });
       await dashboard.locator('vscode-button', { hasText: 'Evict selected (1)' }).click();
       await row.waitFor({ state: 'detached', timeout: 15_000 });
-      const left = await admin(`/entries?search=${encodeURIComponent('CAP theorem')}&sort=created&order=desc&offset=0&limit=5`);
-      expect(left.total === 0, `the gateway still holds ${left.total} matching entries`);
+      const left = await entriesMatching('CAP theorem');
+      expect(left === 0, `the gateway still holds ${left} matching entries`);
       const again = await ask(EVICT_PROMPT);
       expect(again.cache === 'MISS', `the evicted prompt was answered with ${again.cache}`);
+    }],
+    ['"Deja: Evict Cached Entry…" finds an entry by its prompt and evicts it', async () => {
+      expect((await entriesMatching('TCP slow start')) === 1, 'the TCP entry is missing before the eviction');
+      await runCommand('Deja: Evict Cached Entry');
+      const input = page.locator('.quick-input-widget input');
+      await page.locator('.quick-input-widget', { hasText: 'Search cached prompts to evict' }).or(input).first().waitFor();
+      await input.fill('TCP slow');
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'How does TCP slow start work?' }).first().waitFor({ timeout: 10_000 });
+      await page.screenshot({ path: `${shots}/evict-quick-pick.png` });
+      await page.keyboard.press('Enter');
+      const deadline = Date.now() + 10_000;
+      while ((await entriesMatching('TCP slow start')) !== 0) {
+        if (Date.now() > deadline) throw new Error('the picked entry is still stored');
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }],
+    ['"Deja: Clear Cache" asks first, then empties the cache and the dashboard', async () => {
+      const before = (await admin('/entries?sort=created&order=desc&offset=0&limit=1')).total;
+      expect(before > 0, 'nothing to clear');
+      await dashboard.locator('vscode-textfield[aria-label="Search entries"] input').fill('');
+      await dashboard.locator('vscode-textfield[aria-label="Search entries"] input').press('Enter');
+      await runCommand('Deja: Clear Cache');
+      const dialog = page.locator('.monaco-dialog-box');
+      await dialog.waitFor({ timeout: 10_000 });
+      await page.screenshot({ path: `${shots}/clear-cache-confirm.png` });
+      expect((await admin('/entries?sort=created&order=desc&offset=0&limit=1')).total === before, 'cleared before the user confirmed');
+      await dialog.locator('.monaco-button', { hasText: 'Clear Cache' }).click();
+      const deadline = Date.now() + 10_000;
+      while ((await admin('/entries?sort=created&order=desc&offset=0&limit=1')).total !== 0) {
+        if (Date.now() > deadline) throw new Error('entries left after clearing');
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      await dashboard.locator('.entries-table tbody tr').first().waitFor({ state: 'detached', timeout: 10_000 });
     }],
   ];
 
