@@ -45,12 +45,35 @@ function parseServeFlags(args: string[]): { help: boolean; options: GatewayOptio
   return { help: false, options: resolveOptions(flags, process.env) };
 }
 
+/**
+ * The warning printed to stderr when the gateway listens beyond this machine: cached
+ * answers are other people's prompts and answers, and the upstream key is spent for them.
+ */
+export function exposureWarning(options: Pick<GatewayOptions, 'host' | 'apiToken'>): string | undefined {
+  if (LOOPBACK_HOSTS.has(options.host) || /^127\.\d+\.\d+\.\d+$/.test(options.host)) return undefined;
+  const rule = '!'.repeat(80);
+  const lines = options.apiToken
+    ? [
+        '--api-token guards /v1/* and /metrics (/health stays open), but this is plain HTTP:',
+        'the token, the prompts and the cached answers cross the network readable.',
+        'Put TLS in front of it, or bind --host 127.0.0.1 unless you mean it.',
+      ]
+    : [
+        'Anyone who can reach this address can read answers from the cache (other people\'s',
+        'prompts and answers: the cache may leak them to the network) and spend your upstream',
+        'credentials. Set --api-token (DEJA_API_TOKEN) so that clients must send a token,',
+        'or bind --host 127.0.0.1 unless you mean it.',
+      ];
+  return [rule, `!! WARNING: Deja is bound to ${options.host}, not loopback (127.0.0.1).`, ...lines.map((line) => `!! ${line}`), rule].join('\n');
+}
+
 function banner(baseUrl: string, url: string, options: GatewayOptions): string {
   return [
     `Deja ${VERSION} is running.`,
     `  OpenAI base URL  ${baseUrl}   <- paste this into your tool`,
     `  upstream         ${options.upstream}`,
     `  data             ${options.dataDir ?? '(in memory)'}`,
+    ...(options.apiToken ? ['  api token        required on /v1/* and /metrics (Authorization: Bearer)'] : []),
     `  health           ${url}/health`,
     'Press Ctrl+C to stop.',
   ].join('\n');
@@ -110,11 +133,8 @@ async function serve(args: string[]): Promise<number> {
   }
   const options = parsed.options;
   const logger = createLogger(options.logLevel);
-  if (!LOOPBACK_HOSTS.has(options.host)) {
-    logger.warn(
-      `WARNING: Deja is bound to ${options.host}, not loopback: anyone who can reach this address can read cached answers and use your upstream credentials. Use --host 127.0.0.1 unless you mean it.`,
-    );
-  }
+  const warning = exposureWarning(options);
+  if (warning) process.stderr.write(`${warning}\n`);
   let gateway;
   try {
     gateway = await startGateway(options, { logger });

@@ -15,6 +15,8 @@ export interface GatewayOptions {
   upstream: string;
   /** Sent upstream as a bearer token when the client sends no Authorization. */
   upstreamApiKey: string | undefined;
+  /** When set, `/v1/*` and `/metrics` answer only requests bearing it (`Authorization: Bearer`). */
+  apiToken: string | undefined;
   /** How long to wait for the upstream's headers, and between two chunks of its body. */
   upstreamTimeoutMs: number;
   /** Directory of the database and index files; null keeps everything in memory. */
@@ -64,6 +66,7 @@ export const DEFAULT_OPTIONS: Readonly<GatewayOptions> = {
   port: 8787,
   upstream: 'http://127.0.0.1:8000/v1',
   upstreamApiKey: undefined,
+  apiToken: undefined,
   upstreamTimeoutMs: 600_000,
   dataDir: join(homedir(), '.deja'),
   ttlSeconds: 3600,
@@ -175,6 +178,12 @@ function parseShare(raw: string): number {
   return value;
 }
 
+/** A bearer token clients must send: long enough not to be guessed, and sendable as a header. */
+function parseApiToken(raw: string): string {
+  if (!/^[\x21-\x7e]{16,}$/.test(raw)) throw new Error('the API token must be at least 16 visible ASCII characters without spaces (try: openssl rand -hex 24)');
+  return raw;
+}
+
 function parseBoolean(raw: string): boolean {
   if (/^(1|true|yes|on)$/i.test(raw)) return true;
   if (/^(0|false|no|off)$/i.test(raw)) return false;
@@ -186,6 +195,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   { flag: 'host', env: 'DEJA_HOST', key: 'host', valueName: 'addr', help: 'interface to bind (default 127.0.0.1)', parse: (raw) => raw },
   { flag: 'upstream', env: 'DEJA_UPSTREAM', key: 'upstream', valueName: 'url', help: 'OpenAI base URL of the vLLM server (default http://127.0.0.1:8000/v1)', parse: parseUrl },
   { flag: 'upstream-key', env: 'DEJA_UPSTREAM_API_KEY', key: 'upstreamApiKey', valueName: 'key', help: 'API key sent upstream when a client sends none', parse: (raw) => raw },
+  { flag: 'api-token', env: 'DEJA_API_TOKEN', key: 'apiToken', valueName: 'token', help: 'require "Authorization: Bearer <token>" on /v1/* and /metrics (default: none; /health stays open)', parse: parseApiToken },
   { flag: 'upstream-timeout', env: 'DEJA_UPSTREAM_TIMEOUT', key: 'upstreamTimeoutMs', valueName: 's', help: 'seconds to wait for the upstream to answer or send the next chunk (default 600)', parse: (raw) => parseInteger('upstream timeout', 1, 86_400)(raw) * 1000 },
   { flag: 'data', env: 'DEJA_DATA', key: 'dataDir', valueName: 'dir', help: 'data directory for the cache database (default ~/.deja)', parse: (raw) => raw },
   { flag: 'ttl', env: 'DEJA_TTL', key: 'ttlSeconds', valueName: 's', help: 'default lifetime of a cached answer in seconds (default 3600)', parse: parseInteger('ttl', 1, 10 * 365 * 86_400) },

@@ -1,7 +1,10 @@
 import express, { type Express } from 'express';
 import type { Endpoint } from '../core/types';
 import { ENDPOINT_PATHS } from '../core/types';
+import { apiTokenAuth } from './apiToken';
 import { errorMiddleware, GatewayError } from './errors';
+import { isLoopback, loopbackHostGuard } from './hostGuard';
+import { requireHostHeader } from './httpErrors';
 import type { GatewayContext } from './gatewayContext';
 import { jsonBody } from './jsonBody';
 import { cachedEndpoint } from './routes/cachedEndpoint';
@@ -18,13 +21,19 @@ export function createApp(context: GatewayContext): Express {
   app.disable('x-powered-by');
   app.disable('etag');
   const json = jsonBody(context.options.maxBodyBytes);
+  // --api-token guards the OpenAI endpoints and /metrics; /health stays open for liveness probes.
+  const apiToken = context.options.apiToken ? [apiTokenAuth(context.options.apiToken)] : [];
+  // Bound to loopback, the OpenAI endpoints and /metrics answer only to loopback names (DNS rebinding).
+  const hostGuard = isLoopback(context.options.host) ? [loopbackHostGuard()] : [];
 
+  app.use(requireHostHeader());
   app.get('/health', healthEndpoint(context));
-  app.get('/metrics', async (_req, res) => {
+  app.get('/metrics', ...hostGuard, ...apiToken, async (_req, res) => {
     res.setHeader('content-type', context.metrics.registry.contentType);
     res.end(await context.metrics.text());
   });
   app.use(ADMIN_BASE, adminRouter(context));
+  if (hostGuard.length || apiToken.length) app.use('/v1', ...hostGuard, ...apiToken);
   for (const endpoint of CACHED_ENDPOINTS) {
     app.post(`/v1${ENDPOINT_PATHS[endpoint]}`, json, cachedEndpoint(endpoint, context));
   }

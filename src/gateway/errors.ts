@@ -65,7 +65,13 @@ export function errorMiddleware(logger: Logger): ErrorRequestHandler {
     let gatewayError: GatewayError;
     if (error instanceof GatewayError) gatewayError = error;
     else {
-      const mapped = typeof error === 'object' && error !== null ? fromBodyParser(error) : undefined;
+      // The router decodes path parameters; a bad escape such as /v1/% is the client's mistake, not a 500.
+      const mapped =
+        error instanceof URIError
+          ? invalidRequest(`The request path is not valid percent-encoding: ${req.originalUrl.slice(0, 200)}`, 'invalid_path')
+          : typeof error === 'object' && error !== null
+            ? fromBodyParser(error)
+            : undefined;
       if (mapped) gatewayError = mapped;
       else {
         logger.error('unexpected error while handling a request', { method: req.method, path: req.path, error });

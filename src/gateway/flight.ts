@@ -68,6 +68,8 @@ export class Flight {
   constructor(
     readonly streaming: boolean,
     private readonly endpoint: 'chat.completions' | 'completions' | 'embeddings',
+    /** Pass any answer on as it came (caching switched off); otherwise a 2xx answer must be one the client can read. */
+    private readonly passThrough = false,
   ) {
     this.emitter.setMaxListeners(0);
     this.started = new Promise((resolve) => (this.resolveStarted = resolve));
@@ -114,23 +116,41 @@ export class Flight {
 
   private async readWhole(response: UpstreamResponse): Promise<void> {
     const body = await readBody(response.body, MAX_UPSTREAM_BODY);
-    const isJson = String(response.headers['content-type'] ?? '').includes('json');
+    const contentType = String(response.headers['content-type'] ?? '');
+    const isJson = contentType.includes('json');
+    const ok = response.status >= 200 && response.status < 300;
     let parsed: JsonObject | undefined | null = null;
     const json = (): JsonObject | undefined => {
       if (parsed === null) {
         parsed = undefined;
-        if (isJson) {
+        if (isJson || ok) {
           try {
             const value: unknown = JSON.parse(body.toString('utf8'));
             if (isObject(value)) parsed = value;
           } catch {
-            // Not JSON after all: passed on as it came, never stored.
+            // Not JSON after all: passed on as it came (an error status), or refused below (a 2xx); never stored.
           }
         }
       }
       return parsed;
     };
-    this.finish({ kind: 'body', status: response.status, headers: response.headers, body, json });
+    // A success the client cannot read (an HTML page from a proxy, a truncated body, a stream it
+    // did not ask for) is an upstream failure, not an answer; an error that is not JSON (a load
+    // balancer's 503 page) keeps its status. Either way the client gets the OpenAI error shape.
+    if (!this.passThrough && !json()) {
+      const snippet = body.toString('utf8', 0, Math.min(body.length, 120)).replace(/\s+/g, ' ').trim();
+      const described = `The upstream answered ${response.status} with ${contentType ? `content-type ${contentType}` : 'no content-type'} and a body that is not a JSON object${snippet ? `: ${snippet}` : ''}`;
+      this.finish({
+        kind: 'failed',
+        error: ok
+          ? new GatewayError(502, 'upstream_error', 'upstream_bad_response', described)
+          : new GatewayError(response.status >= 400 ? response.status : 502, 'upstream_error', 'upstream_http_error', described),
+      });
+      return;
+    }
+    // The right answer under the wrong label (text/plain) is passed on as what it is.
+    const headers = ok && !isJson && !this.passThrough ? { ...response.headers, 'content-type': 'application/json' } : response.headers;
+    this.finish({ kind: 'body', status: response.status, headers, body, json });
   }
 
   private async readStream(response: UpstreamResponse): Promise<void> {
@@ -146,16 +166,24 @@ export class Flight {
         return;
       }
       let usageOnly = false;
+      let readable = false;
       try {
         const chunk: unknown = JSON.parse(data);
-        if (!isObject(chunk)) malformed = true;
-        else if (chunk.error !== undefined && chunk.error !== null) upstreamError = chunk;
-        else {
-          usageOnly = Array.isArray(chunk.choices) && chunk.choices.length === 0 && isObject(chunk.usage);
-          assembler.push(chunk);
+        if (isObject(chunk)) {
+          readable = true;
+          if (chunk.error !== undefined && chunk.error !== null) upstreamError = chunk;
+          else {
+            usageOnly = Array.isArray(chunk.choices) && chunk.choices.length === 0 && isObject(chunk.usage);
+            assembler.push(chunk);
+          }
         }
       } catch {
+        // not JSON
+      }
+      if (!readable && !this.passThrough) {
+        // It would only break the client's parser: dropped, and the stream ends with an error event instead of [DONE] (below).
         malformed = true;
+        return;
       }
       const flightEvent = { data, event, usageOnly };
       this.events.push(flightEvent);
@@ -182,7 +210,11 @@ export class Flight {
       return;
     }
     if (malformed && !upstreamError) {
-      upstreamError = { error: { message: 'The upstream sent a malformed stream event', type: 'upstream_error', code: 'upstream_malformed_stream' } };
+      this.finish({
+        kind: 'failed',
+        error: new GatewayError(502, 'upstream_error', 'upstream_malformed_stream', 'The upstream sent a stream event that is not a JSON object'),
+      });
+      return;
     }
     this.finish({ kind: 'stream', response: assembler.result(), upstreamError });
   }

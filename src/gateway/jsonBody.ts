@@ -9,6 +9,44 @@ export function rawBodyOf(req: object): Buffer | undefined {
 }
 
 /**
+ * Deepest nesting of arrays and objects accepted. Real requests (tool schemas included)
+ * stay far below it; deeper input would only exhaust the stack of the code that walks it.
+ */
+export const MAX_JSON_DEPTH = 128;
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * What makes valid JSON text unfit to key and forward: nesting deeper than `maxDepth`
+ * (the code that walks it would exhaust the stack), or a number too large for a double
+ * (`1e999` parses to Infinity, which serializes as null: another request's key). One pass;
+ * strings are skipped.
+ */
+export function jsonTextProblem(text: string, maxDepth: number): 'too_deep' | 'number_overflow' | undefined {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > maxDepth) return 'too_deep';
+    } else if (c === 0x5d || c === 0x7d) depth--;
+    else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
+      const start = i;
+      let exponent = false;
+      for (let n = text.charCodeAt(i + 1); (n >= 0x30 && n <= 0x39) || n === 0x2e || n === 0x2b || n === 0x2d || n === 0x65 || n === 0x45; n = text.charCodeAt(++i + 1)) {
+        exponent ||= n === 0x65 || n === 0x45;
+      }
+      if ((exponent || i - start > 300) && !Number.isFinite(Number(text.slice(start, i + 1)))) return 'number_overflow';
+    }
+  }
+  return undefined;
+}
+
+/**
  * Reads a JSON request body into `req.body`, whatever its Content-Type (some
  * clients send none). Leaner than body-parser on the hot path, with the same
  * guarantees: a size limit checked before and while reading, UTF-8, and a 400
@@ -48,7 +86,14 @@ export function jsonBody(limit: number): RequestHandler {
     req.on('end', () => {
       if (failed) return;
       const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-      const text = raw.toString('utf8');
+      let text: string;
+      try {
+        // Strict: a lenient decoder would turn different invalid bytes into the same U+FFFD, and the same cache key.
+        text = strictUtf8.decode(raw);
+      } catch {
+        fail(invalidRequest('The request body is not valid UTF-8', 'invalid_json'));
+        return;
+      }
       if (text.trim() === '') {
         fail(invalidRequest('The request body is empty; send a JSON object', 'invalid_body'));
         return;
@@ -58,6 +103,15 @@ export function jsonBody(limit: number): RequestHandler {
         rawBodies.set(req, raw);
       } catch (error) {
         fail(invalidRequest(`The request body is not valid JSON: ${(error as Error).message}`, 'invalid_json'));
+        return;
+      }
+      const problem = jsonTextProblem(text, MAX_JSON_DEPTH);
+      if (problem === 'too_deep') {
+        fail(invalidRequest(`The request body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels`, 'invalid_body'));
+        return;
+      }
+      if (problem === 'number_overflow') {
+        fail(invalidRequest('The request body holds a number too large to represent (such as 1e999)', 'invalid_value'));
         return;
       }
       next();

@@ -6,6 +6,7 @@ import { openCache } from '../core/openCache';
 import { Policy, resolvePolicy } from '../core/policy/policy';
 import { PrefixStabilityTracker } from '../core/prefixStability';
 import { loadOrCreateAdminToken } from './adminAuth';
+import { answerClientError, refuseConnect } from './httpErrors';
 import { LiveEvents } from './liveEvents';
 import { GatewayMetrics } from './promMetrics';
 import { Revalidator } from './revalidator';
@@ -95,7 +96,10 @@ export async function startGateway(given: GatewayOptions, deps: GatewayDeps = {}
     live,
     adminToken: await loadOrCreateAdminToken(options.dataDir),
   };
-  const httpServer = createServer(createApp(context));
+  // Host is checked by the app instead, so that a request without one gets an OpenAI-shaped 400.
+  const httpServer = createServer({ requireHostHeader: false }, createApp(context));
+  httpServer.on('clientError', answerClientError);
+  httpServer.on('connect', refuseConnect);
   try {
     await listen(httpServer, options.host, options.port);
   } catch (error) {

@@ -149,10 +149,10 @@ describe('bad input and upstream faults', function () {
     }
   });
 
-  it('a non-JSON answer with status 200 is passed on and not stored', async () => {
+  it('a non-JSON answer with status 200 becomes 502 upstream_bad_response, and is not stored', async () => {
     const res = await h.post('/v1/chat/completions', chatBody('html?'), { 'x-sim-fault': 'wrong-content-type' });
-    assert.equal(res.status, 200);
-    assert.match(await res.text(), /<html>/);
+    const body = await expectError(res, 502, 'upstream_bad_response');
+    assert.match(body.error.message, /text\/html.*not a JSON object: <html>/);
     assert.equal((await h.post('/v1/chat/completions', chatBody('html?'))).headers.get('x-deja-cache'), 'MISS');
   });
 

@@ -50,16 +50,30 @@ describe('HotExactStore', () => {
     assert.equal(hot.stats.entries, 0);
   });
 
-  it('shows a new entry at once, and forgets it when the store underneath refuses it', async () => {
+  it('serves a new entry once the store underneath has it (a HIT survives a crash), and not when it refuses it', async () => {
     now = 0;
     const inner = new MemoryExactStore(clock);
     let release!: () => void;
-    const slowInner = { ...inner, get: inner.get.bind(inner), set: () => new Promise<void>((resolve) => (release = resolve)) } as unknown as MemoryExactStore;
+    const slowInner = { ...inner, get: async () => undefined, delete: async () => true, set: () => new Promise<void>((resolve) => (release = resolve)) } as unknown as MemoryExactStore;
     const hot = new HotExactStore(slowInner, 1_000_000, clock);
     const pending = hot.set(entry('a', 1e9));
-    assert.ok(await hot.get('a'), 'readable before the write commits');
+    let answered = false;
+    const reading = hot.get('a').then((found) => {
+      answered = true;
+      return found;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.equal(answered, false, 'a read waits for the write in progress, rather than answer before it commits');
     release();
     await pending;
+    assert.equal((await reading)?.id, 'a', 'then gets the new entry');
+    assert.ok(await hot.get('a'), 'served from memory once written');
+    // A delete while the write is in progress is not undone when the write completes.
+    const deleted = hot.set(entry('c', 1e9));
+    await hot.delete('c');
+    release();
+    await deleted;
+    assert.equal(await hot.get('c'), undefined);
     const failing = { ...inner, get: inner.get.bind(inner), set: async () => Promise.reject(new Error('disk full')) } as unknown as MemoryExactStore;
     const hot2 = new HotExactStore(failing, 1_000_000, clock);
     await assert.rejects(hot2.set(entry('b', 1e9)), /disk full/);

@@ -185,13 +185,16 @@ export class EntryCatalog {
     this.upserts.clear();
     this.touches.clear();
     this.removals.clear();
+    // One statement per kind of change, its batch passed as JSON, and no BEGIN ... COMMIT around
+    // them. A transaction spanning several statements holds the database's write lock across
+    // event-loop turns; another connection's write then waits in SQLite's busy handler on a
+    // thread-pool thread, holding its connection's mutex, and the event loop blocks on that
+    // mutex: the transaction can never finish, and the gateway freezes for the busy timeout.
     this.flushing = this.flushing.then(async () => {
-      await this.run('BEGIN');
       try {
-        for (const id of removals) await this.run('DELETE FROM entry_catalog WHERE id = ?', id);
-        for (const entry of upserts) {
-          await this.run(
-            'INSERT OR REPLACE INTO entry_catalog (id, endpoint, model, prompt, answer, search_text, created_at, expires_at, last_hit_at, hits, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        if (removals.length) await this.run('DELETE FROM entry_catalog WHERE id IN (SELECT value FROM json_each(?))', JSON.stringify(removals));
+        if (upserts.length) {
+          const rows = upserts.map((entry) => [
             entry.id,
             entry.endpoint,
             entry.model,
@@ -203,13 +206,22 @@ export class EntryCatalog {
             entry.lastHitAt,
             entry.hits,
             entry.size,
+          ]);
+          await this.run(
+            `INSERT OR REPLACE INTO entry_catalog (id, endpoint, model, prompt, answer, search_text, created_at, expires_at, last_hit_at, hits, size)
+             SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), json_extract(value, '$[3]'), json_extract(value, '$[4]'), json_extract(value, '$[5]'), json_extract(value, '$[6]'), json_extract(value, '$[7]'), json_extract(value, '$[8]'), json_extract(value, '$[9]'), json_extract(value, '$[10]') FROM json_each(?)`,
+            JSON.stringify(rows),
           );
         }
-        for (const [id, touch] of touches) await this.run('UPDATE entry_catalog SET hits = hits + ?, last_hit_at = ? WHERE id = ?', touch.count, touch.at, id);
-        await this.run('COMMIT');
+        if (touches.length) {
+          await this.run(
+            `UPDATE entry_catalog SET hits = hits + touch.count, last_hit_at = touch.at
+             FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS count, json_extract(value, '$[2]') AS at FROM json_each(?)) AS touch WHERE entry_catalog.id = touch.id`,
+            JSON.stringify(touches.map(([id, touch]) => [id, touch.count, touch.at])),
+          );
+        }
       } catch {
         // The catalog is an index over the exact store: the next start-up repair rebuilds what is lost.
-        await this.run('ROLLBACK').catch(() => {});
       }
     });
     return this.flushing;

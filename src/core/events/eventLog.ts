@@ -219,19 +219,20 @@ export class EventLog {
     this.flushTimer.unref?.();
   }
 
-  /** Writes pending events in one transaction; resolves when they are on disk. */
+  /** Writes pending events, one statement per table; resolves when they are on disk. */
   flush(): Promise<void> {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
     if (!this.db || (this.pending.length === 0 && this.pendingRevalidations.length === 0)) return this.flushing;
     const events = this.pending.splice(0);
     const checks = this.pendingRevalidations.splice(0);
+    // Each batch is one statement over a JSON array, never a BEGIN ... COMMIT spanning event-loop
+    // turns: that holds the write lock while other connections to the file wait for it in
+    // SQLite's busy handler, and the event loop blocks behind them (EntryCatalog.flush says how).
     this.flushing = this.flushing.then(async () => {
-      await this.run('BEGIN');
       try {
-        for (const event of events) {
-          await this.run(
-            'INSERT OR REPLACE INTO events (id, at, endpoint, model, outcome, reason, rule, similarity, upstream_ms, gateway_ms, prompt_tokens, completion_tokens, entry_id, status, stream, prompt, span) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        if (events.length) {
+          const rows = events.map((event) => [
             event.id,
             event.at,
             event.endpoint,
@@ -249,13 +250,21 @@ export class EventLog {
             event.stream ? 1 : 0,
             event.prompt,
             event.span ? JSON.stringify(event.span) : null,
+          ]);
+          const columns = Array.from({ length: rows[0]!.length }, (_, i) => `json_extract(value, '$[${i}]')`).join(', ');
+          await this.run(
+            `INSERT OR REPLACE INTO events (id, at, endpoint, model, outcome, reason, rule, similarity, upstream_ms, gateway_ms, prompt_tokens, completion_tokens, entry_id, status, stream, prompt, span) SELECT ${columns} FROM json_each(?)`,
+            JSON.stringify(rows),
           );
         }
-        for (const check of checks) await this.run('INSERT INTO revalidations (at, entry_id, stale) VALUES (?, ?, ?)', check.at, check.entryId, check.stale ? 1 : 0);
-        await this.run('COMMIT');
+        if (checks.length) {
+          await this.run(
+            "INSERT INTO revalidations (at, entry_id, stale) SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each(?)",
+            JSON.stringify(checks.map((check) => [check.at, check.entryId, check.stale ? 1 : 0])),
+          );
+        }
       } catch {
         // Events are statistics: losing a batch to a full disk must not stop the gateway.
-        await this.run('ROLLBACK').catch(() => {});
       }
     });
     return this.flushing;

@@ -16,6 +16,8 @@ export class HotExactStore implements ExactStore {
   /** Map order is recency order: the first key is the least recently used. */
   private readonly items = new Map<string, HotItem>();
   private bytes = 0;
+  /** Writes in progress, by id: the latest one, settled when it is done (stored or not). */
+  private readonly writing = new Map<string, { done: Promise<void> }>();
 
   constructor(
     private readonly inner: ExactStore,
@@ -29,6 +31,9 @@ export class HotExactStore implements ExactStore {
   }
 
   async get(id: string): Promise<CacheEntry | undefined> {
+    // An entry being written is read once the write is done: never the version it replaces.
+    const writing = this.writing.get(id);
+    if (writing) await writing.done;
     const item = this.items.get(id);
     if (item) {
       if (item.entry.expiresAt <= this.now()) {
@@ -45,22 +50,36 @@ export class HotExactStore implements ExactStore {
   }
 
   async set(entry: CacheEntry): Promise<void> {
-    // Visible at once: the next request may arrive before the write below commits.
-    this.remember(entry, estimateBytes(entry));
+    // Served from memory only once the store underneath has it: a HIT then means the entry
+    // survives a crash. A request that arrives during the write joins the exchange that
+    // produced the answer (it stays in flight until stored), so nothing is asked twice.
+    // Until then, a read of this id waits for the write (a few milliseconds), so that it
+    // gets the new answer, not the one it replaces.
+    const written = this.inner.set(entry);
+    const write = { done: written.then(() => {}, () => {}) };
+    this.writing.set(entry.id, write);
+    let stored = false;
     try {
-      await this.inner.set(entry);
-    } catch (error) {
-      this.forget(entry.id);
-      throw error;
+      await written;
+      stored = true;
+    } finally {
+      // A delete or clear meanwhile wins: the entry is not brought back into memory.
+      if (this.writing.get(entry.id) === write) {
+        this.writing.delete(entry.id);
+        if (stored) this.remember(entry, estimateBytes(entry));
+        else this.forget(entry.id);
+      }
     }
   }
 
   async delete(id: string): Promise<boolean> {
+    this.writing.delete(id);
     this.forget(id);
     return this.inner.delete(id);
   }
 
   async clear(): Promise<void> {
+    this.writing.clear();
     this.items.clear();
     this.bytes = 0;
     await this.inner.clear();

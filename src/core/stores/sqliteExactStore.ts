@@ -72,8 +72,15 @@ export class SqliteExactStore implements ExactStore {
   async set(entry: CacheEntry): Promise<void> {
     const ttl = entry.expiresAt - Date.now();
     if (ttl <= 0) return;
+    const known = this.storedIds.has(entry.id);
     this.storedIds.add(entry.id);
-    await this.keyv.set(entry.id, entry, ttl);
+    try {
+      await this.keyv.set(entry.id, entry, ttl);
+    } catch (error) {
+      // A failed write (a full disk) must not leave an id that no row backs.
+      if (!known) this.storedIds.delete(entry.id);
+      throw error;
+    }
   }
 
   async delete(id: string): Promise<boolean> {

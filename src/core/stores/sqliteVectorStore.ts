@@ -19,6 +19,11 @@ interface LogRow {
   removed: string;
 }
 
+/** A string as an SQL literal, for the statements of a transaction run in one exec (which binds no parameters). */
+function sqlText(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
+}
+
 /** A copy whose buffer starts at offset 0: a Buffer from SQLite need not be aligned for a typed-array view. */
 function aligned(bytes: Buffer): ArrayBuffer {
   return new Uint8Array(bytes).buffer;
@@ -86,11 +91,11 @@ export class SqliteVectorStore implements VectorStore {
   }
 
   async reset(space: VectorSpace): Promise<void> {
-    await this.transaction(async () => {
-      await this.run(`DELETE FROM ${LOG}`);
-      await this.run(`DELETE FROM ${META} WHERE key = 'snapshot'`);
-      await this.run(`INSERT OR REPLACE INTO ${META} (key, value) VALUES ('model', ?), ('dimension', ?)`, space.model, String(space.dimension));
-    });
+    await this.transaction([
+      `DELETE FROM ${LOG}`,
+      `DELETE FROM ${META} WHERE key = 'snapshot'`,
+      `INSERT OR REPLACE INTO ${META} (key, value) VALUES ('model', ${sqlText(space.model)}), ('dimension', ${sqlText(String(space.dimension))})`,
+    ]);
     await this.removeStaleSnapshots(undefined);
     this.logBatches = 0;
     this.liveCount = 0;
@@ -154,10 +159,7 @@ export class SqliteVectorStore implements VectorStore {
     const vectors = [...live];
     const name = `${basename(this.file)}.vectors-${Date.now().toString(36)}-${process.pid}`;
     await writeSnapshot(this.snapshotPath(name), toBatch(vectors), centre);
-    await this.transaction(async () => {
-      await this.run(`DELETE FROM ${LOG}`);
-      await this.run(`INSERT OR REPLACE INTO ${META} (key, value) VALUES ('snapshot', ?)`, name);
-    });
+    await this.transaction([`DELETE FROM ${LOG}`, `INSERT OR REPLACE INTO ${META} (key, value) VALUES ('snapshot', ${sqlText(name)})`]);
     await this.removeStaleSnapshots(name);
     this.logBatches = 0;
     this.liveCount = vectors.length;
@@ -172,12 +174,20 @@ export class SqliteVectorStore implements VectorStore {
     }
   }
 
-  private async transaction(work: () => Promise<void>): Promise<void> {
-    await this.run('BEGIN IMMEDIATE');
+  /**
+   * Runs statements as one transaction in a single call into SQLite. A BEGIN ... COMMIT
+   * issued statement by statement would hold the write lock across event-loop turns, while
+   * the other connections to this file (exact store, catalog, events) wait for it in SQLite's
+   * busy handler, each holding its connection's mutex, which the event loop then blocks on:
+   * the transaction could not finish until the busy timeout.
+   */
+  private async transaction(statements: string[]): Promise<void> {
     try {
-      await work();
-      await this.run('COMMIT');
+      await new Promise<void>((resolve, reject) =>
+        this.db.exec(['BEGIN IMMEDIATE', ...statements, 'COMMIT'].join(';\n'), (error) => (error ? reject(error) : resolve())),
+      );
     } catch (error) {
+      // A statement failed after BEGIN: the transaction is still open.
       await this.run('ROLLBACK').catch(() => {});
       throw error;
     }

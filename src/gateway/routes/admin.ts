@@ -127,7 +127,9 @@ export function adminRouter(context: GatewayContext): Router {
     send(res, { evicted });
   });
 
-  router.delete('/entries', async (_req, res) => {
+  router.delete('/entries', async (req, res) => {
+    // `/entries/` is an entry path with an empty id (a client's bug), not a request to clear everything.
+    if (req.path.endsWith('/')) throw invalidRequest('No entry id: send DELETE /deja/v1/entries/<id>, or DELETE /deja/v1/entries to clear every entry', 'invalid_value', 'id');
     const before = (await catalog().list({ sort: 'created', order: 'desc', offset: 0, limit: 0 })).total;
     await context.cache.clear();
     context.live.publish({ type: 'entries/changed', reason: 'cleared' });
@@ -156,6 +158,8 @@ export function adminRouter(context: GatewayContext): Router {
 
   router.get('/events', (req, res) => {
     res.writeHead(200, SSE_HEADERS);
+    // A HEAD answer has no body: without end() its headers would never be sent.
+    if (req.method === 'HEAD') return void res.end();
     res.write(': deja live events\n\n');
     const unsubscribe = context.live.subscribe((event) => res.write(sseFrame(JSON.stringify(event), event.type)));
     const keepalive = setInterval(() => res.write(': ping\n\n'), KEEPALIVE_MS);

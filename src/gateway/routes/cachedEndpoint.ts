@@ -123,11 +123,11 @@ export function cachedEndpoint(endpoint: Endpoint, context: GatewayContext): Req
       Object.assign(event, usageOf(answerOf(result)?.response));
       return result;
     };
-    const forward = (headers: OutgoingHttpHeaders) => exchange(new Flight(streaming, endpoint), headers, true);
+    const forward = (headers: OutgoingHttpHeaders, passThrough = false) => exchange(new Flight(streaming, endpoint, passThrough), headers, true);
 
     if (!context.options.cachingEnabled) {
       Object.assign(event, { outcome: 'BYPASS', reason: 'caching_disabled' });
-      await forward(outcomeHeaders('BYPASS', 'caching_disabled'));
+      await forward(outcomeHeaders('BYPASS', 'caching_disabled'), true);
       return;
     }
 

@@ -16,6 +16,12 @@ export function proxyEndpoint(context: GatewayContext): RequestHandler {
     const authorization = req.headers.authorization ?? (context.options.upstreamApiKey ? `Bearer ${context.options.upstreamApiKey}` : undefined);
     if (authorization) headers.authorization = authorization;
     const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
+    // Frame the body explicitly: Node sends a GET or DELETE body unframed otherwise, and the upstream
+    // would read it as the next request on a kept-alive connection another client then shares.
+    if (hasBody) {
+      if (req.headers['transfer-encoding'] === undefined) headers['content-length'] = req.headers['content-length'];
+      else headers['transfer-encoding'] = 'chunked';
+    }
     let upstreamResponse;
     try {
       upstreamResponse = await context.upstream.request({

@@ -1,0 +1,32 @@
+import type { RequestHandler } from 'express';
+import { hostName } from './adminAuth';
+import { GatewayError } from './errors';
+
+/** Whether an address or a Host name is this machine's loopback. */
+export function isLoopback(name: string): boolean {
+  const bare = name.replace(/^\[|\]$/g, '').toLowerCase();
+  return bare === 'localhost' || bare === '::1' || /^127(\.\d{1,3}){3}$/.test(bare);
+}
+
+/**
+ * Refuses requests whose Host is not a loopback name, for a gateway bound to loopback.
+ * Such a gateway is reached only from this machine, where tools name it 127.0.0.1 or
+ * localhost; another name means a web page that pointed its own domain at 127.0.0.1
+ * (DNS rebinding) to read cached answers through the visitor's browser.
+ */
+export function loopbackHostGuard(): RequestHandler {
+  return (req, _res, next) => {
+    if (isLoopback(hostName(req.headers.host))) {
+      next();
+      return;
+    }
+    next(
+      new GatewayError(
+        403,
+        'permission_error',
+        'host_not_allowed',
+        `This gateway listens on loopback and answers only to a loopback Host such as 127.0.0.1 or localhost (got "${req.headers.host ?? ''}")`,
+      ),
+    );
+  };
+}

@@ -1,0 +1,64 @@
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { RequestHandler } from 'express';
+import { GatewayError } from './errors';
+
+/**
+ * The answers Node's HTTP server would otherwise give with an empty body (or none), in the
+ * OpenAI error shape like every other error: a request it cannot parse (`clientError`), a
+ * CONNECT, and an HTTP/1.1 request without a Host header.
+ */
+function rawAnswer(status: number, code: string, message: string): string {
+  const body = JSON.stringify({ error: { message, type: 'invalid_request_error', param: null, code } });
+  return [
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`,
+    'Content-Type: application/json; charset=utf-8',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    'x-deja-cache: BYPASS',
+    'Connection: close',
+    '',
+    body,
+  ].join('\r\n');
+}
+
+/** For `server.on('clientError')`: what Node's default handler does, with a body a client can read. */
+export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  // A response already under way on this socket (pipelining) cannot be followed by another.
+  const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (error.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
+    socket.destroy();
+    return;
+  }
+  let answer: string;
+  switch (error.code) {
+    case 'HPE_HEADER_OVERFLOW':
+      answer = rawAnswer(431, 'request_header_fields_too_large', 'The request headers are larger than the server accepts');
+      break;
+    case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
+      answer = rawAnswer(413, 'request_too_large', 'The chunk extensions are larger than the server accepts');
+      break;
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      answer = rawAnswer(408, 'request_timeout', 'The request did not arrive in time');
+      break;
+    default:
+      answer = rawAnswer(400, 'invalid_http_request', `The request is not valid HTTP/1.1 (${error.code ?? 'parse error'})`);
+  }
+  socket.end(answer);
+}
+
+/** For `server.on('connect')`: Deja is no proxy. Without a listener Node would hang up without an answer. */
+export function refuseConnect(_req: IncomingMessage, socket: Duplex): void {
+  socket.on('error', () => socket.destroy());
+  socket.end(rawAnswer(405, 'method_not_allowed', 'CONNECT is not supported: Deja is an OpenAI API gateway, not a proxy'));
+}
+
+/** Node's `requireHostHeader` check, moved here so that its 400 has a body: the server is created with it off. */
+export function requireHostHeader(): RequestHandler {
+  return (req, _res, next) => {
+    if (req.httpVersion === '1.1' && req.headers.host === undefined) {
+      next(new GatewayError(400, 'invalid_request_error', 'missing_host', 'An HTTP/1.1 request needs a Host header'));
+      return;
+    }
+    next();
+  };
+}
