@@ -7,6 +7,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { gatewayBench, printRows } from './gatewayBench';
 import { printSemanticRows, semanticBench } from './semanticBench';
+import { printSharedRows, sharedBench } from './sharedBench';
 import { ROOT } from './lib';
 
 async function main(): Promise<void> {
@@ -17,6 +18,7 @@ async function main(): Promise<void> {
   process.stdout.write(`Deja benchmarks, ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}${quick ? ', quick run' : ''}\n`);
   if (only.length === 0 || only.includes('gateway')) printRows('Gateway overhead (npm run bench -- gateway)', await gatewayBench({ quick }));
   if (only.length === 0 || only.includes('semantic')) printSemanticRows('Semantic level at scale (npm run bench -- semantic)', await semanticBench({ quick }));
+  if (only.length === 0 || only.includes('shared')) printSharedRows('Team tier: four gateways, one Redis (npm run bench -- shared)', await sharedBench({ quick }));
 }
 
 main().catch((error: Error) => {

@@ -1,6 +1,6 @@
 // `npm test`: every test tier, then one total line, "N passed, N failed", which CI reads.
 // A tier that crashes before reporting counts as one failure, so a broken run is never green.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 
 const tiers = [
   { name: 'unit + integration', command: 'npx', args: ['mocha', 'test/unit/**/*.test.ts', 'test/integration/**/*.test.ts'] },
@@ -27,6 +27,11 @@ function run(tier) {
 
 let passed = 0;
 let failed = 0;
+// The servers the integration tests start on their own (Redis), installed once from apt.
+const setup = spawnSync('bash', ['test/setup.sh'], { stdio: 'inherit' });
+if (setup.status !== 0) {
+  process.stdout.write('test setup failed: the tests that need its servers will fail\n');
+}
 for (const tier of tiers) {
   process.stdout.write(`\n=== ${tier.name} ===\n`);
   const result = await run(tier);

@@ -3,6 +3,7 @@ import { createLogger } from './core/logger';
 import { resolveOptions, SETTINGS, type GatewayOptions } from './core/options';
 import { openCache } from './core/openCache';
 import { startGateway } from './gateway/startGateway';
+import { redactRedisUrl } from './core/shared/redisUrl';
 import { VERSION } from './version';
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1']);
@@ -73,6 +74,7 @@ function banner(baseUrl: string, url: string, options: GatewayOptions): string {
     `  OpenAI base URL  ${baseUrl}   <- paste this into your tool`,
     `  upstream         ${options.upstream}`,
     `  data             ${options.dataDir ?? '(in memory)'}`,
+    ...(options.sharedStore ? [`  team cache       ${redactRedisUrl(options.sharedStore)} (team "${options.team}")`] : []),
     ...(options.apiToken ? ['  api token        required on /v1/* and /metrics (Authorization: Bearer)'] : []),
     `  health           ${url}/health`,
     'Press Ctrl+C to stop.',

@@ -3,6 +3,7 @@ import type { EntryCatalog } from './catalog/entryCatalog';
 import { summarize } from './catalog/entrySummary';
 import type { Logger } from './logger';
 import type { SemanticCache } from './semantic/semanticCache';
+import type { TeamHooks } from './shared/sharedTier';
 import { semanticQueryFor, type SemanticQuery } from './semantic/semanticQuery';
 import type { ExactStore } from './stores/exactStore';
 import type { CacheEntry, Endpoint, JsonObject, JsonValue } from './types';
@@ -91,6 +92,8 @@ export interface LlmCacheDeps {
   catalog?: EntryCatalog;
   /** The semantic level; absent when it is switched off. */
   semantic?: SemanticCache;
+  /** The team tier, when one is configured: told what is stored and evicted here. */
+  team?: TeamHooks;
   logger: Logger;
   now?: () => number;
 }
@@ -104,6 +107,7 @@ export class LlmCache {
   private readonly exact: ExactStore;
   readonly semantic: SemanticCache | undefined;
   readonly catalog: EntryCatalog | undefined;
+  private readonly team: TeamHooks | undefined;
   private readonly logger: Logger;
   private readonly now: () => number;
 
@@ -111,6 +115,7 @@ export class LlmCache {
     this.exact = deps.exact;
     this.semantic = deps.semantic;
     this.catalog = deps.catalog;
+    this.team = deps.team;
     this.logger = deps.logger;
     this.now = deps.now ?? Date.now;
   }
@@ -197,12 +202,25 @@ export class LlmCache {
       this.logger.warn('cache write failed; the answer was served but not stored', { entry: entry.id, error });
       return undefined;
     }
-    if (this.semantic) {
-      const query = request.semantic?.query ?? semanticQueryFor(entry.endpoint, entry.tenant, entry.request);
-      if (query) this.semantic.remember(entry.id, query.partition, request.semantic?.vector);
+    const query = this.semantic || this.team ? (request.semantic?.query ?? semanticQueryFor(entry.endpoint, entry.tenant, entry.request)) : undefined;
+    const vector = query && this.semantic?.remember(entry.id, query.partition, request.semantic?.vector);
+    if (query && this.team) {
+      this.team.publish({
+        op: 'put',
+        id: entry.id,
+        expiresAt: entry.expiresAt,
+        partition: query.partition,
+        space: this.semantic?.space ?? '',
+        vector: vector ? { codes: vector.codes, scale: vector.scale } : undefined,
+      });
     }
     this.catalog?.upsert(summarize(entry));
     return entry;
+  }
+
+  /** Where an entry just looked up came from: this machine, or the team tier. */
+  tierOf(entry: CacheEntry): 'local' | 'team' {
+    return this.team?.tierOf(entry) ?? 'local';
   }
 
   /** A stored entry by id, fresh or not yet swept, for the admin API. */
@@ -217,6 +235,7 @@ export class LlmCache {
     this.catalog?.remove(list);
     let evicted = 0;
     for (const id of list) if (await this.exact.delete(id)) evicted++;
+    if (list.length) this.team?.publish({ op: 'del', ids: [...list] });
     return evicted;
   }
 
@@ -224,6 +243,7 @@ export class LlmCache {
     await this.exact.clear();
     await this.semantic?.clear();
     await this.catalog?.clear();
+    this.team?.publish({ op: 'clear' });
   }
 
   /**
@@ -254,7 +274,8 @@ export class LlmCache {
       const expired = await this.exact.sweepExpired(this.now());
       this.semantic?.forget(expired);
       this.catalog?.remove(expired);
-      return expired.length;
+      const teamExpired = (await this.team?.sweepExpired(this.now())) ?? [];
+      return expired.length + teamExpired.length;
     } catch (error) {
       this.logger.warn('expiry sweep failed', { error });
       return 0;

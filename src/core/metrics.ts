@@ -27,6 +27,7 @@ export type ComputedStats = Pick<
   | 'requests'
   | 'exactHits'
   | 'semanticHits'
+  | 'teamHits'
   | 'misses'
   | 'skipped'
   | 'bypassed'
@@ -98,6 +99,7 @@ export function computeStats(
     requests,
     exactHits,
     semanticHits,
+    teamHits: inWindow.filter((event) => isHit(event) && event.tier === 'team').length,
     misses: count('MISS'),
     skipped: count('SKIP'),
     bypassed: count('BYPASS'),

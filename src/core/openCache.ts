@@ -4,13 +4,15 @@ import { join, resolve } from 'node:path';
 import { acquireLock, type DataDirLock } from './dataDirLock';
 import type { Embedder, LoadProgress } from './embeddings/embedder';
 import { isLocalModel } from './embeddings/transformersModel';
+import { localModelFingerprint } from './embeddings/modelFingerprint';
 import { WorkerEmbedder } from './embeddings/workerEmbedder';
 import { EntryCatalog } from './catalog/entryCatalog';
 import { DEFAULT_EVENT_LOG, EventLog } from './events/eventLog';
 import { LlmCache } from './llmCache';
 import type { Logger } from './logger';
 import type { GatewayOptions } from './options';
-import { SemanticCache } from './semantic/semanticCache';
+import { SemanticCache, type SemanticCacheDeps } from './semantic/semanticCache';
+import { SharedTier } from './shared/sharedTier';
 import type { ExactStore } from './stores/exactStore';
 import { HotExactStore } from './stores/hotExactStore';
 import { MemoryExactStore } from './stores/memoryExactStore';
@@ -54,11 +56,29 @@ function progressLogger(logger: Logger, local: boolean): (progress: LoadProgress
   };
 }
 
-function createSemanticCache(options: GatewayOptions, exact: ExactStore, logger: Logger, injected?: Embedder): SemanticCache | undefined {
+type TeamSemanticDeps = Pick<SemanticCacheDeps, 'elsewhere' | 'onEmbedded'>;
+
+/** The model path (resolved, when local) the semantic level embeds with. */
+function embeddingModelOf(options: GatewayOptions): string {
+  return isLocalModel(options.embeddingModel) ? resolve(options.embeddingModel) : options.embeddingModel;
+}
+
+/**
+ * Names the vector space: vectors from another model or precision cannot be compared.
+ * A hub model is named by its id; a local one by its files, wherever it sits on disk.
+ */
+export function semanticSpace(options: Pick<GatewayOptions, 'embeddingModel' | 'embeddingDtype'>): string {
+  const model = isLocalModel(options.embeddingModel)
+    ? localModelFingerprint(resolve(options.embeddingModel), options.embeddingDtype) ?? resolve(options.embeddingModel)
+    : options.embeddingModel;
+  return `${model}#${options.embeddingDtype}`;
+}
+
+function createSemanticCache(options: GatewayOptions, space: string, exact: ExactStore, logger: Logger, injected?: Embedder, team: TeamSemanticDeps = {}): SemanticCache | undefined {
   if (!options.semantic) return undefined;
   const dataDir = options.dataDir;
   const local = isLocalModel(options.embeddingModel);
-  const model = local ? resolve(options.embeddingModel) : options.embeddingModel;
+  const model = embeddingModelOf(options);
   const embedder = injected ?? new WorkerEmbedder(
     {
       model,
@@ -81,13 +101,16 @@ function createSemanticCache(options: GatewayOptions, exact: ExactStore, logger:
     exact,
     logger,
     model,
-    space: `${model}#${options.embeddingDtype}`,
+    space,
     threshold: options.semanticThreshold,
+    ...team,
   });
 }
 
 export interface OpenedCache {
   cache: LlmCache;
+  /** The team tier, when `sharedStore` names one; the gateway starts it following the team's stream. */
+  shared: SharedTier | undefined;
   /** Every request's outcome, for the metrics and the dashboard. */
   events: EventLog;
   /** Records where the gateway listens in the data directory's lock. */
@@ -111,15 +134,39 @@ export async function openCache(options: GatewayOptions, logger: Logger, embedde
   let store: ExactStore;
   let catalog: EntryCatalog;
   let events: EventLog;
+  let shared: SharedTier | undefined;
   try {
     store = await openStore(options, logger);
+    if (options.sharedStore) {
+      shared = await SharedTier.open(
+        {
+          url: options.sharedStore,
+          team: options.team,
+          retentionMs: options.sharedRetentionSeconds * 1000,
+          databaseFile: file,
+          offsetFile: options.dataDir === null ? null : join(options.dataDir, `team-${options.team}.position`),
+          logger,
+        },
+        store,
+      );
+      store = shared.store;
+    }
     catalog = await EntryCatalog.open(file);
     events = await EventLog.open({ ...DEFAULT_EVENT_LOG, file, retentionDays: options.eventsRetentionDays });
   } catch (error) {
+    await shared?.close().catch(() => {});
     await lock?.release();
     throw error;
   }
-  const cache = new LlmCache({ exact: store, catalog, semantic: createSemanticCache(options, store, logger, embedder), logger });
+  const team = shared;
+  const space = semanticSpace(options);
+  const semantic = createSemanticCache(options, space, store, logger, embedder, team && {
+    elsewhere: () => team.teamIds(),
+    // A vector embedded late (the backlog) is shared too: the others need not embed it again.
+    onEmbedded: (entry, partition, stored) =>
+      team.publish({ op: 'put', id: entry.id, expiresAt: entry.expiresAt, partition, space, vector: { codes: stored.codes, scale: stored.scale } }),
+  });
+  const cache = new LlmCache({ exact: store, catalog, semantic, team, logger });
   // The catalog is an index over the store: bring it in line after a crash, in the background.
   void cache
     .reconcileCatalog()
@@ -127,9 +174,12 @@ export async function openCache(options: GatewayOptions, logger: Logger, embedde
     .catch((error: unknown) => logger.warn('entry list repair failed', { error }));
   return {
     cache,
+    shared,
     events,
     lock,
     async close() {
+      // The stream stops first: nothing from the team lands while the levels close.
+      await shared?.close().catch((error: unknown) => logger.warn('closing the team tier failed', { error }));
       await cache.close();
       await events.close();
       await lock?.release();

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import type { EmbeddingDtype } from './embeddings/embedder';
 import type { PolicyOverrides } from './policy/policyTypes';
 import { LOG_LEVELS, type LogLevel } from './logger';
+import { sharedStoreProblem } from './shared/redisUrl';
 
 /** Everything a gateway needs to run; the CLI and the extension both build one. */
 export interface GatewayOptions {
@@ -49,6 +50,12 @@ export interface GatewayOptions {
   vllmMetricsIntervalMs: number;
   /** Request events are kept this long. */
   eventsRetentionDays: number;
+  /** A Redis URL for the team tier (shared exact entries and index updates); null keeps the cache on this machine. */
+  sharedStore: string | null;
+  /** The team namespace in the shared store: gateways share entries only within one. */
+  team: string;
+  /** How long the team stream keeps index updates, in seconds. */
+  sharedRetentionSeconds: number;
 }
 
 /** A small multilingual sentence-embedding model (384 dimensions, 50+ languages). */
@@ -84,6 +91,9 @@ export const DEFAULT_OPTIONS: Readonly<GatewayOptions> = {
   staleThreshold: 0.9,
   vllmMetricsIntervalMs: 15_000,
   eventsRetentionDays: 30,
+  sharedStore: null,
+  team: 'default',
+  sharedRetentionSeconds: 86_400,
 };
 
 /** A setting as the CLI and the environment spell it. */
@@ -178,6 +188,17 @@ function parseShare(raw: string): number {
   return value;
 }
 
+function parseSharedStore(raw: string): string {
+  const problem = sharedStoreProblem(raw);
+  if (problem) throw new Error(problem);
+  return raw;
+}
+
+function parseTeam(raw: string): string {
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(raw)) throw new Error(`a team name is 1 to 64 letters, digits, dots, dashes or underscores, got "${raw}"`);
+  return raw;
+}
+
 /** A bearer token clients must send: long enough not to be guessed, and sendable as a header. */
 function parseApiToken(raw: string): string {
   if (!/^[\x21-\x7e]{16,}$/.test(raw)) throw new Error('the API token must be at least 16 visible ASCII characters without spaces (try: openssl rand -hex 24)');
@@ -213,6 +234,9 @@ export const SETTINGS: readonly SettingSpec[] = [
   { flag: 'stale-threshold', env: 'DEJA_STALE_THRESHOLD', key: 'staleThreshold', valueName: 'x', help: 'answer similarity below which a rechecked hit counts as stale (default 0.9)', parse: parseThreshold },
   { flag: 'vllm-metrics-interval', env: 'DEJA_VLLM_METRICS_INTERVAL', key: 'vllmMetricsIntervalMs', valueName: 's', help: "seconds between reads of the upstream's /metrics (default 15; 0 = off)", parse: (raw) => parseInteger('vllm metrics interval', 0, 86_400)(raw) * 1000 },
   { flag: 'events-retention', env: 'DEJA_EVENTS_RETENTION', key: 'eventsRetentionDays', valueName: 'days', help: 'days request events are kept for the metrics (default 30)', parse: parseInteger('events retention', 1, 3650) },
+  { flag: 'shared-store', env: 'DEJA_SHARED_STORE', key: 'sharedStore', valueName: 'url', help: 'Redis URL of the team cache, e.g. redis://cache.internal:6379 (default: none, this machine only)', parse: parseSharedStore },
+  { flag: 'team', env: 'DEJA_TEAM', key: 'team', valueName: 'name', help: 'team namespace in the shared store: entries are shared only within it (default "default")', parse: parseTeam },
+  { flag: 'shared-retention', env: 'DEJA_SHARED_RETENTION', key: 'sharedRetentionSeconds', valueName: 's', help: 'seconds the team stream keeps index updates for late gateways (default 86400)', parse: parseInteger('shared retention', 60, 365 * 86_400) },
 ];
 
 /**

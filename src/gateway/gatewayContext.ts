@@ -3,6 +3,7 @@ import type { LlmCache } from '../core/llmCache';
 import type { Logger } from '../core/logger';
 import type { GatewayOptions } from '../core/options';
 import type { Policy } from '../core/policy/policy';
+import type { SharedTier } from '../core/shared/sharedTier';
 import type { PrefixStabilityTracker } from '../core/prefixStability';
 import type { Flight } from './flight';
 import type { LiveEvents } from './liveEvents';
@@ -15,6 +16,8 @@ import type { VllmScraper } from './vllmScraper';
 export interface GatewayContext {
   options: GatewayOptions;
   cache: LlmCache;
+  /** The team tier, when `--shared-store` names one. */
+  shared: SharedTier | undefined;
   upstream: Upstream;
   logger: Logger;
   /** Upstream exchanges in progress, by exact key, for identical requests to join. */

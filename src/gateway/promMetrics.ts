@@ -22,6 +22,7 @@ export class GatewayMetrics {
   private readonly duration: Histogram<'outcome'>;
   private readonly upstreamDuration: Histogram<'endpoint'>;
   private readonly revalidations: Counter<'result'>;
+  private readonly teamHits: Counter<'outcome'>;
 
   constructor(sources: GaugeSources) {
     collectDefaultMetrics({ register: this.registry, prefix: 'deja_' });
@@ -31,6 +32,7 @@ export class GatewayMetrics {
     this.duration = new Histogram({ name: 'deja_request_duration_seconds', help: 'Time from request to the end of the response, by cache outcome', labelNames: ['outcome'], buckets: SECONDS, registers });
     this.upstreamDuration = new Histogram({ name: 'deja_upstream_duration_seconds', help: 'Time the upstream took, when it was called', labelNames: ['endpoint'], buckets: SECONDS, registers });
     this.revalidations = new Counter({ name: 'deja_revalidations_total', help: 'Hits rechecked against the upstream, by result', labelNames: ['result'], registers });
+    this.teamHits = new Counter({ name: 'deja_team_hits_total', help: "Hits answered from the team tier (a colleague's entry in the shared store), by outcome", labelNames: ['outcome'], registers });
     const gauge = (name: string, help: string, read: () => number | undefined | Promise<number | undefined>) =>
       new Gauge({
         name,
@@ -54,6 +56,7 @@ export class GatewayMetrics {
     if (event.outcome === 'HIT' || event.outcome === 'SEMANTIC_HIT') {
       this.tokensSaved.inc({ kind: 'prompt' }, event.promptTokens);
       this.tokensSaved.inc({ kind: 'completion' }, event.completionTokens);
+      if (event.tier === 'team') this.teamHits.inc({ outcome: event.outcome });
     }
   }
 

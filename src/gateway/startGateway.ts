@@ -80,9 +80,12 @@ export async function startGateway(given: GatewayOptions, deps: GatewayDeps = {}
     metrics.observe(event);
     live.publish({ type: 'request', event });
   });
+  // Other gateways' stores and evictions: into this gateway's index, and onto the dashboard.
+  opened.shared?.follow({ semantic: cache.semantic, catalog: cache.catalog, onChange: (reason) => live.publish({ type: 'entries/changed', reason }) });
   const context: GatewayContext = {
     options,
     cache,
+    shared: opened.shared,
     upstream,
     logger,
     flights: new Map(),

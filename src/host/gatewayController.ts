@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { Logger } from '../core/logger';
 import type { GatewayStatusDto } from '../shared/protocol';
 import type { HealthDto, PortProbe } from './adminClient';
-import type { DejaSettings } from './settings';
+import { serveEnvironment, type DejaSettings } from './settings';
 
 /** Restart delays after a crash; the last repeats. */
 export const BACKOFF_MS = [1000, 2000, 4000, 8000, 16000, 30000];
@@ -139,7 +139,7 @@ export class GatewayController {
       const policyFile = await this.deps.writePolicy(settings, dataDir);
       const apiKey = await this.deps.apiKey();
       if (this.stopping) return;
-      child = this.deps.launch(this.deps.serveArguments(settings, dataDir, policyFile), apiKey ? { DEJA_UPSTREAM_API_KEY: apiKey } : {});
+      child = this.deps.launch(this.deps.serveArguments(settings, dataDir, policyFile), serveEnvironment(settings, apiKey));
     } catch (error) {
       this.fail(`The gateway could not be started: ${(error as Error).message}`);
       return;

@@ -13,6 +13,8 @@ export interface DejaSettings {
   dataDirectory: string;
   logLevel: 'error' | 'warn' | 'info' | 'debug';
   semantic: { enabled: boolean; threshold: number; embeddingModel: string; embeddingDtype: 'q8' | 'fp32' };
+  /** The team tier: a Redis URL ('' for none) and the team namespace in it. */
+  team: { sharedStore: string; name: string };
   policy: {
     highTemperature: { enabled: boolean; maxTemperature: number; absentTemperature: number };
     codeGeneration: { enabled: boolean; fillInTheMiddle: boolean };
@@ -32,6 +34,7 @@ export const DEFAULT_SETTINGS: DejaSettings = {
   dataDirectory: '',
   logLevel: 'info',
   semantic: { enabled: true, threshold: 0.95, embeddingModel: 'Xenova/paraphrase-multilingual-MiniLM-L12-v2', embeddingDtype: 'q8' },
+  team: { sharedStore: '', name: 'default' },
   policy: {
     highTemperature: { enabled: true, maxTemperature: 0.8, absentTemperature: 0 },
     codeGeneration: { enabled: true, fillInTheMiddle: true },
@@ -87,6 +90,10 @@ export function readSettings(get: SettingGetter): DejaSettings {
       embeddingModel: str(get('semantic.embeddingModel'), d.semantic.embeddingModel) || d.semantic.embeddingModel,
       embeddingDtype: dtype === 'fp32' || dtype === 'q8' ? dtype : d.semantic.embeddingDtype,
     },
+    team: {
+      sharedStore: str(get('team.sharedStore'), d.team.sharedStore),
+      name: str(get('team.name'), d.team.name) || d.team.name,
+    },
     policy: {
       highTemperature: {
         enabled: bool(get('policy.highTemperature.enabled'), d.policy.highTemperature.enabled),
@@ -140,7 +147,17 @@ export function serveArguments(settings: DejaSettings, dataDir: string, policyFi
     '--embedding-model', settings.semantic.embeddingModel,
     '--embedding-dtype', settings.semantic.embeddingDtype,
     '--policy', policyFile,
+    // The shared store's URL goes in the environment (it may carry a password; arguments are public in `ps`).
+    ...(settings.team.sharedStore ? ['--team', settings.team.name] : []),
   ];
+}
+
+/** The environment `deja serve` gets beside its arguments: the secrets. The gateway checks their values. */
+export function serveEnvironment(settings: DejaSettings, upstreamApiKey: string | undefined): Record<string, string> {
+  return {
+    ...(upstreamApiKey ? { DEJA_UPSTREAM_API_KEY: upstreamApiKey } : {}),
+    ...(settings.team.sharedStore ? { DEJA_SHARED_STORE: settings.team.sharedStore } : {}),
+  };
 }
 
 /** Whether a running gateway must restart for new settings to apply (autoStart alone does not). */

@@ -38,6 +38,8 @@ export interface RequestEventDto {
   entryId: string | null;
   status: number;
   stream: boolean;
+  /** For hits: whether the answer was on this machine or came from the team tier (Redis). */
+  tier?: 'local' | 'team' | null;
 }
 
 /** A skipped request, with the prompt text so the dashboard can highlight the span. */
@@ -89,11 +91,28 @@ export interface TimeBucketDto {
   semanticHits: number;
 }
 
+/** The team tier (a shared Redis), when one is configured. */
+export interface SharedStatusDto {
+  state: 'connecting' | 'connected' | 'down';
+  team: string;
+  /** The Redis URL, password masked. */
+  url: string;
+  /** Why it is down, while it is. */
+  reason: string | null;
+  /** Epoch ms of the last change of state. */
+  since: number;
+  /** Updates from other gateways applied since start, and the Redis time of the last one. */
+  applied: number;
+  lastAppliedAt: number | null;
+}
+
 export interface StatsDto {
   window: { from: number; to: number };
   requests: number;
   exactHits: number;
   semanticHits: number;
+  /** Hits (exact or semantic) whose answer came from the team tier. */
+  teamHits: number;
   misses: number;
   skipped: number;
   bypassed: number;
@@ -113,6 +132,8 @@ export interface StatsDto {
   staleness: { revalidated: number; stale: number; rate: number | null };
   timeline: TimeBucketDto[];
   cache: { entries: number; vectors: number | null; caching: boolean };
+  /** Null when no team tier is configured. */
+  shared: SharedStatusDto | null;
   semantic: { state: string; reason?: string; model: string; threshold: number };
   vllm: VllmFiguresDto;
   prefixStability: PrefixStabilityDto[];

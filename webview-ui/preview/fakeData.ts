@@ -6,6 +6,7 @@ import type {
   EntrySummaryDto,
   PrefixStabilityDto,
   RequestEventDto,
+  SharedStatusDto,
   SkippedRequestDto,
   StatsDto,
   StatsWindowDto,
@@ -151,7 +152,24 @@ const PREFIX: PrefixStabilityDto[] = [
   { model: 'Qwen/Qwen2.5-7B-Instruct', distinct: 3, templates: 3, volatile: false, volatileKinds: [], example: 'You are a concise assistant for the platform team.' },
 ];
 
-export function makeStats(window: StatsWindowDto, now: number, entries: number, empty: boolean): StatsDto {
+/** Team tier states the preview can show: `none` is a single-user install (no team configured). */
+export type FakeTeamState = SharedStatusDto['state'] | 'none';
+
+/** The team tier's status in a given state; `since` is when the preview entered it. */
+export function makeShared(state: FakeTeamState, since: number, now: number): SharedStatusDto | null {
+  if (state === 'none') return null;
+  return {
+    state,
+    team: 'platform',
+    url: 'redis://deja:***@redis.internal:6379/0',
+    reason: state === 'down' ? 'connect ECONNREFUSED 10.20.0.7:6379' : null,
+    since,
+    applied: 1532,
+    lastAppliedAt: state === 'connecting' ? null : now - (state === 'down' ? 4 * 60_000 : 12_000),
+  };
+}
+
+export function makeStats(window: StatsWindowDto, now: number, entries: number, empty: boolean, shared: SharedStatusDto | null = null): StatsDto {
   const tl = empty ? timeline(window, now).map((b) => ({ ...b, requests: 0, exactHits: 0, semanticHits: 0 })) : timeline(window, now);
   const requests = tl.reduce((s, b) => s + b.requests, 0);
   const exactHits = tl.reduce((s, b) => s + b.exactHits, 0);
@@ -169,6 +187,8 @@ export function makeStats(window: StatsWindowDto, now: number, entries: number, 
     requests,
     exactHits,
     semanticHits,
+    // About a fifth of the hits came from teammates' answers.
+    teamHits: shared ? Math.round((exactHits + semanticHits) * 0.21) : 0,
     misses: Math.max(0, misses),
     skipped,
     bypassed,
@@ -192,6 +212,7 @@ export function makeStats(window: StatsWindowDto, now: number, entries: number, 
     staleness: empty ? { revalidated: 0, stale: 0, rate: null } : { revalidated: 46, stale: 3, rate: 3 / 46 },
     timeline: tl,
     cache: { entries, vectors: Math.max(0, entries - 44), caching: true },
+    shared,
     semantic: { state: 'ready', model: 'Xenova/multilingual-e5-small', threshold: 0.92 },
     vllm: empty
       ? {
@@ -259,7 +280,7 @@ export function makeSkipped(count: number, now: number): SkippedRequestDto[] {
   return out;
 }
 
-export function event(id: number, at: number, model: string, outcome: CacheOutcomeDto, r: () => number): RequestEventDto {
+export function event(id: number, at: number, model: string, outcome: CacheOutcomeDto, r: () => number, tier: RequestEventDto['tier'] = null): RequestEventDto {
   const upstream = outcome === 'MISS' || outcome === 'SKIP' || outcome === 'BYPASS';
   const upstreamMs = upstream ? 250 + Math.floor(r() * 2400) : null;
   return {
@@ -278,6 +299,7 @@ export function event(id: number, at: number, model: string, outcome: CacheOutco
     entryId: null,
     status: r() < 0.03 ? 502 : 200,
     stream: r() < 0.4,
+    tier: outcome === 'HIT' || outcome === 'SEMANTIC_HIT' ? tier : null,
   };
 }
 

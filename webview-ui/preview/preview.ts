@@ -11,11 +11,15 @@
  *
  * Query parameters: scenario = normal | empty | off | error | starting | loading;
  * tab = overview | entries | skipped; banner = 1 shows an error banner;
- * theme = light for VS Code's Light Modern.
+ * theme = light for VS Code's Light Modern; team = connected (default) | connecting |
+ * down | none for the team tier (none: no team configured).
+ *
+ * `previewHost.setTeam('down')` (from the console, or smoke.mjs) changes the team
+ * tier's state and pushes fresh stats, as the host would on its next refresh.
  */
 
 import type { EntryQueryDto, EntrySummaryDto, GatewayStatusDto, HostToWebview, SkippedRequestDto, StatsWindowDto, WebviewToHost } from '../../src/shared/protocol';
-import { MODELS, entryDetail, event, makeEntries, makeSkipped, makeStats, randomOutcome, rng } from './fakeData';
+import { MODELS, entryDetail, event, makeEntries, makeShared, makeSkipped, makeStats, randomOutcome, rng, type FakeTeamState } from './fakeData';
 
 const DARK_MODERN: Record<string, string> = {
   'font-family': '-apple-system, BlinkMacSystemFont, "Segoe WPC", "Segoe UI", "Ubuntu", "Droid Sans", sans-serif',
@@ -176,6 +180,10 @@ let gateway: GatewayStatusDto =
       : scenario === 'starting'
         ? { state: 'starting', url: 'http://127.0.0.1:8787', message: null, owned: true }
         : { state: 'running', url: 'http://127.0.0.1:8787', message: null, owned: true };
+const TEAM_STATES: FakeTeamState[] = ['connected', 'connecting', 'down', 'none'];
+let team: FakeTeamState = TEAM_STATES.find((t) => t === params.get('team')) ?? 'connected';
+// In this state since: a while for the states a screenshot shows, so durations read naturally.
+let teamSince = NOW - (team === 'down' ? 3 * 60_000 : team === 'connecting' ? 4_000 : 2 * 3_600_000);
 let statsWindow: StatsWindowDto = '24h';
 let lastQuery: EntryQueryDto = { sort: 'created', order: 'desc', offset: 0, limit: 50 };
 const r = rng(99);
@@ -193,7 +201,8 @@ const up = (): boolean => gateway.state === 'running' || gateway.state === 'atta
 
 function sendStats(): void {
   if (!up()) return;
-  send({ type: 'stats/didChange', window: statsWindow, stats: makeStats(statsWindow, Date.now(), entries.length, scenario === 'empty') });
+  const now = Date.now();
+  send({ type: 'stats/didChange', window: statsWindow, stats: makeStats(statsWindow, now, entries.length, scenario === 'empty', makeShared(team, teamSince, now)) });
 }
 
 function matches(e: EntrySummaryDto, q: { search?: string; model?: string; endpoint?: string }): boolean {
@@ -267,13 +276,28 @@ function handle(m: WebviewToHost): void {
   }
 }
 
-// Live requests every second; stats again every ten.
+// Live requests every second; stats again every ten. While the team tier is connected,
+// every third hit came from it (so one shows within seconds); otherwise hits are local.
+let hitCount = 0;
 setInterval(() => {
   if (!up() || scenario === 'empty' || scenario === 'loading') return;
   const outcome = randomOutcome(r);
-  send({ type: 'live/request', event: event(nextEventId++, Date.now(), MODELS[Math.floor(r() * MODELS.length)]!, outcome, r) });
+  const hit = outcome === 'HIT' || outcome === 'SEMANTIC_HIT';
+  const tier = !hit || team === 'none' ? null : team === 'connected' && hitCount++ % 3 === 1 ? 'team' : 'local';
+  send({ type: 'live/request', event: event(nextEventId++, Date.now(), MODELS[Math.floor(r() * MODELS.length)]!, outcome, r, tier) });
 }, 1000);
 setInterval(sendStats, 10_000);
+
+declare global {
+  var previewHost: { setTeam(state: FakeTeamState): void };
+}
+globalThis.previewHost = {
+  setTeam(state) {
+    if (state !== team) teamSince = Date.now();
+    team = state;
+    sendStats();
+  },
+};
 
 // ------------------------------------------------------------------ the VS Code API, then the real bundle
 

@@ -23,6 +23,10 @@ const shots = [
   { name: 'strict-csp', query: 'scenario=normal&csp=strict', wait: '.kpis', settle: 1500 },
   { name: 'light', query: 'scenario=normal&theme=light&tab=skipped', wait: '.skipped-item', settle: 400 },
   { name: 'narrow', query: 'scenario=normal', wait: '.kpis', settle: 1500, viewport: { width: 760, height: 900 } },
+  // The team tier: the overview above shows it connected; here it is down (banner), in both themes.
+  { name: 'overview-light', query: 'scenario=normal&theme=light', wait: '.kpis', settle: 4000, full: true },
+  { name: 'team-down', query: 'scenario=normal&team=down', wait: '.banner.warning', settle: 4000, full: true },
+  { name: 'team-down-light', query: 'scenario=normal&team=down&theme=light', wait: '.banner.warning', settle: 4000, full: true },
 ];
 
 const only = process.env.SHOTS?.split(',');

@@ -196,11 +196,74 @@ const since = (sent, n) => sent.slice(n);
   await page.close();
 }
 
+// The team tier (a shared Redis): connected in the default scenario.
+{
+  const { page, problems } = await open('scenario=normal&csp=strict');
+  await page.waitForSelector('.team-card');
+  const text = async (selector) => ((await page.textContent(selector)) ?? '').replace(/\s+/g, ' ').trim();
+  const card = await text('.team-card');
+  check(/Connected for \d+ (s|min|h)/.test(card) && card.includes('platform') && card.includes('redis://deja:***@redis.internal:6379/0'), `team card: state, team and masked URL (${card})`);
+  const hits = Number((await text('.kpi[aria-label="Requests"] .kpi-sub')).match(/^([\d,]+) hits/)?.[1].replace(/,/g, ''));
+  const teamHits = await text('.team-hits');
+  check(teamHits === `${Math.round(hits * 0.21).toLocaleString('en-US')}team hits · 21% of all hits`, `team hits: count and share of all hits (${teamHits}; ${hits} hits)`);
+  check((await text('.team-card dt:has-text("Updates from team") + dd')) === '1,532', 'updates applied from teammates');
+  check((await page.locator('.banner').count()) === 0, 'no banner while the team cache is connected');
+  const badge = page.locator('.live-item vscode-badge.tier-team').first();
+  await badge.waitFor({ timeout: 8000 });
+  check((await badge.textContent()) === 'team', 'a team hit has a "team" badge in the live feed');
+  const item = await badge.evaluate((el) => el.closest('.live-item').getAttribute('aria-label'));
+  check(/^\S+ (Hit|Semantic hit) from the team /.test(item), `the team hit's accessible name says so (${item})`);
+
+  const banner = '.banner.warning';
+  const message = 'Team cache unreachable (connect ECONNREFUSED 10.20.0.7:6379): Deja is answering from this machine only and will resume sharing when Redis is back.';
+  await page.evaluate(() => previewHost.setTeam('down'));
+  await page.waitForSelector(banner, { timeout: 3000 });
+  check((await text(`${banner} .banner-text`)) === message, 'warning banner while the team cache is down');
+  check(/^Down (just now|for \d+ s)$/.test(await text('.team-card .team-state')) && (await text('.team-card dt:has-text("Why") + dd')).includes('ECONNREFUSED'), 'team card shows down, and why');
+  await page.evaluate(() => previewHost.setTeam('connected'));
+  await page.waitForSelector(banner, { state: 'detached', timeout: 3000 });
+  check((await page.locator('.banner').count()) === 0 && (await text('.team-card .team-state')).startsWith('Connected'), 'banner gone once the team cache is connected again');
+
+  await page.evaluate(() => previewHost.setTeam('down'));
+  await page.waitForSelector(banner, { timeout: 3000 });
+  await page.click(`${banner} .icon-button`);
+  await page.evaluate(() => previewHost.setTeam('down')); // the next refresh, same outage
+  await page.waitForTimeout(300);
+  check((await page.locator(banner).count()) === 0, 'a dismissed team banner stays hidden for the rest of that outage');
+  await page.evaluate(() => previewHost.setTeam('connected'));
+  await page.waitForTimeout(300);
+  await page.evaluate(() => previewHost.setTeam('down'));
+  await page.waitForSelector(banner, { timeout: 3000 });
+  check((await page.locator(banner).count()) === 1, 'the next outage shows the banner again');
+  check(problems.length === 0, `no console errors with the team tier under strict CSP (${problems.join(' | ')})`);
+  await page.close();
+}
+
+{
+  // Down from the start (?team=down): the banner comes with the first stats.
+  const { page } = await open('scenario=normal&team=down');
+  await page.waitForSelector('.banner.warning', { timeout: 5000 });
+  check((await page.textContent('.team-card .team-state')).startsWith('Down for'), 'team=down: banner and a down team card on load');
+  await page.close();
+}
+
+{
+  // No team configured: nothing about teams anywhere.
+  const { page } = await open('scenario=normal&team=none');
+  await page.waitForSelector('.kpis');
+  await page.waitForTimeout(4000);
+  check((await page.locator('.team-card').count()) === 0, 'no team card when no team tier is configured');
+  check(!/team/i.test(await page.textContent('.overview')), 'the overview never mentions a team then');
+  check((await page.locator('.banner').count()) === 0 && (await page.locator('.live-item').count()) >= 2 && (await page.locator('.tier-team').count()) === 0, 'no banner and no team badges then');
+  await page.close();
+}
+
 {
   const { page } = await open('scenario=empty');
   await page.waitForSelector('.empty-state');
   const text = (await page.textContent('.empty-state')).replace(/\s+/g, ' ');
   check(text.includes('No requests yet.') && text.includes('Point any OpenAI-compatible tool at http://127.0.0.1:8787/v1'), 'empty state with the gateway URL');
+  check(await page.isVisible('.stack .team-card'), 'empty state still shows the team card');
   await page.close();
 }
 

@@ -99,6 +99,7 @@ export class App {
     // Coming (back) up: whatever was shown is stale.
     if (isUp(status) && !wasUp) this.requestAll();
     if (this.stats && isUp(status)) this.overview.update(this.stats, this.window, status);
+    this.updateTeamBanner();
   }
 
   setStats(window: StatsWindowDto, stats: StatsDto): void {
@@ -109,6 +110,7 @@ export class App {
     this.overview.update(stats, window, this.gateway);
     this.entries.setModels(stats.byModel.map((m) => m.model));
     this.setBadge('entries', stats.cache.entries);
+    this.updateTeamBanner();
   }
 
   setEntries(query: EntryQueryDto, page: EntryPageDto): void {
@@ -137,6 +139,23 @@ export class App {
     this.window = window;
     setState({ window });
     post({ type: 'stats/request', window });
+  }
+
+  /** While the team tier is down: a state, not an error, so it goes by itself when Redis is back. */
+  private updateTeamBanner(): void {
+    const shared = this.stats?.shared;
+    // With the gateway off or failed, the Start panel says enough; the team's last state is stale.
+    const gatewayDown = this.gateway !== null && (this.gateway.state === 'off' || this.gateway.state === 'error');
+    const down = shared?.state === 'down' && !gatewayDown;
+    this.banners.setStatus(
+      'team',
+      down
+        ? {
+            message: `Team cache unreachable${shared.reason ? ` (${shared.reason})` : ''}: Deja is answering from this machine only and will resume sharing when Redis is back.`,
+            dismissLabel: 'Hide until the team cache goes down again',
+          }
+        : null,
+    );
   }
 
   private setBadge(tab: 'entries' | 'skipped', value: number): void {

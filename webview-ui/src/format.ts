@@ -74,17 +74,21 @@ export function dateTime(at: number | null | undefined): string {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${clock(at)}`;
 }
 
+/** A coarse length of time: "12 s", "3 min", "2 h", "4 d". */
+export function duration(span: number): string {
+  const abs = Math.abs(span);
+  if (abs < 60_000) return `${Math.round(abs / 1000)} s`;
+  if (abs < 3_600_000) return `${Math.round(abs / 60_000)} min`;
+  if (abs < 86_400_000) return `${Math.round(abs / 3_600_000)} h`;
+  return `${Math.round(abs / 86_400_000)} d`;
+}
+
 /** "just now", "5 s ago", "3 min ago", "2 h ago", "4 d ago"; future times read "in 3 h". */
 export function relative(at: number | null | undefined, now = Date.now()): string {
   if (at === null || at === undefined) return DASH;
   const diff = now - at;
-  const abs = Math.abs(diff);
-  let text: string;
-  if (abs < 5_000) return 'just now';
-  if (abs < 60_000) text = `${Math.round(abs / 1000)} s`;
-  else if (abs < 3_600_000) text = `${Math.round(abs / 60_000)} min`;
-  else if (abs < 86_400_000) text = `${Math.round(abs / 3_600_000)} h`;
-  else text = `${Math.round(abs / 86_400_000)} d`;
+  if (Math.abs(diff) < 5_000) return 'just now';
+  const text = duration(diff);
   return diff >= 0 ? `${text} ago` : `in ${text}`;
 }
 

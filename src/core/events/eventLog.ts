@@ -45,6 +45,7 @@ interface EventRow {
   stream: number;
   prompt: string | null;
   span: string | null;
+  tier: string | null;
 }
 
 function fromRow(row: EventRow): SkippedRequestDto {
@@ -66,6 +67,7 @@ function fromRow(row: EventRow): SkippedRequestDto {
     stream: row.stream === 1,
     prompt: row.prompt,
     span: row.span ? (JSON.parse(row.span) as SpanDto) : null,
+    tier: row.tier === 'team' || row.tier === 'local' ? row.tier : null,
   };
 }
 
@@ -121,6 +123,9 @@ export class EventLog {
     await log.run(
       `CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY, at INTEGER NOT NULL, endpoint TEXT NOT NULL, model TEXT NOT NULL, outcome TEXT NOT NULL, reason TEXT, rule TEXT, similarity REAL, upstream_ms REAL, gateway_ms REAL NOT NULL, prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, entry_id TEXT, status INTEGER NOT NULL, stream INTEGER NOT NULL, prompt TEXT, span TEXT)`,
     );
+    // Added with the team tier: older databases gain the column.
+    const columns = await log.all<{ name: string }>('PRAGMA table_info(events)');
+    if (!columns.some((column) => column.name === 'tier')) await log.run('ALTER TABLE events ADD COLUMN tier TEXT');
     await log.run('CREATE INDEX IF NOT EXISTS events_at ON events (at)');
     await log.run('CREATE INDEX IF NOT EXISTS events_skipped ON events (outcome, reason, id)');
     await log.run('CREATE TABLE IF NOT EXISTS revalidations (at INTEGER NOT NULL, entry_id TEXT NOT NULL, stale INTEGER NOT NULL)');
@@ -250,10 +255,11 @@ export class EventLog {
             event.stream ? 1 : 0,
             event.prompt,
             event.span ? JSON.stringify(event.span) : null,
+            event.tier ?? null,
           ]);
           const columns = Array.from({ length: rows[0]!.length }, (_, i) => `json_extract(value, '$[${i}]')`).join(', ');
           await this.run(
-            `INSERT OR REPLACE INTO events (id, at, endpoint, model, outcome, reason, rule, similarity, upstream_ms, gateway_ms, prompt_tokens, completion_tokens, entry_id, status, stream, prompt, span) SELECT ${columns} FROM json_each(?)`,
+            `INSERT OR REPLACE INTO events (id, at, endpoint, model, outcome, reason, rule, similarity, upstream_ms, gateway_ms, prompt_tokens, completion_tokens, entry_id, status, stream, prompt, span, tier) SELECT ${columns} FROM json_each(?)`,
             JSON.stringify(rows),
           );
         }

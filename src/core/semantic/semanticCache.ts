@@ -40,7 +40,22 @@ export interface SemanticCacheDeps {
   /** Identifies the vector space: vectors from another model or precision are dropped. */
   space: string;
   threshold: number;
+  /** Ids stored elsewhere whose vectors are kept (the team's entries): not orphans for the start-up repair. */
+  elsewhere?: () => Promise<ReadonlySet<string>>;
+  /** Told of each vector this gateway embedded for a stored entry after the fact (the backlog), to share it. */
+  onEmbedded?: (entry: CacheEntry, partition: string, stored: StoredVector) => void;
 }
+
+/** A vector another gateway shared: int8 codes and scale, from the space it names. */
+export interface TeamVector {
+  id: string;
+  partition: string;
+  space: string;
+  vector?: { codes: Int8Array; scale: number };
+}
+
+/** Team vectors held while the model loads are capped: past this, the oldest are dropped (a re-sync brings them back). */
+const MAX_PENDING_TEAM = 2_000_000;
 
 /** Writes are gathered for this long (or this many) into one transaction. */
 const FLUSH_DELAY_MS = 50;
@@ -68,11 +83,20 @@ export class SemanticCache {
   private readonly backlog = new Set<string>();
   private backfilling = false;
   private closed = false;
+  /** Team vectors that arrived before the index was ready. */
+  private pendingTeam = new Map<string, TeamVector>();
+  /** Team entries from another vector space: embedded here, like the backlog, fetched through the exact store. */
+  private readonly teamToEmbed = new Set<string>();
 
   constructor(private readonly deps: SemanticCacheDeps) {}
 
   get threshold(): number {
     return this.deps.threshold;
+  }
+
+  /** The vector space this gateway's vectors belong to (`model#dtype`). */
+  get space(): string {
+    return this.deps.space;
   }
 
   status(): SemanticStatus {
@@ -121,6 +145,9 @@ export class SemanticCache {
       await this.repair();
       if (this.closed) return;
       this.state = 'ready';
+      const pending = [...this.pendingTeam.values()];
+      this.pendingTeam.clear();
+      if (pending.length) this.adoptTeam(pending);
       this.deps.logger.info('semantic cache ready', {
         model: this.deps.model,
         dimension: this.info.dimension,
@@ -139,7 +166,8 @@ export class SemanticCache {
   private async repair(): Promise<void> {
     const index = this.index!;
     const ids = await this.deps.exact.ids();
-    const orphans = [...index.ids()].filter((id) => !ids.has(id));
+    const elsewhere = (await this.deps.elsewhere?.().catch(() => undefined)) ?? new Set<string>();
+    const orphans = [...index.ids()].filter((id) => !ids.has(id) && !elsewhere.has(id));
     for (const id of orphans) index.remove(id);
     if (orphans.length) {
       await this.store!.write([], orphans);
@@ -179,24 +207,64 @@ export class SemanticCache {
     return dot;
   }
 
-  /** Indexes a stored entry. Without a vector (the model was not ready), it waits in the backlog. */
-  remember(id: string, partition: string, vector: Float32Array | undefined): void {
+  /**
+   * Indexes a stored entry and returns its vector as stored. Without a vector (the
+   * model was not ready), it waits in the backlog and nothing is returned.
+   */
+  remember(id: string, partition: string, vector: Float32Array | undefined): StoredVector | undefined {
     if (!this.index || !vector) {
       this.backlog.add(id);
       if (this.state === 'ready') void this.backfill();
-      return;
+      return undefined;
     }
     const stored = this.index.add(id, partition, vector);
     this.removals.delete(id);
     this.puts.set(id, stored);
     this.backlog.delete(id);
     this.scheduleFlush();
+    return stored;
+  }
+
+  /**
+   * Indexes entries other gateways stored. A vector from this gateway's own space is
+   * taken as it is (no embedding); an entry from another model is embedded here;
+   * one announced without its vector waits for the message that carries it.
+   * Before the model is ready they are held, and loading starts.
+   */
+  adoptTeam(items: readonly TeamVector[]): void {
+    if (this.state !== 'ready' || !this.index) {
+      for (const item of items) {
+        this.pendingTeam.delete(item.id);
+        this.pendingTeam.set(item.id, item);
+      }
+      while (this.pendingTeam.size > MAX_PENDING_TEAM) this.pendingTeam.delete(this.pendingTeam.keys().next().value!);
+      if (this.state === 'idle') void this.start();
+      return;
+    }
+    const dimension = this.index.dimension;
+    for (const item of items) {
+      if (item.space === this.deps.space) {
+        const codes = item.vector?.codes;
+        if (!codes || codes.length !== dimension) continue;
+        const vector = new Float32Array(dimension);
+        for (let i = 0; i < dimension; i++) vector[i] = codes[i]! * item.vector!.scale;
+        this.remember(item.id, item.partition, vector);
+      } else if (!this.index.has(item.id)) {
+        this.teamToEmbed.add(item.id);
+      }
+    }
+    if (this.teamToEmbed.size) {
+      for (const id of this.teamToEmbed) this.backlog.add(id);
+      this.teamToEmbed.clear();
+      void this.backfill();
+    }
   }
 
   /** Removes the vectors of entries that were evicted or expired. */
   forget(ids: Iterable<string>): void {
     for (const id of ids) {
       this.backlog.delete(id);
+      this.pendingTeam.delete(id);
       this.puts.delete(id);
       this.index?.remove(id);
       if (this.store) this.removals.add(id);
@@ -213,6 +281,7 @@ export class SemanticCache {
     this.puts.clear();
     this.removals.clear();
     this.backlog.clear();
+    this.pendingTeam.clear();
     this.index?.clear();
     await this.flushing;
     if (this.store && this.info) await this.store.reset({ model: this.deps.space, dimension: this.info.dimension });
@@ -262,7 +331,8 @@ export class SemanticCache {
     const vectors = await this.deps.embedder.embed(entries.map(({ query }) => query.text));
     entries.forEach(({ entry, query }, i) => {
       const vector = vectors[i];
-      if (vector) this.remember(entry.id, query.partition, vector);
+      const stored = vector && this.remember(entry.id, query.partition, vector);
+      if (stored) this.deps.onEmbedded?.(entry, query.partition, stored);
     });
   }
 

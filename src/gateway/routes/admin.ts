@@ -1,6 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import { computeStats } from '../../core/metrics';
-import type { EntryFilterDto, EntrySort, EvictRequestDto, StatsDto } from '../../shared/protocol';
+import type { SharedTierStatus } from '../../core/shared/sharedTier';
+import type { EntryFilterDto, EntrySort, EvictRequestDto, SharedStatusDto, StatsDto } from '../../shared/protocol';
 import { adminAuth } from '../adminAuth';
 import { invalidRequest } from '../errors';
 import type { GatewayContext } from '../gatewayContext';
@@ -38,6 +39,12 @@ function filterFrom(source: Record<string, unknown>): EntryFilterDto {
   return filter;
 }
 
+/** The team tier's state as the dashboard reads it. */
+function sharedStatus(status: SharedTierStatus): SharedStatusDto {
+  const { state, team, url, reason, since, applied, lastAppliedAt } = status;
+  return { state, team, url, reason, since, applied, lastAppliedAt };
+}
+
 /** The stats for a window: `?window=1h` (15m, 1h, 6h, 24h, 7d, 30d) or `?from=&to=` in epoch ms. */
 async function stats(context: GatewayContext, req: Request): Promise<StatsDto> {
   const now = Date.now();
@@ -60,6 +67,7 @@ async function stats(context: GatewayContext, req: Request): Promise<StatsDto> {
   return {
     ...computed,
     cache: { entries, vectors: semantic?.entries ?? null, caching: context.options.cachingEnabled },
+    shared: context.shared ? sharedStatus(context.shared.status()) : null,
     semantic: semantic
       ? { state: semantic.state, reason: semantic.reason, model: semantic.model, threshold: semantic.threshold }
       : { state: 'off', reason: 'switched off (--semantic off)', model: context.options.embeddingModel, threshold: context.options.semanticThreshold },

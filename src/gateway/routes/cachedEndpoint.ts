@@ -158,7 +158,9 @@ export function cachedEndpoint(endpoint: Endpoint, context: GatewayContext): Req
       return true;
     };
     const answerFromCache = (outcome: 'HIT' | 'SEMANTIC_HIT', entry: CacheEntry, headers: OutgoingHttpHeaders) => {
-      Object.assign(event, { outcome, entryId: entry.id }, usageOf(entry.response));
+      const tier = context.cache.tierOf(entry);
+      Object.assign(event, { outcome, entryId: entry.id, tier }, usageOf(entry.response));
+      if (tier === 'team') headers['x-deja-tier'] = 'team';
       sendEntry(res, entry, wants, headers);
       context.revalidator.maybeRevalidate(entry, authorization);
     };

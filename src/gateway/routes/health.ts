@@ -1,5 +1,6 @@
 import type { RequestHandler } from 'express';
 import type { SemanticStatus } from '../../core/semantic/semanticCache';
+import type { SharedTierStatus } from '../../core/shared/sharedTier';
 import { PRODUCT_NAME, VERSION } from '../../version';
 import type { GatewayContext } from '../gatewayContext';
 
@@ -14,6 +15,8 @@ export interface HealthReport {
   uptimeSeconds: number;
   /** The semantic level: off, idle (waiting for a first request), loading, ready or failed, and why. */
   semantic: SemanticStatus | { state: 'off'; reason: string };
+  /** The team tier: null when none is configured; otherwise its state (`down` means local only for now). */
+  shared: SharedTierStatus | null;
 }
 
 export function healthEndpoint(context: GatewayContext): RequestHandler {
@@ -27,6 +30,7 @@ export function healthEndpoint(context: GatewayContext): RequestHandler {
       caching: context.options.cachingEnabled,
       uptimeSeconds: Math.round((Date.now() - context.startedAt) / 1000),
       semantic: context.cache.semantic?.status() ?? { state: 'off', reason: 'switched off (--semantic off)' },
+      shared: context.shared?.status() ?? null,
     };
     res.json(report);
   };

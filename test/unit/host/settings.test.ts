@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_SETTINGS, needsRestart, policyOverrides, readSettings, serveArguments, type DejaSettings } from '../../../src/host/settings';
+import { DEFAULT_SETTINGS, needsRestart, policyOverrides, readSettings, serveArguments, serveEnvironment, type DejaSettings } from '../../../src/host/settings';
 
 const ROOT = join(__dirname, '..', '..', '..');
 
@@ -63,6 +63,8 @@ describe('host settings', () => {
           'semantic.threshold': 0.9,
           'semantic.embeddingModel': '/models/minilm',
           'semantic.embeddingDtype': 'fp32',
+          'team.sharedStore': 'redis://cache.internal:6379',
+          'team.name': 'platform',
           'policy.highTemperature.enabled': false,
           'policy.highTemperature.maxTemperature': 1.5,
           'policy.highTemperature.absentTemperature': 1,
@@ -83,6 +85,7 @@ describe('host settings', () => {
         dataDirectory: '/srv/deja',
         logLevel: 'debug',
         semantic: { enabled: false, threshold: 0.9, embeddingModel: '/models/minilm', embeddingDtype: 'fp32' },
+        team: { sharedStore: 'redis://cache.internal:6379', name: 'platform' },
         policy: {
           highTemperature: { enabled: false, maxTemperature: 1.5, absentTemperature: 1 },
           codeGeneration: { enabled: false, fillInTheMiddle: false },
@@ -302,6 +305,20 @@ describe('host settings', () => {
       assert.equal(flag('--host'), '127.0.0.1');
       assert.ok(args.every((arg) => typeof arg === 'string'));
     });
+
+    it('adds the team tier only when a shared store is set, its URL in the environment rather than the arguments', () => {
+      const solo = readSettings(from({ 'team.name': 'platform' }));
+      assert.ok(!serveArguments(solo, '/d', '/d/p.json').includes('--team'));
+      assert.deepEqual(serveEnvironment(solo, undefined), {});
+      const team = readSettings(from({ 'team.sharedStore': ' redis://:s3cret@cache:6379 ', 'team.name': 'platform' }));
+      const args = serveArguments(team, '/d', '/d/p.json');
+      assert.deepEqual(args.slice(-2), ['--team', 'platform']);
+      assert.ok(!args.some((arg) => arg.includes('s3cret')), 'a password in the URL would show in ps');
+      assert.deepEqual(serveEnvironment(team, 'sk-up'), { DEJA_UPSTREAM_API_KEY: 'sk-up', DEJA_SHARED_STORE: 'redis://:s3cret@cache:6379' });
+      // An empty team name falls back to the default rather than reaching the gateway as "".
+      const unnamed = serveArguments(readSettings(from({ 'team.sharedStore': 'redis://cache:6379', 'team.name': ' ' })), '/d', '/d/p.json');
+      assert.deepEqual(unnamed.slice(-2), ['--team', 'default']);
+    });
   });
 
   describe('needsRestart', () => {
@@ -328,6 +345,8 @@ describe('host settings', () => {
         { logLevel: 'debug' },
         { 'semantic.threshold': 0.9 },
         { 'semantic.embeddingDtype': 'fp32' },
+        { 'team.sharedStore': 'redis://cache:6379' },
+        { 'team.name': 'platform' },
         { 'policy.financial.enabled': false },
         { 'policy.highTemperature.absentTemperature': 1 },
         { 'policy.extraPatterns': { timeSensitive: [{ id: 'a', pattern: 'b' }] } },

@@ -1,6 +1,6 @@
 /** Colored vscode-badges for request outcomes and skip reasons (colors live in styles.css). */
 
-import type { CacheOutcomeDto } from '../../../src/shared/protocol';
+import type { CacheOutcomeDto, RequestEventDto } from '../../../src/shared/protocol';
 import { h } from '../dom';
 import { humanize } from '../format';
 
@@ -28,6 +28,13 @@ export function outcomeBadge(outcome: CacheOutcomeDto, status?: number): HTMLEle
     { class: `badge outcome-${failed ? 'error' : outcome.toLowerCase().replace('_', '-')}`, title: failed ? `${label}, HTTP ${status}` : label },
     failed ? `${text} · ${status}` : text,
   );
+}
+
+/** "team" for a hit answered from the team tier (a teammate's gateway stored it); nothing otherwise. */
+export function tierBadge(event: Pick<RequestEventDto, 'outcome' | 'tier'>): HTMLElement | null {
+  const hit = event.outcome === 'HIT' || event.outcome === 'SEMANTIC_HIT';
+  if (!hit || event.tier !== 'team') return null;
+  return h('vscode-badge', { class: 'badge tier-team', title: 'Answered from the team cache (shared Redis)' }, 'team');
 }
 
 export const SKIP_REASONS = ['client_opt_out', 'high_temperature', 'code_generation', 'financial', 'personalized', 'time_sensitive'] as const;

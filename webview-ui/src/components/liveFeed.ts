@@ -7,7 +7,7 @@
 import type { RequestEventDto } from '../../../src/shared/protocol';
 import { h, icon } from '../dom';
 import { clock, dateTime, ms, shortModel } from '../format';
-import { outcomeBadge, outcomeLabel } from './badges';
+import { outcomeBadge, outcomeLabel, tierBadge } from './badges';
 
 const MAX = 20;
 
@@ -35,12 +35,14 @@ export class LiveFeed {
     this.empty.hidden = true;
     const time = h('time', { class: 'live-time', datetime: new Date(event.at).toISOString(), title: dateTime(event.at) }, clock(event.at));
     const took = h('span', { class: 'live-ms', title: event.upstreamMs !== null ? `Upstream ${ms(event.upstreamMs)}` : 'Served without calling the upstream' }, ms(event.gatewayMs));
+    const tier = tierBadge(event);
     const item = h(
       'li',
-      { class: 'live-item', 'aria-label': `${clock(event.at)} ${outcomeLabel(event.outcome)} ${event.model} ${ms(event.gatewayMs)}${event.stream ? ' streamed' : ''}` },
+      { class: 'live-item', 'aria-label': `${clock(event.at)} ${outcomeLabel(event.outcome)}${tier ? ' from the team' : ''} ${event.model} ${ms(event.gatewayMs)}${event.stream ? ' streamed' : ''}` },
       time,
       h('span', { class: 'live-outcome' }, outcomeBadge(event.outcome, event.status)),
-      h('span', { class: 'live-model', title: event.model }, shortModel(event.model)),
+      // The team badge goes before the name: the name is what gets cut short.
+      h('span', { class: 'live-model' }, tier, h('span', { class: 'live-model-name', title: event.model }, shortModel(event.model))),
       h('span', { class: 'live-stream', title: event.stream ? 'Streamed' : undefined }, event.stream ? icon('pulse') : null),
       took,
     );

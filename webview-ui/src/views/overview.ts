@@ -3,11 +3,11 @@
  * (which it only hosts; the feed keeps its own rows across re-renders).
  */
 
-import type { GatewayStatusDto, LatencyDto, Maybe, PrefixStabilityDto, StatsDto, StatsWindowDto } from '../../../src/shared/protocol';
+import type { GatewayStatusDto, LatencyDto, Maybe, PrefixStabilityDto, SharedStatusDto, StatsDto, StatsWindowDto } from '../../../src/shared/protocol';
 import { TimelineChart, sparkline } from '../components/chart';
 import type { LiveFeed } from '../components/liveFeed';
 import { h, icon, type Child } from '../dom';
-import { DASH, WINDOWS, compactCount, count, humanize, ms, percent, ratio, relative } from '../format';
+import { DASH, WINDOWS, compactCount, count, dateTime, duration, humanize, ms, percent, ratio, relative } from '../format';
 
 function card(title: string, options: { id: string; className?: string; action?: Child }, ...children: Child[]): HTMLElement {
   return h('section', { class: `card ${options.className ?? ''}`, 'aria-labelledby': options.id }, h('div', { class: 'card-head' }, h('h2', { id: options.id, class: 'card-title' }, title), options.action ?? null), ...children);
@@ -47,6 +47,20 @@ function bar(share: number, className: string): HTMLDivElement {
   return h('div', { class: 'bar', 'aria-hidden': 'true' }, fill);
 }
 
+const TEAM_STATE: Record<SharedStatusDto['state'], string> = { connected: 'Connected', connecting: 'Connecting', down: 'Down' };
+
+/** "● Connected for 2 h", colored by state; the exact time in the tooltip. */
+function teamState(shared: SharedStatusDto): HTMLElement {
+  const label = TEAM_STATE[shared.state] ?? shared.state;
+  const span = Date.now() - shared.since;
+  return h(
+    'span',
+    { class: `team-state ${shared.state}`, title: `${label} since ${dateTime(shared.since)}` },
+    h('span', { class: `dot team-${shared.state}`, 'aria-hidden': 'true' }),
+    span < 5_000 ? `${label} just now` : `${label} for ${duration(span)}`,
+  );
+}
+
 export class OverviewView {
   readonly element: HTMLDivElement;
   private readonly chart = new TimelineChart();
@@ -62,7 +76,8 @@ export class OverviewView {
 
   update(stats: StatsDto, window: StatsWindowDto, gateway: GatewayStatusDto | null): void {
     if (stats.requests === 0) {
-      this.element.replaceChildren(this.emptyState(stats, window, gateway), h('div', { class: 'row-main' }, this.cacheCard(stats), this.live.element));
+      const team = this.teamCard(stats, window);
+      this.element.replaceChildren(this.emptyState(stats, window, gateway), h('div', { class: 'row-main' }, team ? h('div', { class: 'stack' }, this.cacheCard(stats), team) : this.cacheCard(stats), this.live.element));
       return;
     }
     const warning = this.prefixWarning(stats.prefixStability);
@@ -77,7 +92,8 @@ export class OverviewView {
         this.live.element,
       ),
       h('div', { class: 'cards' }, this.latencyCard(stats), this.stalenessCard(stats), this.vllmCard(stats), this.cacheCard(stats)),
-      h('div', { class: 'cards two' }, this.modelsCard(stats), this.reasonsCard(stats)),
+      // The team card joins the wider row: its URL needs the room, and a fifth narrow card would squeeze the four above.
+      h('div', { class: 'cards two' }, this.modelsCard(stats), this.reasonsCard(stats), this.teamCard(stats, window)),
     );
   }
 
@@ -135,6 +151,7 @@ export class OverviewView {
         { class: 'card kpi hit-rate', 'aria-label': 'Hit rate' },
         h('div', { class: 'card-title' }, 'Hit rate'),
         h('div', { class: 'bigs' }, big(percent(s.hitRate), 'overall', 'primary'), big(percent(s.exactHitRate), 'exact', 'exact'), big(percent(s.semanticHitRate), 'semantic', 'semantic')),
+        s.shared ? h('div', { class: 'kpi-sub team-share' }, icon('organization'), ` ${count(s.teamHits)} hits${hits ? ` (${percent(s.teamHits / hits)})` : ''} answered from the team cache`) : null,
       ),
       h(
         'section',
@@ -235,6 +252,30 @@ export class OverviewView {
         ['Similarity threshold', sem.threshold.toFixed(2)],
         ['Embedding model', h('span', { class: 'mono', title: sem.model }, sem.model || DASH)],
         ['Vectors', count(s.cache.vectors)],
+      ]),
+    );
+  }
+
+  /** The team tier (a shared Redis); nothing at all when none is configured. */
+  private teamCard(s: StatsDto, window: StatsWindowDto): HTMLElement | null {
+    const shared = s.shared;
+    if (!shared) return null;
+    const hits = s.exactHits + s.semanticHits;
+    return card(
+      'Team cache',
+      { id: 'team-title', className: 'team-card', action: teamState(shared) },
+      h(
+        'div',
+        { class: 'team-hits', title: `Hits (exact or semantic) answered from the team tier in the ${windowLabel(window)}` },
+        h('span', { class: 'kpi-value small' }, count(s.teamHits)),
+        h('span', { class: 'muted' }, hits ? `team hits · ${percent(s.teamHits / hits)} of all hits` : 'team hits'),
+      ),
+      facts([
+        ['Team', shared.team],
+        ['Redis', h('span', { class: 'mono team-url' }, shared.url), shared.url],
+        ...(shared.state === 'down' ? ([['Why', h('span', { class: 'warn' }, shared.reason ?? 'No answer')]] as Array<[string, Child]>) : []),
+        ['Updates from team', count(shared.applied), 'What other gateways stored or evicted, applied here since this gateway started'],
+        ['Last update', relative(shared.lastAppliedAt), shared.lastAppliedAt !== null ? dateTime(shared.lastAppliedAt) : undefined],
       ]),
     );
   }

@@ -1,0 +1,108 @@
+import sqlite3 from 'sqlite3';
+
+/**
+ * The team entries this gateway has indexed without holding them locally: their
+ * vectors live in the local index, their answers in Redis. Kept beside the cache
+ * (a table in the same database) so that start-up repair knows these vectors are
+ * not orphans, and so that they are dropped when their entry expires.
+ */
+export class TeamRegistry {
+  private readonly pending = new Map<string, number>();
+  private readonly removals = new Set<string>();
+  private flushing: Promise<void> = Promise.resolve();
+  private flushTimer: NodeJS.Timeout | undefined;
+
+  private constructor(private readonly db: sqlite3.Database) {}
+
+  static async open(file: string | null): Promise<TeamRegistry> {
+    const db = await new Promise<sqlite3.Database>((resolve, reject) => {
+      const opened = new sqlite3.Database(file ?? ':memory:', (error) => (error ? reject(error) : resolve(opened)));
+    });
+    db.configure('busyTimeout', 5000);
+    db.serialize();
+    const registry = new TeamRegistry(db);
+    await registry.run('CREATE TABLE IF NOT EXISTS team_entries (id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL)');
+    await registry.run('CREATE INDEX IF NOT EXISTS team_entries_expires_at ON team_entries (expires_at)');
+    return registry;
+  }
+
+  private run(sql: string, ...params: unknown[]): Promise<void> {
+    return new Promise((resolve, reject) => this.db.run(sql, params, (error) => (error ? reject(error) : resolve())));
+  }
+
+  private all<T>(sql: string, ...params: unknown[]): Promise<T[]> {
+    return new Promise((resolve, reject) => this.db.all(sql, params, (error, rows) => (error ? reject(error) : resolve(rows as T[]))));
+  }
+
+  add(id: string, expiresAt: number): void {
+    this.removals.delete(id);
+    this.pending.set(id, expiresAt);
+    this.schedule();
+  }
+
+  remove(ids: Iterable<string>): void {
+    for (const id of ids) {
+      this.pending.delete(id);
+      this.removals.add(id);
+    }
+    this.schedule();
+  }
+
+  async clear(): Promise<void> {
+    this.pending.clear();
+    this.removals.clear();
+    await this.flushing;
+    await this.run('DELETE FROM team_entries');
+  }
+
+  /** Ids not yet expired. */
+  async ids(now = Date.now()): Promise<ReadonlySet<string>> {
+    await this.flush();
+    const rows = await this.all<{ id: string }>('SELECT id FROM team_entries WHERE expires_at > ?', now);
+    return new Set(rows.map((row) => row.id));
+  }
+
+  /** Removes the expired rows; returns their ids, for the index to forget. */
+  async sweepExpired(now = Date.now()): Promise<string[]> {
+    await this.flush();
+    const rows = await this.all<{ id: string }>('SELECT id FROM team_entries WHERE expires_at <= ?', now);
+    if (rows.length) await this.run('DELETE FROM team_entries WHERE expires_at <= ?', now);
+    return rows.map((row) => row.id);
+  }
+
+  private schedule(): void {
+    this.flushTimer ??= setTimeout(() => void this.flush(), 100);
+    this.flushTimer.unref?.();
+  }
+
+  /** Writes what is pending: one statement for the removals, one for the additions. */
+  flush(): Promise<void> {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    if (this.pending.size === 0 && this.removals.size === 0) return this.flushing;
+    const adds = [...this.pending];
+    const removals = [...this.removals];
+    this.pending.clear();
+    this.removals.clear();
+    // Each statement is atomic on its own; no BEGIN ... COMMIT around them, which would hold the
+    // database's write lock across event-loop turns while the other connections to this file
+    // wait in SQLite's busy handler and block the event loop (see EntryCatalog.flush).
+    this.flushing = this.flushing.then(async () => {
+      if (removals.length) await this.run('DELETE FROM team_entries WHERE id IN (SELECT value FROM json_each(?))', JSON.stringify(removals));
+      if (adds.length) {
+        await this.run(
+          'INSERT OR REPLACE INTO team_entries (id, expires_at) SELECT json_extract(value, \'$[0]\'), json_extract(value, \'$[1]\') FROM json_each(?)',
+          JSON.stringify(adds),
+        );
+      }
+    }).catch(() => {
+      // A lost write costs at most a re-sync: those vectors are dropped at the next start as orphans.
+    });
+    return this.flushing;
+  }
+
+  async close(): Promise<void> {
+    await this.flush().catch(() => {});
+    await new Promise<void>((resolve) => this.db.close(() => resolve()));
+  }
+}
