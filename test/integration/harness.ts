@@ -50,6 +50,8 @@ export async function startHarness(
       logLevel: 'error',
       // Tests that want the semantic level turn it on with an injected or local model.
       semantic: false,
+      // A hit rechecked upstream at random (2% by default) would make counts of upstream calls flaky.
+      revalidateShare: 0,
       ...settings.gateway,
     },
     { logger, embedder: settings.embedder },
