@@ -11,7 +11,7 @@ export interface SharedConnectionStatus {
   url: string;
   /** Why it is down, while it is. */
   reason: string | null;
-  /** Epoch ms of the last change of state. */
+  /** Epoch ms of the last change of state (not of the reason). */
   since: number;
 }
 
@@ -71,7 +71,8 @@ export class RedisConnection {
   private set(state: SharedState, reason: string | null): void {
     if (this.closed || (this.status.state === state && this.status.reason === reason)) return;
     const was = this.status.state;
-    this.status = { state, url: this.status.url, reason, since: Date.now() };
+    // `since` is when the state began: a new error text during one outage does not restart it.
+    this.status = { state, url: this.status.url, reason, since: was === state ? this.status.since : Date.now() };
     if (state === 'down' && was !== 'down') this.logger.warn(`team cache unavailable, serving from the local cache only: ${reason}`, { redis: this.status.url });
     if (state === 'connected' && was !== 'connected') this.logger.info('team cache connected', { redis: this.status.url });
     for (const listener of this.listeners) listener(this.status);
