@@ -2,11 +2,11 @@ import { parseArgs } from 'node:util';
 import { createLogger } from './core/logger';
 import { resolveOptions, SETTINGS, type GatewayOptions } from './core/options';
 import { openCache } from './core/openCache';
+import { isLoopback } from './gateway/hostGuard';
 import { startGateway } from './gateway/startGateway';
 import { redactRedisUrl } from './core/shared/redisUrl';
 import { VERSION } from './version';
 
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1']);
 const STOP_DEADLINE_MS = 10_000;
 
 function usage(): string {
@@ -51,7 +51,7 @@ function parseServeFlags(args: string[]): { help: boolean; options: GatewayOptio
  * answers are other people's prompts and answers, and the upstream key is spent for them.
  */
 export function exposureWarning(options: Pick<GatewayOptions, 'host' | 'apiToken'>): string | undefined {
-  if (LOOPBACK_HOSTS.has(options.host) || /^127\.\d+\.\d+\.\d+$/.test(options.host)) return undefined;
+  if (isLoopback(options.host)) return undefined;
   const rule = '!'.repeat(80);
   const lines = options.apiToken
     ? [

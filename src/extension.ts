@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { probePort } from './host/adminClient';
 import { API_KEY_SECRET, registerCommands } from './host/commands';
+import { freePort } from './host/freePort';
 import { GatewayConnection } from './host/gatewayConnection';
 import { GatewayController } from './host/gatewayController';
 import { createLogChannel } from './host/logger';
@@ -24,17 +24,6 @@ let controller: GatewayController | undefined;
 function currentSettings(): DejaSettings {
   const configuration = vscode.workspace.getConfiguration('deja');
   return readSettings((key) => configuration.get(key));
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
 
 /**

@@ -4,6 +4,7 @@ import { summarize } from './catalog/entrySummary';
 import type { Logger } from './logger';
 import type { SemanticCache } from './semantic/semanticCache';
 import type { TeamHooks } from './shared/sharedTier';
+import { putMessage } from './shared/teamStream';
 import { semanticQueryFor, type SemanticQuery } from './semantic/semanticQuery';
 import type { ExactStore } from './stores/exactStore';
 import type { CacheEntry, Endpoint, JsonObject, JsonValue } from './types';
@@ -204,16 +205,7 @@ export class LlmCache {
     }
     const query = this.semantic || this.team ? (request.semantic?.query ?? semanticQueryFor(entry.endpoint, entry.tenant, entry.request)) : undefined;
     const vector = query && this.semantic?.remember(entry.id, query.partition, request.semantic?.vector);
-    if (query && this.team) {
-      this.team.publish({
-        op: 'put',
-        id: entry.id,
-        expiresAt: entry.expiresAt,
-        partition: query.partition,
-        space: this.semantic?.space ?? '',
-        vector: vector ? { codes: vector.codes, scale: vector.scale } : undefined,
-      });
-    }
+    if (query && this.team) this.team.publish(putMessage(entry, query.partition, this.semantic?.space ?? '', vector));
     this.catalog?.upsert(summarize(entry));
     return entry;
   }

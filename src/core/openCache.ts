@@ -13,6 +13,7 @@ import type { Logger } from './logger';
 import type { GatewayOptions } from './options';
 import { SemanticCache, type SemanticCacheDeps } from './semantic/semanticCache';
 import { SharedTier } from './shared/sharedTier';
+import { putMessage } from './shared/teamStream';
 import type { ExactStore } from './stores/exactStore';
 import { HotExactStore } from './stores/hotExactStore';
 import { MemoryExactStore } from './stores/memoryExactStore';
@@ -59,7 +60,7 @@ function progressLogger(logger: Logger, local: boolean): (progress: LoadProgress
 type TeamSemanticDeps = Pick<SemanticCacheDeps, 'elsewhere' | 'onEmbedded'>;
 
 /** The model path (resolved, when local) the semantic level embeds with. */
-function embeddingModelOf(options: GatewayOptions): string {
+function embeddingModelOf(options: Pick<GatewayOptions, 'embeddingModel'>): string {
   return isLocalModel(options.embeddingModel) ? resolve(options.embeddingModel) : options.embeddingModel;
 }
 
@@ -68,14 +69,15 @@ function embeddingModelOf(options: GatewayOptions): string {
  * A hub model is named by its id; a local one by its files, wherever it sits on disk.
  */
 export function semanticSpace(options: Pick<GatewayOptions, 'embeddingModel' | 'embeddingDtype'>): string {
-  const model = isLocalModel(options.embeddingModel)
-    ? localModelFingerprint(resolve(options.embeddingModel), options.embeddingDtype) ?? resolve(options.embeddingModel)
-    : options.embeddingModel;
-  return `${model}#${options.embeddingDtype}`;
+  const model = embeddingModelOf(options);
+  const fingerprint = isLocalModel(model) ? localModelFingerprint(model, options.embeddingDtype) : undefined;
+  return `${fingerprint ?? model}#${options.embeddingDtype}`;
 }
 
-function createSemanticCache(options: GatewayOptions, space: string, exact: ExactStore, logger: Logger, injected?: Embedder, team: TeamSemanticDeps = {}): SemanticCache | undefined {
+function createSemanticCache(options: GatewayOptions, exact: ExactStore, logger: Logger, injected?: Embedder, team: (space: string) => TeamSemanticDeps = () => ({})): SemanticCache | undefined {
   if (!options.semantic) return undefined;
+  // Read once, and only with the semantic level on: a local model's fingerprint reads its files.
+  const space = semanticSpace(options);
   const dataDir = options.dataDir;
   const local = isLocalModel(options.embeddingModel);
   const model = embeddingModelOf(options);
@@ -103,7 +105,7 @@ function createSemanticCache(options: GatewayOptions, space: string, exact: Exac
     model,
     space,
     threshold: options.semanticThreshold,
-    ...team,
+    ...team(space),
   });
 }
 
@@ -159,13 +161,11 @@ export async function openCache(options: GatewayOptions, logger: Logger, embedde
     throw error;
   }
   const team = shared;
-  const space = semanticSpace(options);
-  const semantic = createSemanticCache(options, space, store, logger, embedder, team && {
+  const semantic = createSemanticCache(options, store, logger, embedder, team && ((space) => ({
     elsewhere: () => team.teamIds(),
     // A vector embedded late (the backlog) is shared too: the others need not embed it again.
-    onEmbedded: (entry, partition, stored) =>
-      team.publish({ op: 'put', id: entry.id, expiresAt: entry.expiresAt, partition, space, vector: { codes: stored.codes, scale: stored.scale } }),
-  });
+    onEmbedded: (entry, partition, stored) => team.publish(putMessage(entry, partition, space, stored)),
+  })));
   const cache = new LlmCache({ exact: store, catalog, semantic, team, logger });
   // The catalog is an index over the store: bring it in line after a crash, in the background.
   void cache

@@ -20,6 +20,16 @@ export type TeamMessage =
   | { op: 'del'; ids: string[] }
   | { op: 'clear' };
 
+/** The `put` announcing a stored entry, with its vector when the author's index holds one. */
+export function putMessage(
+  entry: { id: string; expiresAt: number },
+  partition: string,
+  space: string,
+  vector: { codes: Int8Array; scale: number } | undefined,
+): TeamMessage {
+  return { op: 'put', id: entry.id, expiresAt: entry.expiresAt, partition, space, vector: vector && { codes: vector.codes, scale: vector.scale } };
+}
+
 /** A message as read back, with who wrote it and when Redis took it. */
 export interface ReceivedMessage {
   /** The stream id, `<ms>-<seq>`. */
