@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { RequestHandler } from 'express';
 import { GatewayError } from './errors';
+import type { Middleware } from './pipeline';
 
 const digest = (text: string) => createHash('sha256').update(text).digest();
 
@@ -11,7 +11,7 @@ const digest = (text: string) => createHash('sha256').update(text).digest();
  * compared with timingSafeEqual). The token authenticates to Deja only: it is removed
  * before anything is forwarded, so the upstream gets `--upstream-key` and never the token.
  */
-export function apiTokenAuth(token: string): RequestHandler {
+export function apiTokenAuth(token: string): Middleware {
   const expected = digest(token);
   return (req, res, next) => {
     const header = req.headers.authorization;

@@ -1,12 +1,14 @@
-import express, { type Express } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import express from 'express';
 import type { Endpoint } from '../core/types';
 import { ENDPOINT_PATHS } from '../core/types';
 import { apiTokenAuth } from './apiToken';
-import { errorMiddleware, GatewayError } from './errors';
+import { answerError, errorMiddleware, GatewayError } from './errors';
 import { isLoopback, loopbackHostGuard } from './hostGuard';
 import { requireHostHeader } from './httpErrors';
 import type { GatewayContext } from './gatewayContext';
 import { jsonBody } from './jsonBody';
+import { pipeline, type Middleware } from './pipeline';
 import { cachedEndpoint } from './routes/cachedEndpoint';
 import { healthEndpoint } from './routes/health';
 import { adminRouter } from './routes/admin';
@@ -15,32 +17,55 @@ import { ADMIN_BASE } from '../shared/protocol';
 
 const CACHED_ENDPOINTS: readonly Endpoint[] = ['chat.completions', 'completions', 'embeddings'];
 
-/** The gateway's routes and middleware, without listening: tests mount it on port 0. */
-export function createApp(context: GatewayContext): Express {
+export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
+
+/**
+ * The path a route is matched on, as express matches it: without the query string,
+ * case-insensitive, a trailing slash allowed.
+ */
+export function routePath(url: string | undefined): string {
+  const query = url?.indexOf('?') ?? -1;
+  const path = (query < 0 ? (url ?? '') : url!.slice(0, query)).toLowerCase();
+  return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+}
+
+/**
+ * The gateway's request handler, without listening: tests mount it on port 0.
+ * `POST` to a cached endpoint runs its steps directly (see `pipeline`); every other
+ * request goes through express.
+ */
+export function createApp(context: GatewayContext): RequestListener {
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
-  const json = jsonBody(context.options.maxBodyBytes);
   // --api-token guards the OpenAI endpoints and /metrics; /health stays open for liveness probes.
   const apiToken = context.options.apiToken ? [apiTokenAuth(context.options.apiToken)] : [];
   // Bound to loopback, the OpenAI endpoints and /metrics answer only to loopback names (DNS rebinding).
   const hostGuard = isLoopback(context.options.host) ? [loopbackHostGuard()] : [];
+  const guards: Middleware[] = [...hostGuard, ...apiToken];
 
   app.use(requireHostHeader());
   app.get('/health', healthEndpoint(context));
-  app.get('/metrics', ...hostGuard, ...apiToken, async (_req, res) => {
+  app.get('/metrics', ...guards, async (_req, res) => {
     res.setHeader('content-type', context.metrics.registry.contentType);
     res.end(await context.metrics.text());
   });
   app.use(ADMIN_BASE, adminRouter(context));
-  if (hostGuard.length || apiToken.length) app.use('/v1', ...hostGuard, ...apiToken);
-  for (const endpoint of CACHED_ENDPOINTS) {
-    app.post(`/v1${ENDPOINT_PATHS[endpoint]}`, json, cachedEndpoint(endpoint, context));
-  }
+  if (guards.length) app.use('/v1', ...guards);
   app.all('/v1/*path', proxyEndpoint(context));
   app.use((req, _res, next) => {
     next(new GatewayError(404, 'invalid_request_error', 'not_found', `No route for ${req.method} ${req.path}; Deja serves the OpenAI API under /v1`));
   });
   app.use(errorMiddleware(context.logger));
-  return app;
+
+  const json = jsonBody(context.options.maxBodyBytes);
+  const onError = answerError(context.logger);
+  const cached = new Map<string, RequestListener>(
+    CACHED_ENDPOINTS.map((endpoint) => [`/v1${ENDPOINT_PATHS[endpoint]}`, pipeline([requireHostHeader(), ...guards, json, cachedEndpoint(endpoint, context)], onError)]),
+  );
+  return (req, res) => {
+    const direct = req.method === 'POST' ? cached.get(routePath(req.url)) : undefined;
+    if (direct) direct(req, res);
+    else app(req, res);
+  };
 }

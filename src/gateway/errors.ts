@@ -1,5 +1,7 @@
-import type { ErrorRequestHandler, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ErrorRequestHandler } from 'express';
 import type { Logger } from '../core/logger';
+import type { ErrorResponder } from './pipeline';
 
 /** The OpenAI error body: `{"error":{"message","type","param","code"}}`. */
 export interface OpenAiErrorBody {
@@ -27,12 +29,15 @@ export class GatewayError extends Error {
 export const invalidRequest = (message: string, code: string, param: string | null = null): GatewayError =>
   new GatewayError(400, 'invalid_request_error', code, message, param);
 
-export function sendError(res: Response, error: GatewayError): void {
+export function sendError(res: ServerResponse, error: GatewayError): void {
   if (res.headersSent) {
     res.end();
     return;
   }
-  res.status(error.status).json(error.toBody());
+  const body = JSON.stringify(error.toBody());
+  // Headers set before the error (x-deja-cache, www-authenticate) are kept: writeHead merges them.
+  res.writeHead(error.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
 }
 
 /** body-parser's error types, mapped to what a client can act on. */
@@ -59,26 +64,37 @@ function fromBodyParser(error: { type?: string; status?: number; message?: strin
   }
 }
 
+/** The URL as the client sent it (express rewrites `req.url` inside mounted routers). */
+function requestUrl(req: IncomingMessage): string {
+  return (req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url ?? '';
+}
+
 /** The one place an error becomes an HTTP answer. Unknown errors are a 500 and are logged. */
-export function errorMiddleware(logger: Logger): ErrorRequestHandler {
-  return (error, req, res, _next) => {
+export function answerError(logger: Logger): ErrorResponder {
+  return (error, req, res) => {
     let gatewayError: GatewayError;
     if (error instanceof GatewayError) gatewayError = error;
     else {
       // The router decodes path parameters; a bad escape such as /v1/% is the client's mistake, not a 500.
       const mapped =
         error instanceof URIError
-          ? invalidRequest(`The request path is not valid percent-encoding: ${req.originalUrl.slice(0, 200)}`, 'invalid_path')
+          ? invalidRequest(`The request path is not valid percent-encoding: ${requestUrl(req).slice(0, 200)}`, 'invalid_path')
           : typeof error === 'object' && error !== null
             ? fromBodyParser(error)
             : undefined;
       if (mapped) gatewayError = mapped;
       else {
-        logger.error('unexpected error while handling a request', { method: req.method, path: req.path, error });
+        logger.error('unexpected error while handling a request', { method: req.method, path: requestUrl(req).split('?')[0], error });
         gatewayError = new GatewayError(500, 'server_error', 'internal_error', 'Deja hit an internal error; see its log');
       }
     }
     if (!res.headersSent && !res.getHeader('x-deja-cache')) res.setHeader('x-deja-cache', 'BYPASS');
     sendError(res, gatewayError);
   };
+}
+
+/** `answerError` as express's error middleware, for the routes express serves. */
+export function errorMiddleware(logger: Logger): ErrorRequestHandler {
+  const answer = answerError(logger);
+  return (error, req, res, _next) => answer(error, req, res);
 }

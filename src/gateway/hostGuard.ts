@@ -1,6 +1,6 @@
-import type { RequestHandler } from 'express';
 import { hostName } from './adminAuth';
 import { GatewayError } from './errors';
+import type { Middleware } from './pipeline';
 
 /** Whether an address or a Host name is this machine's loopback. */
 export function isLoopback(name: string): boolean {
@@ -14,7 +14,7 @@ export function isLoopback(name: string): boolean {
  * localhost; another name means a web page that pointed its own domain at 127.0.0.1
  * (DNS rebinding) to read cached answers through the visitor's browser.
  */
-export function loopbackHostGuard(): RequestHandler {
+export function loopbackHostGuard(): Middleware {
   return (req, _res, next) => {
     if (isLoopback(hostName(req.headers.host))) {
       next();

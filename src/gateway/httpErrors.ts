@@ -1,7 +1,7 @@
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { RequestHandler } from 'express';
 import { GatewayError } from './errors';
+import type { Middleware } from './pipeline';
 
 /**
  * The answers Node's HTTP server would otherwise give with an empty body (or none), in the
@@ -53,7 +53,7 @@ export function refuseConnect(_req: IncomingMessage, socket: Duplex): void {
 }
 
 /** Node's `requireHostHeader` check, moved here so that its 400 has a body: the server is created with it off. */
-export function requireHostHeader(): RequestHandler {
+export function requireHostHeader(): Middleware {
   return (req, _res, next) => {
     if (req.httpVersion === '1.1' && req.headers.host === undefined) {
       next(new GatewayError(400, 'invalid_request_error', 'missing_host', 'An HTTP/1.1 request needs a Host header'));

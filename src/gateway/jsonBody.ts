@@ -1,7 +1,16 @@
-import type { RequestHandler } from 'express';
+import type { IncomingMessage } from 'node:http';
 import { GatewayError, invalidRequest } from './errors';
+import type { Middleware } from './pipeline';
 
 const rawBodies = new WeakMap<object, Buffer>();
+
+/** A request once `jsonBody` has read it; express's own Request type has the same field. */
+type WithJsonBody = IncomingMessage & { body?: unknown };
+
+/** The parsed JSON body `jsonBody` left on the request. */
+export function jsonBodyOf(req: IncomingMessage): unknown {
+  return (req as WithJsonBody).body;
+}
 
 /** The bytes a JSON body was parsed from, to forward unchanged when nothing in it changes. */
 export function rawBodyOf(req: object): Buffer | undefined {
@@ -52,7 +61,7 @@ export function jsonTextProblem(text: string, maxDepth: number): 'too_deep' | 'n
  * guarantees: a size limit checked before and while reading, UTF-8, and a 400
  * that says where the JSON broke.
  */
-export function jsonBody(limit: number): RequestHandler {
+export function jsonBody(limit: number): Middleware {
   const tooLarge = () =>
     new GatewayError(413, 'invalid_request_error', 'request_too_large', `The request body is larger than the limit of ${limit} bytes`);
   return (req, _res, next) => {
@@ -99,7 +108,7 @@ export function jsonBody(limit: number): RequestHandler {
         return;
       }
       try {
-        req.body = JSON.parse(text);
+        (req as WithJsonBody).body = JSON.parse(text);
         rawBodies.set(req, raw);
       } catch (error) {
         fail(invalidRequest(`The request body is not valid JSON: ${(error as Error).message}`, 'invalid_json'));

@@ -1,5 +1,4 @@
-import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
-import type { Response } from 'express';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { replayChunks } from '../core/openai/streamReplay';
 import type { CacheEntry, Endpoint, JsonObject } from '../core/types';
 import type { GatewayError } from './errors';
@@ -33,7 +32,7 @@ function passableHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
 }
 
 /** A JSON answer with a status, in one write. */
-export function sendJson(res: Response, status: number, body: unknown, headers: OutgoingHttpHeaders = {}): void {
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: OutgoingHttpHeaders = {}): void {
   const text = JSON.stringify(body);
   res.writeHead(status, {
     ...headers,
@@ -44,7 +43,7 @@ export function sendJson(res: Response, status: number, body: unknown, headers: 
 }
 
 /** A complete SSE stream in one write: a stored answer has nothing to wait for. */
-function sendReplay(res: Response, endpoint: Endpoint, response: JsonObject, wants: ClientWants, headers: OutgoingHttpHeaders): void {
+function sendReplay(res: ServerResponse, endpoint: Endpoint, response: JsonObject, wants: ClientWants, headers: OutgoingHttpHeaders): void {
   const streamed = endpoint === 'completions' ? 'completions' : 'chat.completions';
   const chunks = replayChunks(streamed, response, { includeUsage: wants.includeUsage });
   const text = chunks.map((chunk) => sseFrame(JSON.stringify(chunk))).join('') + SSE_DONE;
@@ -56,7 +55,7 @@ function sendReplay(res: Response, endpoint: Endpoint, response: JsonObject, wan
 const serializedResponses = new WeakMap<CacheEntry, Buffer>();
 
 /** Answers with a stored entry, as JSON or as a replayed stream. */
-export function sendEntry(res: Response, entry: CacheEntry, wants: ClientWants, headers: OutgoingHttpHeaders): void {
+export function sendEntry(res: ServerResponse, entry: CacheEntry, wants: ClientWants, headers: OutgoingHttpHeaders): void {
   if (wants.stream && entry.endpoint !== 'embeddings') {
     sendReplay(res, entry.endpoint, entry.response, wants, headers);
     return;
@@ -70,12 +69,12 @@ export function sendEntry(res: Response, entry: CacheEntry, wants: ClientWants, 
   res.end(body);
 }
 
-export function sendGatewayError(res: Response, error: GatewayError, headers: OutgoingHttpHeaders): void {
+export function sendGatewayError(res: ServerResponse, error: GatewayError, headers: OutgoingHttpHeaders): void {
   sendJson(res, error.status, error.toBody(), headers);
 }
 
 /** Answers with a finished exchange, in the form the client asked for where that is possible. */
-function sendResult(res: Response, endpoint: Endpoint, result: FlightResult, wants: ClientWants, headers: OutgoingHttpHeaders): void {
+function sendResult(res: ServerResponse, endpoint: Endpoint, result: FlightResult, wants: ClientWants, headers: OutgoingHttpHeaders): void {
   switch (result.kind) {
     case 'failed':
       sendGatewayError(res, result.error, headers);
@@ -110,7 +109,7 @@ function sendResult(res: Response, endpoint: Endpoint, result: FlightResult, wan
  * first); everyone else gets the finished answer in the form they asked for.
  */
 export async function sendFromFlight(
-  res: Response,
+  res: ServerResponse,
   endpoint: Endpoint,
   flight: Flight,
   wants: ClientWants,

@@ -169,6 +169,24 @@ describe('gateway with the official openai SDK', function () {
     assert.equal(h.sim.calls('/v1/tokenize'), 1);
   });
 
+  it('matches the cached endpoints as express matched routes: any case, a trailing slash, a query string', async () => {
+    const body = chatBody('routed on the direct path');
+    const first = await h.post('/v1/chat/completions', body);
+    assert.equal(first.headers.get('x-deja-cache'), 'MISS');
+    for (const path of ['/v1/chat/completions/', '/V1/Chat/Completions', '/v1/chat/completions?api-version=1']) {
+      const res = await h.post(path, body);
+      assert.equal(res.status, 200, path);
+      assert.equal(res.headers.get('x-deja-cache'), 'HIT', path);
+    }
+    assert.equal(h.sim.calls('/v1/chat/completions'), 1);
+    // Another method on the same path is not a cached call: it is passed through.
+    const get = await fetch(`${h.gateway.url}/v1/chat/completions`);
+    assert.equal(get.headers.get('x-deja-cache'), 'BYPASS');
+    // A path that only starts like a cached endpoint is not one.
+    const other = await h.post('/v1/chat/completions/extra', body);
+    assert.equal(other.headers.get('x-deja-cache'), 'BYPASS');
+  });
+
   it('reports its identity on /health', async () => {
     const health = (await (await fetch(`${h.gateway.url}/health`)).json()) as Record<string, unknown>;
     assert.equal(health.name, 'deja');

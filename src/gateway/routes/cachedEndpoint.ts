@@ -1,5 +1,4 @@
-import type { OutgoingHttpHeaders } from 'node:http';
-import type { Request, RequestHandler, Response } from 'express';
+import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import { identifyRequest, tenantTag } from '../../core/cacheKey';
 import type { NewRequestEvent } from '../../core/events/eventLog';
 import type { SemanticContext } from '../../core/llmCache';
@@ -9,7 +8,8 @@ import { readCacheControl } from '../cacheControl';
 import { invalidRequest } from '../errors';
 import { Flight, type FlightResult } from '../flight';
 import type { GatewayContext } from '../gatewayContext';
-import { rawBodyOf } from '../jsonBody';
+import { jsonBodyOf, rawBodyOf } from '../jsonBody';
+import type { Middleware } from '../pipeline';
 import { sendEntry, sendFromFlight, type ClientWants } from '../respond';
 import { forwardableHeaders, type UpstreamRequest } from '../upstream';
 
@@ -18,14 +18,14 @@ function isObject(value: JsonValue | undefined): value is JsonObject {
 }
 
 /** The Authorization sent upstream: the client's own, else the configured key. */
-function upstreamAuthorization(req: Request, apiKey: string | undefined): string | undefined {
+function upstreamAuthorization(req: IncomingMessage, apiKey: string | undefined): string | undefined {
   const fromClient = req.headers.authorization;
   if (fromClient) return fromClient;
   return apiKey ? `Bearer ${apiKey}` : undefined;
 }
 
 /** The request to forward. A streamed call always asks for usage, so a stored answer knows its token counts. */
-function upstreamRequestFor(endpoint: Endpoint, req: Request, body: JsonObject, streaming: boolean, authorization: string | undefined): UpstreamRequest {
+function upstreamRequestFor(endpoint: Endpoint, req: IncomingMessage, body: JsonObject, streaming: boolean, authorization: string | undefined): UpstreamRequest {
   const streamOptions = isObject(body.stream_options) ? body.stream_options : {};
   const unchanged = !streaming || streamOptions.include_usage === true;
   const raw = unchanged ? rawBodyOf(req) : undefined;
@@ -79,10 +79,10 @@ function systemPrompt(body: JsonObject): string | undefined {
  * apply the policy, look up (exact, then semantic), and on a miss forward,
  * sharing one upstream call among identical requests. Every request leaves an event.
  */
-export function cachedEndpoint(endpoint: Endpoint, context: GatewayContext): RequestHandler {
-  return async (req: Request, res: Response) => {
+export function cachedEndpoint(endpoint: Endpoint, context: GatewayContext): Middleware {
+  return async (req, res) => {
     const started = performance.now();
-    const body: unknown = req.body;
+    const body = jsonBodyOf(req);
     const problem = validateRequest(endpoint, body);
     if (problem) throw invalidRequest(problem.message, problem.code, problem.param);
     const request = body as JsonObject;
