@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hexDigest } from './digest';
 import type { PrefixStabilityDto } from '../shared/protocol';
 
 /** Parts of a system prompt that change from call to call, masked to find its template. */
@@ -28,7 +28,7 @@ export function templateOf(prompt: string): { template: string; kinds: string[] 
   return { template, kinds };
 }
 
-const hash = (text: string) => createHash('sha1').update(text).digest('hex');
+const hash = (text: string) => hexDigest('sha1', text);
 
 interface ModelPrompts {
   prompts: Set<string>;

@@ -107,27 +107,29 @@ function sendResult(res: ServerResponse, endpoint: Endpoint, result: FlightResul
  * Answers a client from a shared upstream exchange. A streaming client of a
  * streaming exchange gets every event as it arrives (those before it joined
  * first); everyone else gets the finished answer in the form they asked for.
+ * Deja's own headers may be given as a function, read when the answer starts.
  */
 export async function sendFromFlight(
   res: ServerResponse,
   endpoint: Endpoint,
   flight: Flight,
   wants: ClientWants,
-  headers: OutgoingHttpHeaders,
+  ownHeaders: OutgoingHttpHeaders | (() => OutgoingHttpHeaders),
 ): Promise<FlightResult> {
+  const headers = () => (typeof ownHeaders === 'function' ? ownHeaders() : ownHeaders);
   const release = flight.listen();
   res.once('close', release);
   if (!(wants.stream && flight.streaming)) {
     const result = await flight.result;
-    if (!res.destroyed) sendResult(res, endpoint, result, wants, headers);
+    if (!res.destroyed) sendResult(res, endpoint, result, wants, headers());
     return result;
   }
   const start = await flight.started;
   if ('kind' in start) {
-    if (!res.destroyed) sendResult(res, endpoint, start, wants, headers);
+    if (!res.destroyed) sendResult(res, endpoint, start, wants, headers());
     return start;
   }
-  res.writeHead(start.status, { ...SSE_HEADERS, ...headers });
+  res.writeHead(start.status, { ...SSE_HEADERS, ...headers() });
   res.flushHeaders();
   const write = (event: FlightEvent): void => {
     if (res.destroyed || (event.usageOnly && !wants.includeUsage)) return;

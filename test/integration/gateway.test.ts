@@ -187,6 +187,45 @@ describe('gateway with the official openai SDK', function () {
     assert.equal(other.headers.get('x-deja-cache'), 'BYPASS');
   });
 
+  it('skips what only the text refuses, scanned while the upstream works: SKIP with its reason, never stored, never shared', async () => {
+    // The semantic level is off here, so a plain miss's text is scanned after its request has gone upstream.
+    const body = chatBody('What is the weather in Paris today?');
+    for (let i = 0; i < 2; i++) {
+      const res = await h.post('/v1/chat/completions', body);
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get('x-deja-cache'), 'SKIP');
+      assert.equal(res.headers.get('x-deja-reason'), 'time_sensitive');
+      await res.text();
+    }
+    const streamed = await h.post('/v1/chat/completions', chatBody('Write a function that parses a CSV line', { stream: true }));
+    assert.equal(streamed.headers.get('x-deja-cache'), 'SKIP');
+    assert.equal(streamed.headers.get('x-deja-reason'), 'code_generation');
+    assert.match(await streamed.text(), /data: \[DONE\]/);
+    assert.equal(h.sim.calls('/v1/chat/completions'), 3);
+
+    // Identical skipped requests in flight at once each get their own answer.
+    h.sim.config.ttftMs = 100;
+    const together = await Promise.all([1, 2, 3].map(() => h.post('/v1/chat/completions', body)));
+    for (const res of together) {
+      assert.equal(res.headers.get('x-deja-cache'), 'SKIP');
+      assert.equal(res.headers.get('x-deja-coalesced'), null);
+      await res.text();
+    }
+    assert.equal(h.sim.calls('/v1/chat/completions'), 6);
+
+    // The events name the reason and the span, as when the policy ran first.
+    await sleep(50);
+    const skipped = await fetch(`${h.gateway.url}/deja/v1/skipped`, { headers: { authorization: `Bearer ${h.gateway.context.adminToken}` } });
+    const page = (await skipped.json()) as { total: number; items: Array<{ reason: string; span: { text: string } | null; prompt: string | null }> };
+    assert.equal(page.total, 6);
+    const code = page.items.find((item) => item.reason === 'code_generation')!;
+    assert.equal(code.prompt, 'Write a function that parses a CSV line');
+    assert.equal(code.span?.text, 'Write a function');
+    assert.ok(page.items.filter((item) => item.reason === 'time_sensitive').every((item) => item.span?.text === 'today'));
+    const entries = await fetch(`${h.gateway.url}/deja/v1/entries`, { headers: { authorization: `Bearer ${h.gateway.context.adminToken}` } });
+    assert.equal(((await entries.json()) as { total: number }).total, 0, 'nothing was stored');
+  });
+
   it('reports its identity on /health', async () => {
     const health = (await (await fetch(`${h.gateway.url}/health`)).json()) as Record<string, unknown>;
     assert.equal(health.name, 'deja');

@@ -27,10 +27,13 @@ const FORMS: Array<{ pattern: RegExp; yearGroup: number | undefined }> = [
 /** Every date written in the text, leftmost first, overlapping forms collapsed. */
 export function findDates(text: string): FoundDate[] {
   const found: FoundDate[] = [];
+  // Every form has a day or a year in digits.
+  if (!/\d/.test(text)) return found;
   for (const { pattern, yearGroup } of FORMS) {
+    // An exec loop, not matchAll: matchAll clones the regular expression on every call.
     pattern.lastIndex = 0;
-    for (const match of text.matchAll(pattern)) {
-      const start = match.index ?? 0;
+    for (let match = pattern.exec(text); match; match = pattern.exec(text)) {
+      const start = match.index;
       const raw = yearGroup === undefined ? undefined : match[yearGroup];
       found.push({ start, end: start + match[0].length, text: match[0], year: raw ? Number(raw) : undefined });
     }

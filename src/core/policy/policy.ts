@@ -58,8 +58,13 @@ const YEAR = /(?<![\p{L}\p{N}])(1[6-9]\d\d|20\d\d)(?![\p{N}])/gu;
 /** True when the text is about a past year and nothing ties it to the present. */
 function historical(text: string, now: Date, recentYears: number): boolean {
   if (PRESENT.test(text)) return false;
-  const current = now.getFullYear();
-  return [...text.matchAll(YEAR)].some((match) => Number(match[1]) < current - recentYears);
+  const oldest = now.getFullYear() - recentYears;
+  // An exec loop, not matchAll: matchAll clones the regular expression on every call.
+  YEAR.lastIndex = 0;
+  for (let match = YEAR.exec(text); match; match = YEAR.exec(text)) {
+    if (Number(match[1]) < oldest) return true;
+  }
+  return false;
 }
 
 function isObject(value: JsonValue | undefined): value is JsonObject {
@@ -141,11 +146,25 @@ export class Policy {
   }
 
   classify(input: PolicyInput): PolicyDecision {
+    return this.byParameters(input) ?? this.byText(input) ?? this.byUserField(input) ?? CACHEABLE;
+  }
+
+  /**
+   * True when no header or parameter settles the decision, so that it rests on the
+   * prompt's text alone. The gateway then starts a miss's upstream call before the
+   * text is scanned, and scans it while the upstream works.
+   */
+  onlyTextDecides(input: PolicyInput): boolean {
+    return this.byParameters(input) === undefined && this.byUserField(input) === undefined;
+  }
+
+  /** The client's opt-out, the endpoint and the sampling parameters: no text is read. */
+  private byParameters(input: PolicyInput): PolicyDecision | undefined {
     const { body, endpoint } = input;
     if (input.clientOptOut) {
       return skip('client_opt_out', 'client_opt_out/cache-control', { field: 'cache-control', start: 0, end: input.clientOptOut.length, text: input.clientOptOut });
     }
-    if (endpoint === 'embeddings') return { cacheable: true };
+    if (endpoint === 'embeddings') return CACHEABLE;
 
     const temperature = this.config.highTemperature;
     if (temperature.enabled) {
@@ -165,42 +184,57 @@ export class Policy {
         return skip('code_generation', 'code_generation/fill-in-the-middle', { field: 'suffix', start: 0, end: suffix.length, text: suffix });
       }
     }
+    return undefined;
+  }
 
-    const source = promptText(endpoint, body);
-    if (source && source.text.trim() !== '') {
-      const now = input.now ?? new Date();
-      const recentYears = this.config.timeSensitive.recentYears;
-      const original = readableWindow(source.text);
-      const hasCyrillic = CYRILLIC.test(original);
-      const masked = maskQuoted(original);
-      const isHistorical = historical(masked, now, recentYears);
-      for (const rule of this.rules) {
-        if (rule.ignoreHistorical && isHistorical) continue;
-        const text = rule.ignoreQuoted ? masked : original;
-        for (const pattern of rule.patterns) {
-          if (pattern.cyrillic && !hasCyrillic) continue;
-          const match = pattern.regex.exec(text);
-          if (!match) continue;
-          if (!pattern.requires.every((needed) => needed.test(text))) continue;
-          if (pattern.unless.some((veto) => veto.test(text))) continue;
-          const start = match.index;
-          // The span is read from the original text: masking kept every offset.
-          const matched = source.text.slice(start, start + match[0].length);
-          return skip(rule.reason, `${rule.reason}/${pattern.id}`, { field: source.field, start, end: start + match[0].length, text: matched });
-        }
-        if (rule.reason === 'time_sensitive') {
-          const date = recentDate(masked, now, recentYears);
-          if (date) return skip('time_sensitive', 'time_sensitive/explicit-date', { field: source.field, start: date.start, end: date.end, text: source.text.slice(date.start, date.end) });
+  /** The pattern rules and explicit dates, over the prompt's text. */
+  private byText(input: PolicyInput): PolicyDecision | undefined {
+    const source = promptText(input.endpoint, input.body);
+    if (!source || source.text.trim() === '') return undefined;
+    const now = input.now ?? new Date();
+    const recentYears = this.config.timeSensitive.recentYears;
+    const original = readableWindow(source.text);
+    const hasCyrillic = CYRILLIC.test(original);
+    const masked = maskQuoted(original);
+    // Worked out only when a rule that cares fires: most prompts match no rule at all.
+    let historicalMemo: boolean | undefined;
+    const isHistorical = () => (historicalMemo ??= historical(masked, now, recentYears));
+    for (const rule of this.rules) {
+      const text = rule.ignoreQuoted ? masked : original;
+      for (const pattern of rule.patterns) {
+        if (pattern.cyrillic && !hasCyrillic) continue;
+        const match = pattern.regex.exec(text);
+        if (!match) continue;
+        if (!pattern.requires.every((needed) => needed.test(text))) continue;
+        if (pattern.unless.some((veto) => veto.test(text))) continue;
+        // A past year silences the whole rule, its other patterns and its explicit dates included.
+        if (rule.ignoreHistorical && isHistorical()) break;
+        const start = match.index;
+        // The span is read from the original text: masking kept every offset.
+        const matched = source.text.slice(start, start + match[0].length);
+        return skip(rule.reason, `${rule.reason}/${pattern.id}`, { field: source.field, start, end: start + match[0].length, text: matched });
+      }
+      if (rule.reason === 'time_sensitive') {
+        const date = recentDate(masked, now, recentYears);
+        if (date && !(rule.ignoreHistorical && isHistorical())) {
+          return skip('time_sensitive', 'time_sensitive/explicit-date', { field: source.field, start: date.start, end: date.end, text: source.text.slice(date.start, date.end) });
         }
       }
     }
+    return undefined;
+  }
 
-    if (this.config.personalized.enabled && this.config.personalized.userField && typeof body.user === 'string' && body.user !== '') {
-      return skip('personalized', 'personalized/user-field', { field: 'user', start: 0, end: body.user.length, text: body.user });
+  /** The `user` field: an answer for one named user. Read after the text, whose reasons are more telling. */
+  private byUserField(input: PolicyInput): PolicyDecision | undefined {
+    const user = input.body.user;
+    if (this.config.personalized.enabled && this.config.personalized.userField && typeof user === 'string' && user !== '') {
+      return skip('personalized', 'personalized/user-field', { field: 'user', start: 0, end: user.length, text: user });
     }
-    return { cacheable: true };
+    return undefined;
   }
 }
+
+const CACHEABLE: PolicyDecision = Object.freeze({ cacheable: true });
 
 function skip(reason: SkipReason, rule: string, span: TextSpan | undefined): PolicyDecision {
   return { cacheable: false, reason, rule, span };

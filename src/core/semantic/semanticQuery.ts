@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hexDigest } from '../digest';
 import { canonicalJson } from '../cacheKey';
 import type { Endpoint, JsonObject, JsonValue } from '../types';
 
@@ -34,7 +34,7 @@ const PLACEHOLDER = '\u0000deja:semantic-text\u0000';
 
 function partitionOf(endpoint: Endpoint, tenant: string, context: JsonObject): string {
   const material = `deja:semantic:v1\n${endpoint}\n${tenant}\n${canonicalJson(context)}`;
-  return createHash('sha256').update(material).digest('hex').slice(0, 32);
+  return hexDigest('sha256', material).slice(0, 32);
 }
 
 /**

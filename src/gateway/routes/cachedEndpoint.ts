@@ -2,6 +2,7 @@ import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import { identifyRequest, tenantTag } from '../../core/cacheKey';
 import type { NewRequestEvent } from '../../core/events/eventLog';
 import type { SemanticContext } from '../../core/llmCache';
+import type { PolicyDecision } from '../../core/policy/policyTypes';
 import { validateRequest } from '../../core/validateRequest';
 import { ENDPOINT_PATHS, type CacheEntry, type CacheOutcome, type Endpoint, type JsonObject, type JsonValue } from '../../core/types';
 import { readCacheControl } from '../cacheControl';
@@ -12,6 +13,8 @@ import { jsonBodyOf, rawBodyOf } from '../jsonBody';
 import type { Middleware } from '../pipeline';
 import { sendEntry, sendFromFlight, type ClientWants } from '../respond';
 import { forwardableHeaders, type UpstreamRequest } from '../upstream';
+
+type Skip = Extract<PolicyDecision, { cacheable: false }>;
 
 function isObject(value: JsonValue | undefined): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -91,7 +94,6 @@ export function cachedEndpoint(endpoint: Endpoint, context: GatewayContext): Mid
     const streaming = endpoint !== 'embeddings' && request.stream === true;
     const streamOptions = isObject(request.stream_options) ? request.stream_options : {};
     const wants: ClientWants = { stream: streaming, includeUsage: streaming && streamOptions.include_usage === true };
-    if (endpoint === 'chat.completions') context.prefixStability.observe(String(request.model), systemPrompt(request));
 
     // What this request leaves for the metrics, filled in as it goes and recorded once its response ends.
     const event: NewRequestEvent = {
@@ -110,12 +112,17 @@ export function cachedEndpoint(endpoint: Endpoint, context: GatewayContext): Mid
       status: 0,
       stream: streaming,
     };
+    /** A miss whose text is scanned while the upstream works: the event needs the decision, even if the client left first. */
+    let scanPending: (() => void) | undefined;
     res.once('close', () => {
+      scanPending?.();
       event.gatewayMs = performance.now() - started;
       event.status = res.statusCode;
       context.events.record(event);
+      // Bookkeeping for the metrics, done once the client has its answer.
+      if (endpoint === 'chat.completions') context.prefixStability.observe(String(request.model), systemPrompt(request));
     });
-    const exchange = async (flight: Flight, headers: OutgoingHttpHeaders, run: boolean): Promise<FlightResult> => {
+    const exchange = async (flight: Flight, headers: OutgoingHttpHeaders | (() => OutgoingHttpHeaders), run: boolean): Promise<FlightResult> => {
       const done = sendFromFlight(res, endpoint, flight, wants, headers);
       if (run) void flight.run(context.upstream, upstreamRequestFor(endpoint, req, request, streaming, authorization));
       const result = await done;
@@ -132,7 +139,20 @@ export function cachedEndpoint(endpoint: Endpoint, context: GatewayContext): Mid
     }
 
     const optOut = control.noStore ? 'no-store' : control.noCache ? 'no-cache' : undefined;
-    const decision = context.policy.classify({ endpoint, body: request, clientOptOut: optOut ? `Cache-Control: ${optOut}` : undefined });
+    const policyInput = { endpoint, body: request, clientOptOut: optOut ? `Cache-Control: ${optOut}` : undefined };
+    // When only the prompt's text decides, a miss scans it while the upstream works rather than before
+    // (the scan is the policy's whole cost); every other path decides before it answers or joins.
+    let decision: PolicyDecision | undefined = context.policy.onlyTextDecides(policyInput) ? undefined : context.policy.classify(policyInput);
+    const noteSkip = (skip: PolicyDecision) => {
+      if (!skip.cacheable) Object.assign(event, { outcome: 'SKIP', reason: skip.reason, rule: skip.rule, span: skip.span ?? null, prompt: promptFor(request, skip.span) });
+    };
+    const decide = (): PolicyDecision => {
+      if (!decision) {
+        decision = context.policy.classify(policyInput);
+        noteSkip(decision);
+      }
+      return decision;
+    };
     const tenant = tenantTag(context.upstream.baseUrl, authorization);
     const identity = identifyRequest(endpoint, tenant, request);
     const ttlSeconds = control.ttlSeconds ?? context.options.ttlSeconds;
@@ -142,12 +162,15 @@ export function cachedEndpoint(endpoint: Endpoint, context: GatewayContext): Mid
       const stored = await context.cache.store({ endpoint, identity, tenant, model: String(request.model), ...answer, ttlSeconds, semantic });
       if (stored) context.live.publish({ type: 'entries/changed', reason: 'stored' });
     };
-
-    if (!decision.cacheable) {
-      Object.assign(event, { outcome: 'SKIP', reason: decision.reason, rule: decision.rule, span: decision.span ?? null, prompt: promptFor(request, decision.span) });
-      const result = await forward(outcomeHeaders('SKIP', decision.reason));
+    const forwardSkipped = async (skip: Skip): Promise<void> => {
+      noteSkip(skip);
+      const result = await forward(outcomeHeaders('SKIP', skip.reason));
       // no-cache asks for a fresh answer, and that answer may replace the stored one.
       if (control.noCache && !control.noStore) await storeAnswer(undefined)(result);
+    };
+
+    if (decision && !decision.cacheable) {
+      await forwardSkipped(decision);
       return;
     }
 
@@ -166,6 +189,11 @@ export function cachedEndpoint(endpoint: Endpoint, context: GatewayContext): Mid
     };
 
     const exact = await context.cache.lookupExact(identity, tenant);
+    // Every answer other than a fresh miss needs the decision first.
+    if ((exact || context.flights.has(identity.key) || context.cache.semantic) && !decide().cacheable) {
+      await forwardSkipped(decide() as Skip);
+      return;
+    }
     if (exact) {
       answerFromCache('HIT', exact, hitHeaders('HIT', exact));
       return;
@@ -187,13 +215,29 @@ export function cachedEndpoint(endpoint: Endpoint, context: GatewayContext): Mid
     }
     const flight = new Flight(streaming, endpoint);
     context.flights.set(identity.key, flight);
-    const done = exchange(flight, missHeaders, false);
+    const unregister = () => {
+      if (context.flights.get(identity.key) === flight) context.flights.delete(identity.key);
+    };
+    // The headers are read when the upstream answers: by then the text is scanned, and a skip says so.
+    const headers = (): OutgoingHttpHeaders => {
+      const settled = decide();
+      return settled.cacheable ? missHeaders : outcomeHeaders('SKIP', settled.reason);
+    };
+    const done = exchange(flight, headers, false);
     // The exchange stays joinable until its answer is stored, so no identical request slips between.
     void flight
       .run(context.upstream, upstreamRequestFor(endpoint, req, request, streaming, authorization))
-      .then(storeAnswer(found.kind === 'miss' ? found.semantic : undefined))
+      .then((result) => (decide().cacheable ? storeAnswer(found.kind === 'miss' ? found.semantic : undefined)(result) : undefined))
       .catch((error: unknown) => context.logger.error('storing an answer failed', { entry: identity.key, error }))
-      .finally(() => context.flights.delete(identity.key));
+      .finally(unregister);
+    if (!decision) {
+      scanPending = () => {
+        // A skipped request's exchange is its own: nobody may join it (identical requests decide the same).
+        if (!decide().cacheable) unregister();
+      };
+      // The request is on its way upstream: scan the text now, while the upstream works.
+      setImmediate(scanPending);
+    }
     await done;
   };
 }
