@@ -4,7 +4,7 @@ import { StreamAssembler } from '../core/openai/streamAssembler';
 import type { JsonObject } from '../core/types';
 import { GatewayError } from './errors';
 import { SseParser } from './sse';
-import { readBody, toGatewayError, type Upstream, type UpstreamRequest, type UpstreamResponse } from './upstream';
+import { collectBody, toGatewayError, type Upstream, type UpstreamRequest, type UpstreamResponse } from './upstream';
 
 /** Largest non-streamed upstream answer Deja buffers. */
 const MAX_UPSTREAM_BODY = 256 * 1024 * 1024;
@@ -76,18 +76,42 @@ export class Flight {
     this.result = new Promise((resolve) => (this.resolveResult = resolve));
   }
 
-  /** Runs the exchange. Never rejects: failures become a `failed` result. */
-  async run(upstream: Upstream, request: UpstreamRequest): Promise<FlightResult> {
+  /**
+   * Runs the exchange. Never rejects: failures become a `failed` result. A body that is not a
+   * stream is read and finished within the turns its events arrive in (callbacks, not awaits),
+   * so a waiting client is answered before the connection's own bookkeeping runs.
+   */
+  run(upstream: Upstream, request: UpstreamRequest): Promise<FlightResult> {
     this.runStarted = performance.now();
+    const fail = (error: unknown) => this.finish({ kind: 'failed', error: toGatewayError(error, upstream.baseUrl) });
+    const take = (response: UpstreamResponse) => {
+      this.response = response;
+      if (this.listeners === 0 && this.everListened) response.abort();
+      const contentType = String(response.headers['content-type'] ?? '');
+      const ok = response.status >= 200 && response.status < 300;
+      if (this.streaming && ok && contentType.includes('text/event-stream')) {
+        this.readStream(response).catch(fail);
+        return;
+      }
+      collectBody(response.body, MAX_UPSTREAM_BODY, (error, body) => {
+        if (error !== undefined) fail(error);
+        else this.readWhole(response, body!);
+      });
+    };
     try {
-      this.response = await upstream.request(request);
-      if (this.listeners === 0 && this.everListened) this.response.abort();
-      const contentType = String(this.response.headers['content-type'] ?? '');
-      const ok = this.response.status >= 200 && this.response.status < 300;
-      if (this.streaming && ok && contentType.includes('text/event-stream')) await this.readStream(this.response);
-      else await this.readWhole(this.response);
+      upstream.send(request, {
+        onResponse: (response) => {
+          try {
+            take(response);
+          } catch (error) {
+            fail(error);
+          }
+        },
+        onError: fail,
+      });
     } catch (error) {
-      this.finish({ kind: 'failed', error: toGatewayError(error, upstream.baseUrl) });
+      // A request Node refuses to send (an invalid header value): a failure like any other.
+      fail(error);
     }
     return this.result;
   }
@@ -114,8 +138,7 @@ export class Flight {
     return this.settled !== undefined;
   }
 
-  private async readWhole(response: UpstreamResponse): Promise<void> {
-    const body = await readBody(response.body, MAX_UPSTREAM_BODY);
+  private readWhole(response: UpstreamResponse, body: Buffer): void {
     const contentType = String(response.headers['content-type'] ?? '');
     const isJson = contentType.includes('json');
     const ok = response.status >= 200 && response.status < 300;

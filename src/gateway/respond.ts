@@ -120,9 +120,18 @@ export async function sendFromFlight(
   const release = flight.listen();
   res.once('close', release);
   if (!(wants.stream && flight.streaming)) {
-    const result = await flight.result;
-    if (!res.destroyed) sendResult(res, endpoint, result, wants, headers());
-    return result;
+    // Answered from the flight's end event itself, in the turn the upstream's answer completes.
+    return new Promise<FlightResult>((resolve, reject) => {
+      flight.onEnd((result) => {
+        // Thrown here it would reach the upstream connection's event; rejected, the handler's error answer takes it.
+        try {
+          if (!res.destroyed) sendResult(res, endpoint, result, wants, headers());
+          resolve(result);
+        } catch (error) {
+          reject(error);
+        }
+      });
+    });
   }
   const start = await flight.started;
   if ('kind' in start) {

@@ -73,10 +73,18 @@ const UNREACHABLE_CODES = new Set([
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
 ]);
 
+/** How `Upstream.send` reports: the response head, or a failure before it (never both). */
+export interface UpstreamCallbacks {
+  onResponse(response: UpstreamResponse): void;
+  onError(error: unknown): void;
+}
+
 /** The upstream OpenAI server (vLLM), reached over keep-alive connections. */
 export class Upstream {
   readonly baseUrl: string;
   private readonly base: URL;
+  /** The base URL's path without a trailing slash, e.g. `/v1`. */
+  private readonly basePath: string;
   private readonly client: typeof http | typeof https;
   private readonly agent: http.Agent;
   private readonly timeoutMs: number;
@@ -84,6 +92,7 @@ export class Upstream {
   constructor(options: UpstreamOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.base = new URL(this.baseUrl);
+    this.basePath = this.base.pathname.replace(/\/+$/, '');
     const secure = this.base.protocol === 'https:';
     this.client = secure ? https : http;
     const agentOptions = { keepAlive: true, scheduling: 'lifo' as const };
@@ -97,63 +106,69 @@ export class Upstream {
   }
 
   request(request: UpstreamRequest): Promise<UpstreamResponse> {
-    return this.attempt(request, true);
+    return new Promise((resolve, reject) => this.send(request, { onResponse: resolve, onError: reject }));
   }
 
-  private attempt(request: UpstreamRequest, mayRetry: boolean): Promise<UpstreamResponse> {
-    const basePath = this.base.pathname.replace(/\/+$/, '');
-    return new Promise((resolve, reject) => {
-      let settled = false;
-      let response: http.IncomingMessage | undefined;
-      const req = this.client.request({
-        protocol: this.base.protocol,
-        hostname: this.base.hostname,
-        port: this.base.port,
-        method: request.method,
-        path: request.root ? request.path : `${basePath}${request.path}`,
-        headers: Buffer.isBuffer(request.body) ? { ...request.headers, 'content-length': request.body.length } : request.headers,
-        agent: this.agent,
-      });
-      req.setTimeout(this.timeoutMs, () => {
-        const timeout = new GatewayError(
-          504,
-          'upstream_error',
-          'upstream_timeout',
-          `The upstream at ${this.baseUrl} sent nothing for ${formatSeconds(this.timeoutMs)}`,
-        );
-        // Destroy the body with the same error, so that a reader sees a timeout and not a reset.
-        response?.destroy(timeout);
-        req.destroy(timeout);
-      });
-      req.on('error', (error: NodeJS.ErrnoException) => {
-        if (settled) return;
-        settled = true;
-        // A kept-alive socket the server closed meanwhile: one fresh try is safe for a buffered body.
-        if (mayRetry && req.reusedSocket && error.code === 'ECONNRESET' && (request.body === undefined || Buffer.isBuffer(request.body))) {
-          this.attempt(request, false).then(resolve, reject);
-          return;
-        }
-        reject(toGatewayError(error, this.baseUrl));
-      });
-      req.on('response', (res) => {
-        if (settled) {
-          res.destroy();
-          return;
-        }
-        settled = true;
-        response = res;
-        resolve({
-          status: res.statusCode ?? 502,
-          headers: res.headers,
-          body: res,
-          abort: () => req.destroy(),
-        });
-      });
-      const body = request.body;
-      if (body === undefined) req.end();
-      else if (Buffer.isBuffer(body)) req.end(body);
-      else body.pipe(req);
+  /**
+   * `request` with callbacks, called as the events happen: the miss path reads the body
+   * and answers within the response's own turn, where awaiting a promise would queue it
+   * behind the connection's bookkeeping.
+   */
+  send(request: UpstreamRequest, callbacks: UpstreamCallbacks): void {
+    this.attempt(request, true, callbacks);
+  }
+
+  private attempt(request: UpstreamRequest, mayRetry: boolean, callbacks: UpstreamCallbacks): void {
+    let settled = false;
+    let response: http.IncomingMessage | undefined;
+    const req = this.client.request({
+      protocol: this.base.protocol,
+      hostname: this.base.hostname,
+      port: this.base.port,
+      method: request.method,
+      path: request.root ? request.path : `${this.basePath}${request.path}`,
+      headers: Buffer.isBuffer(request.body) ? { ...request.headers, 'content-length': request.body.length } : request.headers,
+      agent: this.agent,
     });
+    req.setTimeout(this.timeoutMs, () => {
+      const timeout = new GatewayError(
+        504,
+        'upstream_error',
+        'upstream_timeout',
+        `The upstream at ${this.baseUrl} sent nothing for ${formatSeconds(this.timeoutMs)}`,
+      );
+      // Destroy the body with the same error, so that a reader sees a timeout and not a reset.
+      response?.destroy(timeout);
+      req.destroy(timeout);
+    });
+    req.on('error', (error: NodeJS.ErrnoException) => {
+      if (settled) return;
+      settled = true;
+      // A kept-alive socket the server closed meanwhile: one fresh try is safe for a buffered body.
+      if (mayRetry && req.reusedSocket && error.code === 'ECONNRESET' && (request.body === undefined || Buffer.isBuffer(request.body))) {
+        this.attempt(request, false, callbacks);
+        return;
+      }
+      callbacks.onError(toGatewayError(error, this.baseUrl));
+    });
+    req.on('response', (res) => {
+      if (settled) {
+        res.destroy();
+        return;
+      }
+      settled = true;
+      response = res;
+      callbacks.onResponse({
+        status: res.statusCode ?? 502,
+        headers: res.headers,
+        body: res,
+        abort: () => req.destroy(),
+      });
+    });
+    const body = request.body;
+    if (body === undefined) req.end();
+    else if (Buffer.isBuffer(body)) req.end(body);
+    else body.pipe(req);
   }
 
   close(): void {
@@ -178,23 +193,32 @@ export function toGatewayError(error: unknown, baseUrl: string): GatewayError {
 
 /** Reads a whole response body, failing with 502 past `limit` bytes. */
 export function readBody(body: Readable, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => collectBody(body, limit, (error, whole) => (error ? reject(error) : resolve(whole!))));
+}
+
+/** `readBody` with a callback, called once: in the turn the body ends, or with the first failure. */
+export function collectBody(body: Readable, limit: number, done: (error: unknown, whole?: Buffer) => void): void {
   // Plain listeners: an async iterator costs noticeably more per chunk on the hot path.
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    body.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        body.destroy();
-        reject(new GatewayError(502, 'upstream_error', 'upstream_response_too_large', `The upstream answer is larger than ${limit} bytes`));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    body.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
-    body.once('error', reject);
-    body.once('close', () => {
-      if (!body.readableEnded) reject(new Error('aborted'));
-    });
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let finished = false;
+  const finish = (error: unknown, whole?: Buffer) => {
+    if (finished) return;
+    finished = true;
+    done(error, whole);
+  };
+  body.on('data', (chunk: Buffer) => {
+    size += chunk.length;
+    if (size > limit) {
+      body.destroy();
+      finish(new GatewayError(502, 'upstream_error', 'upstream_response_too_large', `The upstream answer is larger than ${limit} bytes`));
+      return;
+    }
+    chunks.push(chunk);
+  });
+  body.once('end', () => finish(undefined, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+  body.once('error', (error) => finish(error));
+  body.once('close', () => {
+    if (!body.readableEnded) finish(new Error('aborted'));
   });
 }
