@@ -15,8 +15,20 @@ export function isLoopback(name: string): boolean {
  * (DNS rebinding) to read cached answers through the visitor's browser.
  */
 export function loopbackHostGuard(): Middleware {
+  // A client sends the same Host on every request: remembered, the check is a map lookup.
+  const verdicts = new Map<string, boolean>();
+  const allowed = (host: string | undefined): boolean => {
+    if (host === undefined) return isLoopback('');
+    let verdict = verdicts.get(host);
+    if (verdict === undefined) {
+      verdict = isLoopback(hostName(host));
+      if (verdicts.size >= 64) verdicts.clear();
+      verdicts.set(host, verdict);
+    }
+    return verdict;
+  };
   return (req, _res, next) => {
-    if (isLoopback(hostName(req.headers.host))) {
+    if (allowed(req.headers.host)) {
       next();
       return;
     }

@@ -25,7 +25,8 @@ const UPSTREAM_HEADERS_DROPPED = new Set([
 
 function passableHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(headers)) {
+  for (const name in headers) {
+    const value = headers[name];
     if (value !== undefined && !UPSTREAM_HEADERS_DROPPED.has(name)) out[name] = value;
   }
   return out;
@@ -92,7 +93,9 @@ function sendResult(res: ServerResponse, endpoint: Endpoint, result: FlightResul
         return;
       }
       // Passed on unchanged: status, body and the upstream's own headers.
-      res.writeHead(result.status, { ...passableHeaders(result.headers), ...headers, 'content-length': result.body.length });
+      const head = Object.assign(passableHeaders(result.headers), headers);
+      head['content-length'] = result.body.length;
+      res.writeHead(result.status, head);
       res.end(result.body);
       return;
     }

@@ -50,7 +50,8 @@ export function forwardableHeaders(
   drop: readonly string[] = [],
 ): http.OutgoingHttpHeaders {
   const out: http.OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(headers)) {
+  for (const name in headers) {
+    const value = headers[name];
     if (value === undefined || NOT_FORWARDED.has(name) || name.startsWith('x-deja-') || drop.includes(name)) continue;
     out[name] = value;
   }
