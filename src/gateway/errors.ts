@@ -40,30 +40,6 @@ export function sendError(res: ServerResponse, error: GatewayError): void {
   res.end(body);
 }
 
-/** body-parser's error types, mapped to what a client can act on. */
-function fromBodyParser(error: { type?: string; status?: number; message?: string; limit?: number }): GatewayError | undefined {
-  switch (error.type) {
-    case 'entity.parse.failed':
-      return invalidRequest(`The request body is not valid JSON: ${error.message ?? 'parse error'}`, 'invalid_json');
-    case 'entity.too.large':
-      return new GatewayError(
-        413,
-        'invalid_request_error',
-        'request_too_large',
-        `The request body is larger than the limit of ${error.limit ?? 'the configured'} bytes`,
-      );
-    case 'encoding.unsupported':
-    case 'charset.unsupported':
-      return new GatewayError(415, 'invalid_request_error', 'unsupported_encoding', error.message ?? 'Unsupported encoding');
-    case 'request.aborted':
-      return new GatewayError(400, 'invalid_request_error', 'request_aborted', 'The client aborted the request body');
-    case 'request.size.invalid':
-      return invalidRequest('The request body does not match its Content-Length', 'invalid_body');
-    default:
-      return undefined;
-  }
-}
-
 /** The URL as the client sent it (express rewrites `req.url` inside mounted routers). */
 function requestUrl(req: IncomingMessage): string {
   return (req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url ?? '';
@@ -74,19 +50,12 @@ export function answerError(logger: Logger): ErrorResponder {
   return (error, req, res) => {
     let gatewayError: GatewayError;
     if (error instanceof GatewayError) gatewayError = error;
-    else {
+    else if (error instanceof URIError) {
       // The router decodes path parameters; a bad escape such as /v1/% is the client's mistake, not a 500.
-      const mapped =
-        error instanceof URIError
-          ? invalidRequest(`The request path is not valid percent-encoding: ${requestUrl(req).slice(0, 200)}`, 'invalid_path')
-          : typeof error === 'object' && error !== null
-            ? fromBodyParser(error)
-            : undefined;
-      if (mapped) gatewayError = mapped;
-      else {
-        logger.error('unexpected error while handling a request', { method: req.method, path: requestUrl(req).split('?')[0], error });
-        gatewayError = new GatewayError(500, 'server_error', 'internal_error', 'Deja hit an internal error; see its log');
-      }
+      gatewayError = invalidRequest(`The request path is not valid percent-encoding: ${requestUrl(req).slice(0, 200)}`, 'invalid_path');
+    } else {
+      logger.error('unexpected error while handling a request', { method: req.method, path: requestUrl(req).split('?')[0], error });
+      gatewayError = new GatewayError(500, 'server_error', 'internal_error', 'Deja hit an internal error; see its log');
     }
     if (!res.headersSent && !res.getHeader('x-deja-cache')) res.setHeader('x-deja-cache', 'BYPASS');
     sendError(res, gatewayError);
