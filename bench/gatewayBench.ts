@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { fmt, percentile, startBareProxy, startDeja, startFloor, startSim, timedPost, type ChildServer } from './lib';
+import { fmt, percentile, signed, startBareProxy, startDeja, startFloor, startSim, timedPost, type ChildServer } from './lib';
 
 const MODEL = 'sim-llama-3-8b';
 const chat = (content: string, extra: Record<string, unknown> = {}) =>
@@ -82,8 +82,8 @@ export async function gatewayBench(options: { quick: boolean }): Promise<Row[]> 
       rows.push({
         measure: `miss, p${p} (${missRounds} new prompts each)`,
         deja: fmt(percentile(misses, p)),
-        reference: `${fmt(percentile(directs, p))} direct; ${fmt(percentile(proxies, p))} through a bare Node proxy (+${fmt(percentile(proxies, p) - percentile(directs, p))})`,
-        difference: `+${fmt(percentile(misses, p) - percentile(directs, p))}`,
+        reference: `${fmt(percentile(directs, p))} direct; ${fmt(percentile(proxies, p))} through a bare Node proxy (${signed(percentile(proxies, p) - percentile(directs, p))})`,
+        difference: signed(percentile(misses, p) - percentile(directs, p)),
         target: p === 50 ? '≤ +1 ms' : '(not set)',
       });
     }
@@ -104,7 +104,7 @@ export async function gatewayBench(options: { quick: boolean }): Promise<Row[]> 
         measure: `exact hit, p${p} (${rounds} sequential requests)`,
         deja: fmt(percentile(hits, p)),
         reference: `${fmt(percentile(floors, p))} (bare Node http)`,
-        difference: `+${fmt(percentile(hits, p) - percentile(floors, p))}`,
+        difference: signed(percentile(hits, p) - percentile(floors, p)),
         target: p === 50 ? '≤ +1 ms' : '≤ +3 ms',
       });
     }
@@ -137,7 +137,7 @@ export async function gatewayBench(options: { quick: boolean }): Promise<Row[]> 
       measure: `streamed miss, first token p50 (${streamRounds} each)`,
       deja: fmt(percentile(viaDeja, 50)),
       reference: `${fmt(percentile(direct, 50))} (simulated vLLM directly)`,
-      difference: `+${fmt(percentile(viaDeja, 50) - percentile(direct, 50))}`,
+      difference: signed(percentile(viaDeja, 50) - percentile(direct, 50)),
       target: '≤ +2 ms',
     });
     return rows;
