@@ -124,7 +124,7 @@ export async function sharedBench(options: { quick: boolean }): Promise<SharedRo
     const hits = paired(local, shared);
     rows.push({
       measure: `exact hit, p50 over ${n} pairs: local (A) / first read from the team tier (B) / paired difference`,
-      value: `${hits.a.toFixed(2)} / ${hits.b.toFixed(2)} / +${hits.diff.toFixed(2)} ms`,
+      value: `${hits.a.toFixed(2)} / ${hits.b.toFixed(2)} / ${hits.diff < 0 ? '-' : '+'}${Math.abs(hits.diff).toFixed(2)} ms`,
       target: 'within 2 ms p50 of a local hit',
       met: hits.diff <= 2 ? 'yes' : 'no',
     });
