@@ -1,4 +1,5 @@
-import sqlite3 from 'sqlite3';
+import type sqlite3 from 'sqlite3';
+import { allSql, jsonColumns, openSqlite, runSql } from '../stores/sqliteConnection';
 import type { EntryFilterDto, EntryPageDto, EntrySort, EntrySummaryDto } from '../../shared/protocol';
 
 export interface EntryQuery extends EntryFilterDto {
@@ -58,11 +59,7 @@ export class EntryCatalog {
   private constructor(private readonly db: sqlite3.Database) {}
 
   static async open(file: string | null): Promise<EntryCatalog> {
-    const db = await new Promise<sqlite3.Database>((resolve, reject) => {
-      const opened = new sqlite3.Database(file ?? ':memory:', (error) => (error ? reject(error) : resolve(opened)));
-    });
-    db.configure('busyTimeout', 5000);
-    db.serialize();
+    const db = await openSqlite(file ?? ':memory:');
     const catalog = new EntryCatalog(db);
     if (file) {
       await catalog.run('PRAGMA journal_mode=WAL');
@@ -79,11 +76,11 @@ export class EntryCatalog {
   }
 
   private run(sql: string, ...params: unknown[]): Promise<void> {
-    return new Promise((resolve, reject) => this.db.run(sql, params, (error) => (error ? reject(error) : resolve())));
+    return runSql(this.db, sql, params);
   }
 
   private all<T>(sql: string, ...params: unknown[]): Promise<T[]> {
-    return new Promise((resolve, reject) => this.db.all(sql, params, (error, rows) => (error ? reject(error) : resolve(rows as T[]))));
+    return allSql<T>(this.db, sql, params);
   }
 
   upsert(summary: EntrySummaryDto): void {
@@ -209,7 +206,7 @@ export class EntryCatalog {
           ]);
           await this.run(
             `INSERT OR REPLACE INTO entry_catalog (id, endpoint, model, prompt, answer, search_text, created_at, expires_at, last_hit_at, hits, size)
-             SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), json_extract(value, '$[3]'), json_extract(value, '$[4]'), json_extract(value, '$[5]'), json_extract(value, '$[6]'), json_extract(value, '$[7]'), json_extract(value, '$[8]'), json_extract(value, '$[9]'), json_extract(value, '$[10]') FROM json_each(?)`,
+             SELECT ${jsonColumns(rows[0]!.length)} FROM json_each(?)`,
             JSON.stringify(rows),
           );
         }

@@ -1,4 +1,5 @@
-import sqlite3 from 'sqlite3';
+import type sqlite3 from 'sqlite3';
+import { allSql, jsonColumns, openSqlite, runSql } from '../stores/sqliteConnection';
 import type { RequestEventDto, SkippedPageDto, SkippedRequestDto, SpanDto } from '../../shared/protocol';
 import type { RevalidationRecord } from '../metrics';
 
@@ -112,11 +113,7 @@ export class EventLog {
       return log;
     }
     const file = options.file;
-    const db = await new Promise<sqlite3.Database>((resolve, reject) => {
-      const opened = new sqlite3.Database(file, (error) => (error ? reject(error) : resolve(opened)));
-    });
-    db.configure('busyTimeout', 5000);
-    db.serialize();
+    const db = await openSqlite(file);
     const log = new EventLog(db, options);
     await log.run('PRAGMA journal_mode=WAL');
     await log.run('PRAGMA synchronous=NORMAL');
@@ -142,11 +139,11 @@ export class EventLog {
   }
 
   private run(sql: string, ...params: unknown[]): Promise<void> {
-    return new Promise((resolve, reject) => this.db!.run(sql, params, (error) => (error ? reject(error) : resolve())));
+    return runSql(this.db!, sql, params);
   }
 
   private all<T>(sql: string, ...params: unknown[]): Promise<T[]> {
-    return new Promise((resolve, reject) => this.db!.all(sql, params, (error, rows) => (error ? reject(error) : resolve(rows as T[]))));
+    return allSql<T>(this.db!, sql, params);
   }
 
   /** Records a request; returns it with its id. */
@@ -257,15 +254,14 @@ export class EventLog {
             event.span ? JSON.stringify(event.span) : null,
             event.tier ?? null,
           ]);
-          const columns = Array.from({ length: rows[0]!.length }, (_, i) => `json_extract(value, '$[${i}]')`).join(', ');
           await this.run(
-            `INSERT OR REPLACE INTO events (id, at, endpoint, model, outcome, reason, rule, similarity, upstream_ms, gateway_ms, prompt_tokens, completion_tokens, entry_id, status, stream, prompt, span, tier) SELECT ${columns} FROM json_each(?)`,
+            `INSERT OR REPLACE INTO events (id, at, endpoint, model, outcome, reason, rule, similarity, upstream_ms, gateway_ms, prompt_tokens, completion_tokens, entry_id, status, stream, prompt, span, tier) SELECT ${jsonColumns(rows[0]!.length)} FROM json_each(?)`,
             JSON.stringify(rows),
           );
         }
         if (checks.length) {
           await this.run(
-            "INSERT INTO revalidations (at, entry_id, stale) SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each(?)",
+            `INSERT INTO revalidations (at, entry_id, stale) SELECT ${jsonColumns(3)} FROM json_each(?)`,
             JSON.stringify(checks.map((check) => [check.at, check.entryId, check.stale ? 1 : 0])),
           );
         }

@@ -1,4 +1,5 @@
-import sqlite3 from 'sqlite3';
+import type sqlite3 from 'sqlite3';
+import { allSql, jsonColumns, openSqlite, runSql } from '../stores/sqliteConnection';
 
 /**
  * The team entries this gateway has indexed without holding them locally: their
@@ -15,11 +16,7 @@ export class TeamRegistry {
   private constructor(private readonly db: sqlite3.Database) {}
 
   static async open(file: string | null): Promise<TeamRegistry> {
-    const db = await new Promise<sqlite3.Database>((resolve, reject) => {
-      const opened = new sqlite3.Database(file ?? ':memory:', (error) => (error ? reject(error) : resolve(opened)));
-    });
-    db.configure('busyTimeout', 5000);
-    db.serialize();
+    const db = await openSqlite(file ?? ':memory:');
     const registry = new TeamRegistry(db);
     await registry.run('CREATE TABLE IF NOT EXISTS team_entries (id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL)');
     await registry.run('CREATE INDEX IF NOT EXISTS team_entries_expires_at ON team_entries (expires_at)');
@@ -27,11 +24,11 @@ export class TeamRegistry {
   }
 
   private run(sql: string, ...params: unknown[]): Promise<void> {
-    return new Promise((resolve, reject) => this.db.run(sql, params, (error) => (error ? reject(error) : resolve())));
+    return runSql(this.db, sql, params);
   }
 
   private all<T>(sql: string, ...params: unknown[]): Promise<T[]> {
-    return new Promise((resolve, reject) => this.db.all(sql, params, (error, rows) => (error ? reject(error) : resolve(rows as T[]))));
+    return allSql<T>(this.db, sql, params);
   }
 
   add(id: string, expiresAt: number): void {
@@ -91,7 +88,7 @@ export class TeamRegistry {
       if (removals.length) await this.run('DELETE FROM team_entries WHERE id IN (SELECT value FROM json_each(?))', JSON.stringify(removals));
       if (adds.length) {
         await this.run(
-          'INSERT OR REPLACE INTO team_entries (id, expires_at) SELECT json_extract(value, \'$[0]\'), json_extract(value, \'$[1]\') FROM json_each(?)',
+          `INSERT OR REPLACE INTO team_entries (id, expires_at) SELECT ${jsonColumns(2)} FROM json_each(?)`,
           JSON.stringify(adds),
         );
       }

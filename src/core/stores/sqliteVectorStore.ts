@@ -1,6 +1,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import sqlite3 from 'sqlite3';
+import type sqlite3 from 'sqlite3';
+import { allSql, openSqlite, runSql } from './sqliteConnection';
 import { readSnapshot, removeSnapshot, writeSnapshot } from './vectorSnapshot';
 import { toBatch, type StoredIndex, type StoredVector, type VectorSpace, type VectorStore } from './vectorStore';
 
@@ -51,12 +52,7 @@ export class SqliteVectorStore implements VectorStore {
   ) {}
 
   static async open(file: string): Promise<SqliteVectorStore> {
-    const db = await new Promise<sqlite3.Database>((resolve, reject) => {
-      const opened = new sqlite3.Database(file, (error) => (error ? reject(error) : resolve(opened)));
-    });
-    db.configure('busyTimeout', 5000);
-    // serialize(): statements on this connection run in order, so BEGIN and COMMIT frame their batch.
-    db.serialize();
+    const db = await openSqlite(file);
     const store = new SqliteVectorStore(db, file);
     await store.run('PRAGMA journal_mode=WAL');
     await store.run('PRAGMA synchronous=NORMAL');
@@ -68,11 +64,11 @@ export class SqliteVectorStore implements VectorStore {
   }
 
   private run(sql: string, ...params: unknown[]): Promise<void> {
-    return new Promise((resolve, reject) => this.db.run(sql, params, (error) => (error ? reject(error) : resolve())));
+    return runSql(this.db, sql, params);
   }
 
   private all<T>(sql: string, ...params: unknown[]): Promise<T[]> {
-    return new Promise((resolve, reject) => this.db.all(sql, params, (error, rows) => (error ? reject(error) : resolve(rows as T[]))));
+    return allSql<T>(this.db, sql, params);
   }
 
   private async meta(key: string): Promise<string | undefined> {
