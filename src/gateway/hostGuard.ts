@@ -18,7 +18,7 @@ export function loopbackHostGuard(): Middleware {
   // A client sends the same Host on every request: remembered, the check is a map lookup.
   const verdicts = new Map<string, boolean>();
   const allowed = (host: string | undefined): boolean => {
-    if (host === undefined) return isLoopback('');
+    if (host === undefined) return false;
     let verdict = verdicts.get(host);
     if (verdict === undefined) {
       verdict = isLoopback(hostName(host));

@@ -14,8 +14,6 @@ import type { Middleware } from '../pipeline';
 import { sendEntry, sendFromFlight, type ClientWants } from '../respond';
 import { forwardableHeaders, type UpstreamRequest } from '../upstream';
 
-type Skip = Extract<PolicyDecision, { cacheable: false }>;
-
 function isObject(value: JsonValue | undefined): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -140,18 +138,14 @@ export function cachedEndpoint(endpoint: Endpoint, context: GatewayContext): Mid
 
     const optOut = control.noStore ? 'no-store' : control.noCache ? 'no-cache' : undefined;
     const policyInput = { endpoint, body: request, clientOptOut: optOut ? `Cache-Control: ${optOut}` : undefined };
-    // When only the prompt's text decides, a miss scans it while the upstream works rather than before
-    // (the scan is the policy's whole cost); every other path decides before it answers or joins.
-    let decision: PolicyDecision | undefined = context.policy.onlyTextDecides(policyInput) ? undefined : context.policy.classify(policyInput);
-    const noteSkip = (skip: PolicyDecision) => {
-      if (!skip.cacheable) Object.assign(event, { outcome: 'SKIP', reason: skip.reason, rule: skip.rule, span: skip.span ?? null, prompt: promptFor(request, skip.span) });
-    };
+    // Decided once, when first needed; a skip is noted on the event then.
+    let decision: PolicyDecision | undefined;
     const decide = (): PolicyDecision => {
-      if (!decision) {
-        decision = context.policy.classify(policyInput);
-        noteSkip(decision);
-      }
-      return decision;
+      if (decision) return decision;
+      const settled = context.policy.classify(policyInput);
+      if (!settled.cacheable) Object.assign(event, { outcome: 'SKIP', reason: settled.reason, rule: settled.rule, span: settled.span ?? null, prompt: promptFor(request, settled.span) });
+      decision = settled;
+      return settled;
     };
     const tenant = tenantTag(context.upstream.baseUrl, authorization);
     const identity = identifyRequest(endpoint, tenant, request);
@@ -162,17 +156,19 @@ export function cachedEndpoint(endpoint: Endpoint, context: GatewayContext): Mid
       const stored = await context.cache.store({ endpoint, identity, tenant, model: String(request.model), ...answer, ttlSeconds, semantic });
       if (stored) context.live.publish({ type: 'entries/changed', reason: 'stored' });
     };
-    const forwardSkipped = async (skip: Skip): Promise<void> => {
-      noteSkip(skip);
-      const result = await forward(outcomeHeaders('SKIP', skip.reason));
+    /** Forwards a request the policy refuses, and says whether it did. */
+    const skipped = async (): Promise<boolean> => {
+      const settled = decide();
+      if (settled.cacheable) return false;
+      const result = await forward(outcomeHeaders('SKIP', settled.reason));
       // no-cache asks for a fresh answer, and that answer may replace the stored one.
       if (control.noCache && !control.noStore) await storeAnswer(undefined)(result);
+      return true;
     };
 
-    if (decision && !decision.cacheable) {
-      await forwardSkipped(decision);
-      return;
-    }
+    // When only the prompt's text decides, a miss scans it while the upstream works rather than before
+    // (the scan is the policy's whole cost); every other path decides before it answers or joins.
+    if (!context.policy.onlyTextDecides(policyInput) && (await skipped())) return;
 
     const join = async (): Promise<boolean> => {
       const running = context.flights.get(identity.key);
@@ -190,10 +186,7 @@ export function cachedEndpoint(endpoint: Endpoint, context: GatewayContext): Mid
 
     const exact = await context.cache.lookupExact(identity, tenant);
     // Every answer other than a fresh miss needs the decision first.
-    if ((exact || context.flights.has(identity.key) || context.cache.semantic) && !decide().cacheable) {
-      await forwardSkipped(decide() as Skip);
-      return;
-    }
+    if ((exact || context.flights.has(identity.key) || context.cache.semantic) && (await skipped())) return;
     if (exact) {
       answerFromCache('HIT', exact, hitHeaders('HIT', exact));
       return;
