@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RequestListener } from 'node:http';
 import express from 'express';
 import type { Endpoint } from '../core/types';
 import { ENDPOINT_PATHS } from '../core/types';
@@ -16,8 +16,6 @@ import { proxyEndpoint } from './routes/proxy';
 import { ADMIN_BASE } from '../shared/protocol';
 
 const CACHED_ENDPOINTS: readonly Endpoint[] = ['chat.completions', 'completions', 'embeddings'];
-
-export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 
 /**
  * The path a route is matched on, as express matches it: without the query string,

@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 
 /** Passes control to the next step, or, with an error, to the error answer. */
 export type Next = (error?: unknown) => void;
@@ -18,7 +18,7 @@ export type ErrorResponder = (error: unknown, req: IncomingMessage, res: ServerR
  * this path: they are the requests a developer waits on, and the router's matching,
  * prototype swaps and layers cost a measurable share of a miss.
  */
-export function pipeline(steps: readonly Middleware[], onError: ErrorResponder): (req: IncomingMessage, res: ServerResponse) => void {
+export function pipeline(steps: readonly Middleware[], onError: ErrorResponder): RequestListener {
   return (req, res) => {
     let index = 0;
     const fail = (error: unknown) => onError(error, req, res);
