@@ -10,6 +10,16 @@ const ask = (content: string, extra: Record<string, unknown> = {}, history: Mess
   ...extra,
 });
 
+/**
+ * Waits until the answers just served are stored: an exchange stays in flight until its entry
+ * is written and indexed, which happens after the client has the response (a fixed pause
+ * raced the database write on a busy machine).
+ */
+async function stored(h: Harness): Promise<void> {
+  for (let i = 0; i < 400 && h.gateway.context.flights.size > 0; i++) await sleep(5);
+  assert.equal(h.gateway.context.flights.size, 0, 'the answer was stored within 2 s');
+}
+
 /** The SDK sends its API key; raw requests must send the same one to share its partition. */
 const AS_ALICE = { authorization: 'Bearer sk-test-alice' };
 
@@ -31,7 +41,7 @@ describe('semantic cache through the gateway', function () {
   it('answers a paraphrase from the cache, with the similarity and the entry that answered', async () => {
     const original = await h.client.chat.completions.create(ask('What is the capital of France?')).withResponse();
     assert.equal(original.response.headers.get('x-deja-cache'), 'MISS');
-    await sleep(10);
+    await stored(h);
     const calls = h.sim.calls('/v1/chat/completions');
     const paraphrase = await h.client.chat.completions.create(ask("what's the capital of france")).withResponse();
     assert.equal(paraphrase.response.headers.get('x-deja-cache'), 'SEMANTIC_HIT');
@@ -44,7 +54,7 @@ describe('semantic cache through the gateway', function () {
 
   it('replays a semantic hit as a stream', async () => {
     const original = await h.client.chat.completions.create(ask('Name the largest planet'));
-    await sleep(10);
+    await stored(h);
     const res = await post(ask('please, name the largest planet', { stream: true }));
     assert.equal(res.headers.get('x-deja-cache'), 'SEMANTIC_HIT');
     const { events, done } = await readSse(res);
@@ -55,7 +65,7 @@ describe('semantic cache through the gateway', function () {
 
   it('reports the nearest neighbour on a miss, so the threshold can be tuned', async () => {
     await h.client.chat.completions.create(ask('capital of France and Spain'));
-    await sleep(10);
+    await stored(h);
     const res = await post(ask('capital of France'));
     assert.equal(res.headers.get('x-deja-cache'), 'MISS');
     const similarity = Number(res.headers.get('x-deja-similarity'));
@@ -71,7 +81,7 @@ describe('semantic cache through the gateway', function () {
     const otherKey = await h.post('/v1/chat/completions', ask('explain photosynthesis please'), { authorization: 'Bearer sk-test-bob' });
     assert.equal(otherKey.headers.get('x-deja-cache'), 'MISS', 'another API key never shares entries');
     await otherKey.text();
-    await sleep(10);
+    await stored(h);
     const variants = [
       { model: MODEL, messages: [{ role: 'system', content: 'You answer at length.' }, { role: 'user', content: 'explain photosynthesis please' }] },
       ask('explain photosynthesis please', { model: 'sim-reasoning-7b' }),
@@ -100,7 +110,7 @@ describe('semantic cache through the gateway', function () {
 
   it('evicting an entry removes its vector: the paraphrase misses afterwards', async () => {
     await h.client.chat.completions.create(ask('How tall is Mount Everest?'));
-    await sleep(10);
+    await stored(h);
     const hit = await post(ask('how tall is mount everest'));
     assert.equal(hit.headers.get('x-deja-cache'), 'SEMANTIC_HIT');
     await h.gateway.context.cache.evict(hit.headers.get('x-deja-entry')!);
