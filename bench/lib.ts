@@ -150,4 +150,4 @@ export function percentile(values: number[], p: number): number {
 export const fmt = (ms: number) => `${ms.toFixed(3)} ms`;
 
 /** A difference with its sign: `+0.335 ms`, `-0.287 ms` (a reference slower than Deja in that run). */
-export const signed = (ms: number) => `${ms < 0 ? '-' : '+'}${fmt(Math.abs(ms))}`;
+export const signed = (ms: number, digits = 3) => `${ms < 0 ? '-' : '+'}${Math.abs(ms).toFixed(digits)} ms`;

@@ -15,7 +15,7 @@ import { quantize } from '../src/core/semantic/vectorIndex';
 import { encodeMessage } from '../src/core/shared/teamStream';
 import { MINILM_L12_MULTILINGUAL, writeBertModel } from '../test/fixtures/bertModel';
 import { RedisServer } from '../test/fixtures/redisServer';
-import { ROOT, percentile, startChild, startSim, timedPost, type ChildServer } from './lib';
+import { ROOT, percentile, signed, startChild, startSim, timedPost, type ChildServer } from './lib';
 
 export interface SharedRow {
   measure: string;
@@ -124,7 +124,7 @@ export async function sharedBench(options: { quick: boolean }): Promise<SharedRo
     const hits = paired(local, shared);
     rows.push({
       measure: `exact hit, p50 over ${n} pairs: local (A) / first read from the team tier (B) / paired difference`,
-      value: `${hits.a.toFixed(2)} / ${hits.b.toFixed(2)} / ${hits.diff < 0 ? '-' : '+'}${Math.abs(hits.diff).toFixed(2)} ms`,
+      value: `${hits.a.toFixed(2)} / ${hits.b.toFixed(2)} / ${signed(hits.diff, 2)}`,
       target: 'within 2 ms p50 of a local hit',
       met: hits.diff <= 2 ? 'yes' : 'no',
     });

@@ -11,13 +11,13 @@ export interface GaugeSources {
 
 const SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
+/** How often the event-loop lag is sampled. */
+const LAG_SAMPLE_MS = 100;
+
 /**
  * The gateway's own counters and histograms in Prometheus text format, on a
  * registry of its own (several gateways may live in one process, as in tests).
  */
-/** How often the event-loop lag is sampled. */
-const LAG_SAMPLE_MS = 100;
-
 export class GatewayMetrics {
   readonly registry = new Registry();
   private readonly requests: Counter<'endpoint' | 'outcome' | 'reason' | 'model'>;
