@@ -1,10 +1,14 @@
+import { maskVolatile } from './anatomy/maskVolatile';
+import { readAnatomy, type VolatileMask } from './anatomy/promptAnatomy';
+import type { VolatileKind } from './anatomy/volatileValues';
 import { hexDigest } from './digest';
-import type { Endpoint, JsonObject, JsonValue } from './types';
+import type { CacheEntry, Endpoint, JsonObject, JsonValue } from './types';
 
 /**
  * Request fields that never change the answer, so they stay out of the key:
  * `stream` and `stream_options` only change the framing (a stored answer replays
- * either way), `user`, `request_id` and `priority` are bookkeeping for the server.
+ * either way), `user`, `request_id`, `priority`, `metadata` and `store` are
+ * bookkeeping for the server (an eval script's run id in `metadata` is not a question).
  */
 export const FIELDS_OUTSIDE_KEY: ReadonlySet<string> = new Set([
   'stream',
@@ -12,6 +16,8 @@ export const FIELDS_OUTSIDE_KEY: ReadonlySet<string> = new Set([
   'user',
   'request_id',
   'priority',
+  'metadata',
+  'store',
 ]);
 
 /**
@@ -70,15 +76,38 @@ const recentTenants = new Map<string, string>();
 export interface RequestIdentity {
   /** The body without the fields outside the key. */
   keyed: JsonObject;
-  /** Its canonical JSON, kept to verify a stored entry on a hit. */
+  /** Its canonical JSON (with volatile values masked, when any were), kept to verify a stored entry on a hit. */
   canonical: string;
   /** The exact key: 128 bits of sha256 over endpoint, tenant and the canonical request. */
   key: string;
+  /** The kinds of volatile values masked in the key (clock, date, cost...); empty when none were. */
+  normalized: VolatileKind[];
 }
 
-export function identifyRequest(endpoint: Endpoint, tenant: string, body: JsonObject): RequestIdentity {
+/** The canonical form a key is made of: the keyed body, its volatile values masked and their places listed. */
+export function canonicalRequest(keyed: JsonObject, masks: readonly VolatileMask[] = []): { canonical: string; normalized: VolatileKind[] } {
+  const masked = maskVolatile(keyed, masks);
+  if (!masked) return { canonical: canonicalJson(keyed), normalized: [] };
+  return { canonical: `${canonicalJson(masked.masked)}\n${JSON.stringify(masked.positions)}`, normalized: masked.kinds };
+}
+
+/**
+ * The exact identity of a request. `masks` are the volatile values of a tool's boilerplate
+ * (from the request's anatomy): masked, two sessions of one workspace share a key.
+ */
+export function identifyRequest(endpoint: Endpoint, tenant: string, body: JsonObject, masks: readonly VolatileMask[] = []): RequestIdentity {
   const keyed = keyedRequest(body);
-  const canonical = canonicalJson(keyed);
+  const { canonical, normalized } = canonicalRequest(keyed, masks);
   const key = sha256(`deja:exact:v1\n${endpoint}\n${tenant}\n${canonical}`).slice(0, 32);
-  return { keyed, canonical, key };
+  return { keyed, canonical, key, normalized };
+}
+
+/**
+ * The identity a stored entry was keyed with, made again from its request as stored: the
+ * volatile values are masked again when they were then (the request reads the same way).
+ */
+export function identityOfEntry(entry: CacheEntry): RequestIdentity {
+  const masks = entry.normalized?.length ? readAnatomy(entry.endpoint, entry.request).volatile : [];
+  const { canonical, normalized } = canonicalRequest(entry.request, masks);
+  return { keyed: entry.request, canonical, key: entry.id, normalized };
 }

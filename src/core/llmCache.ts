@@ -1,11 +1,12 @@
-import { canonicalJson, type RequestIdentity } from './cacheKey';
+import { readAnatomy, type PromptAnatomy } from './anatomy/promptAnatomy';
+import { identityOfEntry, type RequestIdentity } from './cacheKey';
 import type { EntryCatalog } from './catalog/entryCatalog';
 import { summarize } from './catalog/entrySummary';
 import type { Logger } from './logger';
 import type { SemanticCache } from './semantic/semanticCache';
 import type { TeamHooks } from './shared/sharedTier';
 import { putMessage } from './shared/teamStream';
-import { semanticQueryFor, type SemanticQuery } from './semantic/semanticQuery';
+import { semanticQueryFor, semanticQueryOfEntry, type SemanticQuery } from './semantic/semanticQuery';
 import type { ExactStore } from './stores/exactStore';
 import type { CacheEntry, Endpoint, JsonObject, JsonValue } from './types';
 
@@ -16,13 +17,13 @@ function isObject(value: JsonValue | undefined): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Canonical JSON of stored requests, kept while the entry object lives (the hot tier reuses it). */
+/** Canonical forms of stored requests, kept while the entry object lives (the hot tier reuses it). */
 const canonicalRequests = new WeakMap<CacheEntry, string>();
 
 function canonicalRequestOf(entry: CacheEntry): string {
   let canonical = canonicalRequests.get(entry);
   if (canonical === undefined) {
-    canonical = canonicalJson(entry.request);
+    canonical = identityOfEntry(entry).canonical;
     canonicalRequests.set(entry, canonical);
   }
   return canonical;
@@ -61,6 +62,8 @@ export interface CacheQuery {
   tenant: string;
   /** Similarity a semantic hit needs; undefined for the configured default. */
   threshold?: number;
+  /** The request's anatomy, when the caller has read it; read from the body otherwise. */
+  anatomy?: PromptAnatomy;
 }
 
 /** Where a lookup ended. A miss carries what the semantic level learned, to index the answer later. */
@@ -152,7 +155,10 @@ export class LlmCache {
 
   /** A stored answer to a question that means the same, in the same context. */
   async lookupSemantic(query: CacheQuery): Promise<LookupResult> {
-    const semanticQuery = this.semantic && semanticQueryFor(query.endpoint, query.tenant, query.identity.keyed);
+    const anatomy = this.semantic && (query.anatomy ?? readAnatomy(query.endpoint, query.identity.keyed));
+    // The partition masks what the key masked, so two sessions of one workspace share it too.
+    const masks = anatomy && query.identity.normalized.length ? anatomy.volatile : [];
+    const semanticQuery = anatomy && semanticQueryFor(query.endpoint, query.tenant, query.identity.keyed, anatomy, masks);
     if (!this.semantic || !semanticQuery) return { kind: 'miss', nearestSimilarity: undefined, semantic: undefined };
     const found = await this.semantic.lookup(semanticQuery);
     const context: SemanticContext = { query: semanticQuery, vector: found?.vector };
@@ -165,7 +171,7 @@ export class LlmCache {
         entry &&
         entry.expiresAt > this.now() &&
         entry.endpoint === query.endpoint &&
-        semanticQueryFor(entry.endpoint, entry.tenant, entry.request)?.partition === semanticQuery.partition;
+        semanticQueryOfEntry(entry)?.partition === semanticQuery.partition;
       if (stillAnswers) {
         this.catalog?.touch(entry.id, this.now());
         return { kind: 'semantic', entry, similarity: nearest.score };
@@ -196,6 +202,7 @@ export class LlmCache {
       response: request.response,
       source: request.source,
     };
+    if (request.identity.normalized.length) entry.normalized = request.identity.normalized;
     canonicalRequests.set(entry, request.identity.canonical);
     try {
       await this.exact.set(entry);
@@ -203,7 +210,7 @@ export class LlmCache {
       this.logger.warn('cache write failed; the answer was served but not stored', { entry: entry.id, error });
       return undefined;
     }
-    const query = this.semantic || this.team ? (request.semantic?.query ?? semanticQueryFor(entry.endpoint, entry.tenant, entry.request)) : undefined;
+    const query = this.semantic || this.team ? (request.semantic?.query ?? semanticQueryOfEntry(entry)) : undefined;
     const vector = query && this.semantic?.remember(entry.id, query.partition, request.semantic?.vector);
     if (query && this.team) this.team.publish(putMessage(entry, query.partition, this.semantic?.space ?? '', vector));
     this.catalog?.upsert(summarize(entry));

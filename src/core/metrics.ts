@@ -1,4 +1,4 @@
-import type { LatencyDto, RequestEventDto, StatsDto, TimeBucketDto } from '../shared/protocol';
+import type { DevToolDto, LatencyDto, RequestEventDto, StatsDto, TimeBucketDto, ToolStatsDto } from '../shared/protocol';
 
 /** The nearest-rank percentile (p in 0..100) of unsorted values; null when there are none. */
 export function percentile(values: readonly number[], p: number): number | null {
@@ -35,6 +35,7 @@ export type ComputedStats = Pick<
   | 'exactHitRate'
   | 'semanticHitRate'
   | 'byModel'
+  | 'byTool'
   | 'skippedByReason'
   | 'latency'
   | 'savings'
@@ -64,6 +65,7 @@ export function computeStats(
   const isHit = (event: RequestEventDto) => event.outcome === 'HIT' || event.outcome === 'SEMANTIC_HIT';
 
   const models = new Map<string, { requests: number; hits: number }>();
+  const tools = new Map<DevToolDto, ToolStatsDto>();
   const skippedByReason: Record<string, number> = {};
   let promptTokensSaved = 0;
   let completionTokensSaved = 0;
@@ -77,6 +79,15 @@ export function computeStats(
     }
     models.set(event.model, model);
     if (event.outcome === 'SKIP' && event.reason) skippedByReason[event.reason] = (skippedByReason[event.reason] ?? 0) + 1;
+    const name = event.tool ?? 'unknown';
+    let tool = tools.get(name);
+    if (!tool) tools.set(name, (tool = { tool: name, requests: 0, hits: 0, hitRate: null, skipped: 0, skippedByReason: {} }));
+    tool.requests++;
+    if (isHit(event)) tool.hits++;
+    if (event.outcome === 'SKIP') {
+      tool.skipped++;
+      if (event.reason) tool.skippedByReason[event.reason] = (tool.skippedByReason[event.reason] ?? 0) + 1;
+    }
   }
 
   const timeline: TimeBucketDto[] = [];
@@ -109,6 +120,7 @@ export function computeStats(
     byModel: [...models.entries()]
       .map(([model, figures]) => ({ model, ...figures, hitRate: ratio(figures.hits, figures.requests) }))
       .sort((a, b) => b.requests - a.requests),
+    byTool: [...tools.values()].map((tool) => ({ ...tool, hitRate: ratio(tool.hits, tool.requests) })).sort((a, b) => b.requests - a.requests),
     skippedByReason,
     latency: {
       hits: latency(inWindow.filter(isHit).map((event) => event.gatewayMs)),

@@ -42,6 +42,12 @@ export interface GatewayOptions {
   vectorStore: 'sqlite' | 'vectra';
   /** The non-cacheable policy, as overrides of the defaults (rules switched, thresholds, extra patterns). */
   policy: PolicyOverrides;
+  /**
+   * Mask the values a tool's own boilerplate changes every session (clock, date, cost,
+   * ephemeral ports) in the exact key and the semantic partition, so the same question from
+   * the same workspace hits in a later session.
+   */
+  normalizeVolatile: boolean;
   /** Share of hits rechecked against the upstream in the background, to measure staleness. */
   revalidateShare: number;
   /** Answers less similar than this (cosine of their embeddings) count as stale. */
@@ -87,6 +93,7 @@ export const DEFAULT_OPTIONS: Readonly<GatewayOptions> = {
   embeddingDownload: true,
   vectorStore: 'sqlite',
   policy: {},
+  normalizeVolatile: true,
   revalidateShare: 0.02,
   staleThreshold: 0.9,
   vllmMetricsIntervalMs: 15_000,
@@ -230,6 +237,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   { flag: 'embedding-download', env: 'DEJA_EMBEDDING_DOWNLOAD', key: 'embeddingDownload', valueName: 'on|off', help: 'allow downloading the model from the Hugging Face hub on first use (default on)', parse: parseBoolean },
   { flag: 'vector-store', env: 'DEJA_VECTOR_STORE', key: 'vectorStore', valueName: 'kind', help: 'where vectors persist: sqlite (default) or vectra', parse: parseChoice('vector store', ['sqlite', 'vectra'] as const) },
   { flag: 'policy', env: 'DEJA_POLICY', key: 'policy', valueName: 'file', help: 'JSON file that tunes the non-cacheable policy (rules, thresholds, extra patterns)', parse: parsePolicyFile },
+  { flag: 'normalize-volatile', env: 'DEJA_NORMALIZE_VOLATILE', key: 'normalizeVolatile', valueName: 'on|off', help: "mask clock, date, cost and port values in tools' boilerplate in cache keys (default on)", parse: parseBoolean },
   { flag: 'revalidate-share', env: 'DEJA_REVALIDATE_SHARE', key: 'revalidateShare', valueName: 'x', help: 'share of hits rechecked upstream to measure staleness (default 0.02)', parse: parseShare },
   { flag: 'stale-threshold', env: 'DEJA_STALE_THRESHOLD', key: 'staleThreshold', valueName: 'x', help: 'answer similarity below which a rechecked hit counts as stale (default 0.9)', parse: parseThreshold },
   { flag: 'vllm-metrics-interval', env: 'DEJA_VLLM_METRICS_INTERVAL', key: 'vllmMetricsIntervalMs', valueName: 's', help: "seconds between reads of the upstream's /metrics (default 15; 0 = off)", parse: (raw) => parseInteger('vllm metrics interval', 0, 86_400)(raw) * 1000 },

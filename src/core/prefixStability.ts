@@ -1,5 +1,6 @@
+import type { VolatileMask } from './anatomy/promptAnatomy';
 import { hexDigest } from './digest';
-import type { PrefixStabilityDto } from '../shared/protocol';
+import type { DevToolDto, PrefixStabilityDto, VolatileUserPartsDto } from '../shared/protocol';
 
 /** Parts of a system prompt that change from call to call, masked to find its template. */
 const VOLATILE: Array<{ kind: string; pattern: RegExp }> = [
@@ -31,29 +32,55 @@ export function templateOf(prompt: string): { template: string; kinds: string[] 
 const hash = (text: string) => hexDigest('sha1', text);
 
 interface ModelPrompts {
+  model: string;
+  tool: DevToolDto;
   prompts: Set<string>;
   templates: Map<string, { kinds: Set<string>; example: string }>;
 }
 
+interface UserParts {
+  tool: DevToolDto;
+  model: string;
+  requests: number;
+  withVolatile: number;
+  kinds: Set<string>;
+  example: string;
+}
+
 /** How many distinct system prompts a model sees before the tracker stops adding (memory bound). */
 const MAX_PROMPTS_PER_MODEL = 5000;
+/** How many tool and model pairs are followed (memory bound against a flood of model names). */
+const MAX_GROUPS = 1000;
+
+/** The line a value sits in, shortened around it. */
+function lineAround(text: string, start: number, end: number): string {
+  const lineStart = text.lastIndexOf('\n', start - 1) + 1;
+  const newline = text.indexOf('\n', end);
+  const lineEnd = newline === -1 ? text.length : newline;
+  // A value alone on its line (a section's body) reads better with its heading.
+  const headingStart = text.slice(lineStart, lineEnd).trim() === text.slice(start, end).trim() ? text.lastIndexOf('\n', lineStart - 2) + 1 : lineStart;
+  return text.slice(Math.max(headingStart, start - 200), Math.min(lineEnd, end + 200));
+}
 
 /**
- * Watches the system prompts each model receives. vLLM's automatic prefix caching
- * only helps when requests share a prefix; a system prompt that embeds the current
- * time or a request id differs on every call and silently defeats it. This reports
- * models whose distinct system prompts collapse to few templates once such parts
- * are masked.
+ * Watches the system prompts each model receives, and the values each tool writes into its
+ * users' messages. vLLM's automatic prefix caching only helps when requests share a prefix;
+ * a system prompt that embeds the current time or a request id differs on every call and
+ * silently defeats it. This reports models whose distinct system prompts collapse to few
+ * templates once such parts are masked, and tools whose user messages carry such values.
  */
 export class PrefixStabilityTracker {
   private readonly models = new Map<string, ModelPrompts>();
+  private readonly userParts = new Map<string, UserParts>();
 
-  observe(model: string, systemPrompt: string | undefined): void {
+  observe(model: string, systemPrompt: string | undefined, tool: DevToolDto = 'unknown'): void {
     if (!systemPrompt) return;
-    let entry = this.models.get(model);
+    const group = `${tool}\n${model}`;
+    let entry = this.models.get(group);
     if (!entry) {
-      entry = { prompts: new Set(), templates: new Map() };
-      this.models.set(model, entry);
+      if (this.models.size >= MAX_GROUPS) return;
+      entry = { model, tool, prompts: new Set(), templates: new Map() };
+      this.models.set(group, entry);
     }
     const key = hash(systemPrompt);
     if (entry.prompts.has(key) || entry.prompts.size >= MAX_PROMPTS_PER_MODEL) return;
@@ -65,13 +92,39 @@ export class PrefixStabilityTracker {
     else entry.templates.set(templateKey, { kinds: new Set(kinds), example: systemPrompt.slice(0, 300) });
   }
 
+  /**
+   * Counts a request's user messages: `masks` are the volatile values its anatomy found in
+   * them; `textAt` reads the string a mask's path names, for the example.
+   */
+  observeUserParts(tool: DevToolDto, model: string, masks: readonly VolatileMask[], textAt: (path: ReadonlyArray<string | number>) => string | undefined): void {
+    const group = `${tool}\n${model}`;
+    let entry = this.userParts.get(group);
+    if (!entry) {
+      if (this.userParts.size >= MAX_GROUPS) return;
+      entry = { tool, model, requests: 0, withVolatile: 0, kinds: new Set(), example: '' };
+      this.userParts.set(group, entry);
+    }
+    entry.requests++;
+    const inUserMessages = masks.filter((mask) => mask.path[0] === 'messages');
+    if (inUserMessages.length === 0) return;
+    entry.withVolatile++;
+    for (const mask of inUserMessages) for (const value of mask.values) entry.kinds.add(value.kind);
+    if (!entry.example) {
+      const mask = inUserMessages[0]!;
+      const value = mask.values[0]!;
+      const text = textAt(mask.path);
+      if (text) entry.example = lineAround(text, value.start, value.end);
+    }
+  }
+
   report(): PrefixStabilityDto[] {
-    return [...this.models.entries()].map(([model, entry]) => {
+    return [...this.models.values()].map((entry) => {
       const volatileTemplates = [...entry.templates.values()].filter((template) => template.kinds.size > 0);
       // Volatile: several distinct prompts share one template, so they differ only by masked parts.
       const volatile = entry.prompts.size > entry.templates.size && volatileTemplates.length > 0;
       return {
-        model,
+        model: entry.model,
+        tool: entry.tool,
         distinct: entry.prompts.size,
         templates: entry.templates.size,
         volatile,
@@ -79,5 +132,13 @@ export class PrefixStabilityTracker {
         example: (volatileTemplates[0] ?? [...entry.templates.values()][0])?.example ?? '',
       };
     });
+  }
+
+  /** The tools whose user messages carried volatile values, most affected first. */
+  userReport(): VolatileUserPartsDto[] {
+    return [...this.userParts.values()]
+      .filter((entry) => entry.withVolatile > 0)
+      .map((entry) => ({ tool: entry.tool, model: entry.model, requests: entry.requests, withVolatile: entry.withVolatile, volatileKinds: [...entry.kinds], example: entry.example }))
+      .sort((a, b) => b.withVolatile - a.withVolatile);
   }
 }

@@ -45,4 +45,9 @@ export interface CacheEntry {
   response: JsonObject;
   /** How the answer arrived: as one JSON body, or assembled from a stream. */
   source: 'json' | 'stream';
+  /**
+   * The kinds of volatile values (clock, date, cost, port) masked in the key when the answer
+   * was stored: the request is kept as it came, and its key is made again from it with them masked.
+   */
+  normalized?: string[];
 }

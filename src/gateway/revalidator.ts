@@ -1,4 +1,4 @@
-import { canonicalJson } from '../core/cacheKey';
+import { identityOfEntry } from '../core/cacheKey';
 import type { EventLog } from '../core/events/eventLog';
 import type { LlmCache } from '../core/llmCache';
 import type { Logger } from '../core/logger';
@@ -91,7 +91,7 @@ export class Revalidator {
     this.deps.metrics.observeRevalidation(stale);
     if (stale) {
       const ttlSeconds = Math.max(1, Math.round((entry.expiresAt - entry.createdAt) / 1000));
-      const identity = { keyed: entry.request, canonical: canonicalJson(entry.request), key: entry.id };
+      const identity = identityOfEntry(entry);
       await this.deps.cache.store({ endpoint: entry.endpoint, identity, tenant: entry.tenant, model: entry.model, response: fresh, source: 'json', ttlSeconds });
       this.deps.logger.info('a cached answer was stale and has been replaced', { entry: entry.id });
     }

@@ -12,6 +12,8 @@ export interface DejaSettings {
   ttlSeconds: number;
   dataDirectory: string;
   logLevel: 'error' | 'warn' | 'info' | 'debug';
+  /** Mask the clock, date, cost and port values in tools' boilerplate in cache keys. */
+  normalizeVolatile: boolean;
   semantic: { enabled: boolean; threshold: number; embeddingModel: string; embeddingDtype: 'q8' | 'fp32' };
   /** The team tier: a Redis URL ('' for none) and the team namespace in it. */
   team: { sharedStore: string; name: string };
@@ -33,6 +35,7 @@ export const DEFAULT_SETTINGS: DejaSettings = {
   ttlSeconds: 3600,
   dataDirectory: '',
   logLevel: 'info',
+  normalizeVolatile: true,
   semantic: { enabled: true, threshold: 0.95, embeddingModel: 'Xenova/paraphrase-multilingual-MiniLM-L12-v2', embeddingDtype: 'q8' },
   team: { sharedStore: '', name: 'default' },
   policy: {
@@ -84,6 +87,7 @@ export function readSettings(get: SettingGetter): DejaSettings {
     ttlSeconds: Math.round(num(get('ttlSeconds'), d.ttlSeconds, 1, 10 * 365 * 86_400)),
     dataDirectory: str(get('dataDirectory'), d.dataDirectory),
     logLevel: (levels as readonly unknown[]).includes(level) ? (level as DejaSettings['logLevel']) : d.logLevel,
+    normalizeVolatile: bool(get('normalizeVolatile'), d.normalizeVolatile),
     semantic: {
       enabled: bool(get('semantic.enabled'), d.semantic.enabled),
       threshold: num(get('semantic.threshold'), d.semantic.threshold, 0, 1),
@@ -142,6 +146,7 @@ export function serveArguments(settings: DejaSettings, dataDir: string, policyFi
     '--data', dataDir,
     '--ttl', String(settings.ttlSeconds),
     '--log-level', settings.logLevel,
+    '--normalize-volatile', settings.normalizeVolatile ? 'on' : 'off',
     '--semantic', settings.semantic.enabled ? 'on' : 'off',
     '--semantic-threshold', String(settings.semantic.threshold),
     '--embedding-model', settings.semantic.embeddingModel,

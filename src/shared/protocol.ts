@@ -8,6 +8,13 @@ export type CacheOutcomeDto = 'HIT' | 'SEMANTIC_HIT' | 'MISS' | 'SKIP' | 'BYPASS
 export type SkipReasonDto = 'client_opt_out' | 'high_temperature' | 'code_generation' | 'financial' | 'personalized' | 'time_sensitive';
 export type EndpointDto = 'chat.completions' | 'completions' | 'embeddings';
 
+/**
+ * The dev tools the gateway recognises from a request's shape and headers; `openai-sdk` is
+ * a script on an official SDK, `unknown` anything else.
+ */
+export const DEV_TOOLS = ['cline', 'roo-code', 'continue', 'aider', 'openhands', 'tabby', 'twinny', 'cody', 'openai-sdk', 'unknown'] as const;
+export type DevToolDto = (typeof DEV_TOOLS)[number];
+
 /** The text span that made a policy rule fire. */
 export interface SpanDto {
   field: string;
@@ -40,12 +47,24 @@ export interface RequestEventDto {
   stream: boolean;
   /** For hits: whether the answer was on this machine or came from the team tier (Redis). */
   tier?: 'local' | 'team' | null;
+  /** The dev tool that sent it, as recognised from the request's shape and headers. */
+  tool?: DevToolDto | null;
 }
 
 /** A skipped request, with the prompt text so the dashboard can highlight the span. */
 export interface SkippedRequestDto extends RequestEventDto {
   prompt: string | null;
   span: SpanDto | null;
+}
+
+/** One dev tool's requests over a window. */
+export interface ToolStatsDto {
+  tool: DevToolDto;
+  requests: number;
+  hits: number;
+  hitRate: number | null;
+  skipped: number;
+  skippedByReason: Record<string, number>;
 }
 
 export interface LatencyDto {
@@ -71,6 +90,8 @@ export interface VllmFiguresDto {
 
 export interface PrefixStabilityDto {
   model: string;
+  /** The tool that sent these system prompts. */
+  tool: DevToolDto;
   /** Distinct system prompts seen. */
   distinct: number;
   /** What they collapse to once timestamps, ids and other volatile parts are masked. */
@@ -80,6 +101,23 @@ export interface PrefixStabilityDto {
   /** The kinds of volatile parts found (timestamp, uuid, number...). */
   volatileKinds: string[];
   /** One example prompt, truncated. */
+  example: string;
+}
+
+/**
+ * Values in the user messages a tool sends that change every session (its environment's
+ * clock, the task's cost, a runtime's ports): Deja masks them in its keys, but they still
+ * change the prompt vLLM sees, so its prefix cache cannot reuse across sessions.
+ */
+export interface VolatileUserPartsDto {
+  tool: DevToolDto;
+  model: string;
+  /** Requests seen from this tool and model. */
+  requests: number;
+  /** Of those, the ones whose user messages carried volatile values. */
+  withVolatile: number;
+  volatileKinds: string[];
+  /** One such value in its line, as the tool wrote it. */
   example: string;
 }
 
@@ -121,6 +159,8 @@ export interface StatsDto {
   exactHitRate: number | null;
   semanticHitRate: number | null;
   byModel: Array<{ model: string; requests: number; hits: number; hitRate: number | null }>;
+  /** The same figures for each dev tool that sent requests, most requests first, with its skips by reason. */
+  byTool: ToolStatsDto[];
   skippedByReason: Record<string, number>;
   latency: { hits: LatencyDto; misses: LatencyDto };
   savings: {
@@ -137,6 +177,8 @@ export interface StatsDto {
   semantic: { state: string; reason?: string; model: string; threshold: number };
   vllm: VllmFiguresDto;
   prefixStability: PrefixStabilityDto[];
+  /** Per tool and model: user messages that carry values changing every session. */
+  volatileUserParts: VolatileUserPartsDto[];
 }
 
 export type EntrySort = 'created' | 'lastHit' | 'hits' | 'size';
@@ -166,6 +208,8 @@ export interface EntryDetailDto extends EntrySummaryDto {
   request: unknown;
   response: unknown;
   source: 'json' | 'stream';
+  /** The kinds of volatile values (time, date, cost, port) masked in its key; empty when none were. */
+  normalized: string[];
 }
 
 export interface SkippedPageDto {

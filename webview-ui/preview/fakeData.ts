@@ -2,6 +2,7 @@
 
 import type {
   CacheOutcomeDto,
+  DevToolDto,
   EntryDetailDto,
   EntrySummaryDto,
   PrefixStabilityDto,
@@ -11,6 +12,7 @@ import type {
   StatsDto,
   StatsWindowDto,
   TimeBucketDto,
+  VolatileUserPartsDto,
 } from '../../src/shared/protocol';
 
 export function rng(seed: number): () => number {
@@ -92,6 +94,7 @@ export function entryDetail(e: EntrySummaryDto): EntryDetailDto {
   return {
     ...e,
     source: e.hits % 2 === 0 ? 'json' : 'stream',
+    normalized: e.hits % 3 === 0 ? ['time', 'cost'] : [],
     request: {
       model: e.model,
       messages: [
@@ -143,13 +146,34 @@ function timeline(window: StatsWindowDto, now: number): TimeBucketDto[] {
 const PREFIX: PrefixStabilityDto[] = [
   {
     model: 'meta-llama/Llama-3.1-8B-Instruct',
+    tool: 'openai-sdk',
     distinct: 214,
     templates: 1,
     volatile: true,
     volatileKinds: ['timestamp', 'uuid'],
     example: 'You are Acme Support Assistant. Current time: 2025-11-25T14:03:22Z. Session id: 3f6c9a1e-8b2d-4c1a-9e7f-2b5d8c0a4e11. Answer politely and…',
   },
-  { model: 'Qwen/Qwen2.5-7B-Instruct', distinct: 3, templates: 3, volatile: false, volatileKinds: [], example: 'You are a concise assistant for the platform team.' },
+  { model: 'Qwen/Qwen2.5-7B-Instruct', tool: 'continue', distinct: 3, templates: 3, volatile: false, volatileKinds: [], example: 'You are a concise assistant for the platform team.' },
+];
+
+const USER_PARTS: VolatileUserPartsDto[] = [
+  {
+    tool: 'cline',
+    model: 'Qwen/Qwen2.5-Coder-32B-Instruct',
+    requests: 311,
+    withVolatile: 311,
+    volatileKinds: ['time'],
+    example: '# Current Time\n12/3/2026, 10:14:27 AM (Europe/Berlin, UTC+1:00)',
+  },
+];
+
+/** The tools the preview's traffic comes from: share of requests, of hits, of skips, and the skips' reasons. */
+const TOOLS: Array<{ tool: DevToolDto; share: number; hitShare: number; skipShare: number; reasons: Record<string, number> }> = [
+  { tool: 'continue', share: 0.38, hitShare: 0.31, skipShare: 0.52, reasons: { code_generation: 0.9, time_sensitive: 0.1 } },
+  { tool: 'cline', share: 0.24, hitShare: 0.42, skipShare: 0.35, reasons: { code_generation: 0.85, time_sensitive: 0.15 } },
+  { tool: 'openai-sdk', share: 0.21, hitShare: 0.63, skipShare: 0.04, reasons: { high_temperature: 1 } },
+  { tool: 'aider', share: 0.12, hitShare: 0.18, skipShare: 0.61, reasons: { code_generation: 1 } },
+  { tool: 'unknown', share: 0.05, hitShare: 0.4, skipShare: 0.1, reasons: { financial: 0.5, personalized: 0.5 } },
 ];
 
 /** Team tier states the preview can show: `none` is a single-user install (no team configured). */
@@ -202,6 +226,14 @@ export function makeStats(window: StatsWindowDto, now: number, entries: number, 
           const hits = Math.round(n * hitShares[i]!);
           return { model, requests: n, hits, hitRate: n ? hits / n : null };
         }),
+    byTool: empty
+      ? []
+      : TOOLS.map(({ tool, share, hitShare, skipShare, reasons }) => {
+          const n = Math.round(requests * share);
+          const hits = Math.round(n * hitShare);
+          const skipped = Math.round(n * skipShare);
+          return { tool, requests: n, hits, hitRate: n ? hits / n : null, skipped, skippedByReason: Object.fromEntries(Object.entries(reasons).map(([reason, part]) => [reason, Math.round(skipped * part)])) };
+        }),
     skippedByReason: empty
       ? {}
       : { code_generation: Math.round(skipped * 0.41), time_sensitive: Math.round(skipped * 0.22), financial: Math.round(skipped * 0.14), high_temperature: Math.round(skipped * 0.12), personalized: Math.round(skipped * 0.08), client_opt_out: Math.round(skipped * 0.03) },
@@ -232,6 +264,7 @@ export function makeStats(window: StatsWindowDto, now: number, entries: number, 
           history: vHistory,
         },
     prefixStability: empty ? [] : PREFIX,
+    volatileUserParts: empty ? [] : USER_PARTS,
   };
 }
 

@@ -1,5 +1,5 @@
 import type { EntrySummaryDto } from '../../shared/protocol';
-import { promptText } from '../policy/policy';
+import { readAnatomy } from '../anatomy/promptAnatomy';
 import type { CacheEntry, JsonObject, JsonValue } from '../types';
 
 const PROMPT_CHARS = 2000;
@@ -30,7 +30,9 @@ function answerPreview(entry: CacheEntry): string {
 
 /** What the entries browser lists for an entry. */
 export function summarize(entry: CacheEntry, lastHitAt: number | null = null, hits = 0): EntrySummaryDto {
-  let prompt = promptText(entry.endpoint, entry.request)?.text;
+  // The user's own question, without what a tool wrapped around it (environment details, rules).
+  const question = readAnatomy(entry.endpoint, entry.request).question;
+  let prompt = question?.regions.map((region) => question.text.slice(region.start, region.end)).join('\n');
   if (prompt === undefined && entry.endpoint === 'embeddings') {
     const input = entry.request.input;
     prompt = typeof input === 'string' ? input : Array.isArray(input) ? input.filter((item) => typeof item === 'string').join(' | ') : '';

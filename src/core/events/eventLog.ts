@@ -1,6 +1,6 @@
 import type sqlite3 from 'sqlite3';
 import { allSql, jsonColumns, openSqlite, runSql } from '../stores/sqliteConnection';
-import type { RequestEventDto, SkippedPageDto, SkippedRequestDto, SpanDto } from '../../shared/protocol';
+import { DEV_TOOLS, type DevToolDto, type RequestEventDto, type SkippedPageDto, type SkippedRequestDto, type SpanDto } from '../../shared/protocol';
 import type { RevalidationRecord } from '../metrics';
 
 /** What a request leaves behind; the log assigns the id. */
@@ -47,6 +47,7 @@ interface EventRow {
   prompt: string | null;
   span: string | null;
   tier: string | null;
+  tool: string | null;
 }
 
 function fromRow(row: EventRow): SkippedRequestDto {
@@ -69,6 +70,7 @@ function fromRow(row: EventRow): SkippedRequestDto {
     prompt: row.prompt,
     span: row.span ? (JSON.parse(row.span) as SpanDto) : null,
     tier: row.tier === 'team' || row.tier === 'local' ? row.tier : null,
+    tool: (DEV_TOOLS as readonly string[]).includes(row.tool ?? '') ? (row.tool as DevToolDto) : null,
   };
 }
 
@@ -123,6 +125,8 @@ export class EventLog {
     // Added with the team tier: older databases gain the column.
     const columns = await log.all<{ name: string }>('PRAGMA table_info(events)');
     if (!columns.some((column) => column.name === 'tier')) await log.run('ALTER TABLE events ADD COLUMN tier TEXT');
+    // Added with the per-tool view.
+    if (!columns.some((column) => column.name === 'tool')) await log.run('ALTER TABLE events ADD COLUMN tool TEXT');
     await log.run('CREATE INDEX IF NOT EXISTS events_at ON events (at)');
     await log.run('CREATE INDEX IF NOT EXISTS events_skipped ON events (outcome, reason, id)');
     await log.run('CREATE TABLE IF NOT EXISTS revalidations (at INTEGER NOT NULL, entry_id TEXT NOT NULL, stale INTEGER NOT NULL)');
@@ -253,9 +257,10 @@ export class EventLog {
             event.prompt,
             event.span ? JSON.stringify(event.span) : null,
             event.tier ?? null,
+            event.tool ?? null,
           ]);
           await this.run(
-            `INSERT OR REPLACE INTO events (id, at, endpoint, model, outcome, reason, rule, similarity, upstream_ms, gateway_ms, prompt_tokens, completion_tokens, entry_id, status, stream, prompt, span, tier) SELECT ${jsonColumns(rows[0]!.length)} FROM json_each(?)`,
+            `INSERT OR REPLACE INTO events (id, at, endpoint, model, outcome, reason, rule, similarity, upstream_ms, gateway_ms, prompt_tokens, completion_tokens, entry_id, status, stream, prompt, span, tier, tool) SELECT ${jsonColumns(rows[0]!.length)} FROM json_each(?)`,
             JSON.stringify(rows),
           );
         }

@@ -26,15 +26,74 @@ const CODE_NOUNS_EN =
   'functions?|methods?|class(es)?|scripts?|programs?|snippets?|modules?|components?|endpoints?|regex(es)?|regular expressions?|(sql )?quer(y|ies)|unit tests?|tests? (for|covering)|test suites?|algorithms?|code|cli( tool)?|dockerfile|docker-?compose(\\.ya?ml)?|compose file|makefile|(github actions|ci) workflows?|workflow file|pipeline (config|file)|nginx (config|server block|location block)|server block|(kubernetes|k8s) (manifest|deployment|yaml|service)|helm chart|terraform|systemd (unit|service)|crontab (entry|line)|cron (job|entry|expression for)|(yaml|json|toml|ini|config(uration)?) files?|webpack config|tsconfig|\\.gitignore|bash|shell( script)?|one-liners?|lambdas?|decorators?|hooks?|handlers?|parsers?|scrapers?|bots?|api|web ?server|crud|migrations?|schemas?|stored procedures?|triggers?|struct|interface|enum|implementation';
 const LANGUAGES_EN = 'go|python|java|javascript|typescript|golang|rust|c\\+\\+|c#|kotlin|swift|ruby|php|sql|bash|powershell|haskell|scala|elixir|lua|perl|dart|react|vue|node(\\.js)?|numpy|pandas|django|flask|spring|express';
 const CODE_NOUNS_RU = `функци\\p{L}*|метод\\p{L}*|класс\\p{L}*|скрипт\\p{L}*|программ\\p{L}*|код\\p{L}*|запрос\\p{L}*|регулярк\\p{L}*|регулярн\\p{L}* выражени\\p{L}*|тест\\p{L}*|алгоритм\\p{L}*|модул\\p{L}*|компонент\\p{L}*|обработчик\\p{L}*|парсер\\p{L}*|бот\\p{L}*|эндпоинт\\p{L}*|миграци\\p{L}*|конфиг\\p{L}*|makefile|dockerfile|docker-compose|sql|bash|yaml`;
+/** Russian imperatives that ask for code to change, one per line. */
+const EDIT_VERBS_RU = [
+  'добавь', 'добавьте', 'переименуй', 'переименуйте', 'исправь', 'исправьте', 'перепиши', 'перепишите',
+  'удали', 'удалите', 'убери', 'уберите', 'вынеси', 'вынесите', 'замени', 'замените', 'обнови', 'обновите',
+  'отрефактори', 'отрефакторь', 'сделай', 'сделайте', 'поменяй', 'поменяйте', 'измени', 'измените',
+  'реализуй', 'реализуйте', 'создай', 'создайте', 'напиши', 'напишите', 'перенеси', 'перенесите',
+  'подключи', 'подключите', 'настрой', 'настройте', 'почини', 'почините', 'поправь', 'поправьте',
+  'внедри', 'оберни', 'разбей', 'объедини', 'покрой', 'допиши', 'дополни', 'оптимизируй', 'вставь', 'пропиши',
+].join('|');
+
 /** Asking what code means or does is cacheable: the same code gets the same explanation. */
-const EXPLAIN_ONLY = `(?<![\\s\\S])(?![\\s\\S]*\\b(fix|refactor|rewrite|optimi[sz]e|improve|debug|convert|port|translate|turn|make|add|change|modify|update|complete|finish|extend|vectori[sz]e|rename|replace|split|merge|wrong|error|bug|broken|fails?|crash|exception|doesn'?t work|not working)\\b)[\\s\\S]*\\b(explain|what does|what do|what is|what are|describe|walk me through|how does|meaning of|summari[sz]e)\\b|${S}(объясни|что делает|что означает|что значит|как работает|опиши|расскажи, что)${E}(?![\\s\\S]*${S}(исправь|почини|перепиши|поправь|переделай|оптимизируй|добавь|ошибк\\p{L}*|не работает)${E})`;
+const EXPLAIN_ONLY = `(?<![\\s\\S])(?![\\s\\S]*\\b(fix|refactor|rewrite|optimi[sz]e|improve|debug|convert|port|translate|turn|make|add|change|modify|update|complete|finish|extend|vectori[sz]e|rename|replace|split|merge|wrong|error|bug|broken|fails?|crash|exception|doesn'?t work|not working)\\b)[\\s\\S]*\\b(explain|what does|what do|what is|what are|describe|walk me through|how does|meaning of|summari[sz]e|review|does (this|the) (code|function|query|diff|snippet|method|class) (have|contain|leak)|is (this|it|the [\\w ]{1,40}) (correct|safe|secure|thread-safe|race-free|idiomatic|efficient))\\b|${S}(объясни|что делает|что означает|что значит|как работает|опиши|расскажи, что)${E}(?![\\s\\S]*${S}(исправь|почини|перепиши|поправь|переделай|оптимизируй|добавь|ошибк\\p{L}*|не работает)${E})`;
+
+/** Words as a sentence may start them, for the case-sensitive patterns below: each word's first letter in either case. */
+const eitherCase = (words: readonly string[]): string =>
+  words.map((word) => (/^[a-z]/.test(word) ? `[${word[0]!.toUpperCase()}${word[0]}]${word.slice(1)}` : word)).join('|');
+
+/** Where an imperative starts: the text's start, a sentence's, or after "please", "can you", "and" (a lookbehind, so spans start at the verb). */
+const IMPERATIVE_EN = `(?<=(?<![\\s\\S])\\s*|[.!?;]\\s+|\\n\\s*|\\b(?:${eitherCase(['please', 'pls', 'kindly', 'now', 'also', 'then', 'and', 'just'])})\\s+|\\b(?:${eitherCase(['can', 'could', 'would', 'will'])}) you(?: please)?\\s+)`;
+
+/** Verbs that ask for code or files to change, one per line. */
+const EDIT_VERBS_EN = eitherCase([
+    'refactor', 'rename', 'add', 'remove', 'delete', 'drop', 'fix', 'update', 'change', 'modify', 'move', 'extract',
+    'replace', 'rewrite', 'convert', 'migrate', 'implement', 'create', 'make', 'introduce', 'split', 'merge',
+    'wire(?: up)?', 'hook up', 'bump', 'upgrade', 'downgrade', 'port', 'inline', 'simplify', 'optimi[sz]e',
+    'clean up', 'document', 'generate', 'set up', 'configure', 'patch', 'wrap', 'switch', 'turn', 'write', 'put',
+    'insert', 'append', 'register', 'expose', 'enable', 'disable', 'pin', 'increase', 'decrease', 'reduce',
+    'validate', 'mock', 'stub', 'cover', 'harden', 'parameteri[sz]e', 'deduplicate', 'dedupe', 'reorder', 'sort',
+]);
+
+/**
+ * What an edit is aimed at: a file or path, a symbol in code's own spelling (camelCase,
+ * PascalCase, snake_case, a call), the failing test, or "everywhere". Case-sensitive: a
+ * symbol is told from a word by its capitals.
+ */
+const EDIT_TARGETS_EN = [
+  // a file name or a path
+  '[\\w@~./-]*\\.(?:tsx?|jsx?|mjs|cjs|py|go|rs|java|kt|rb|php|cs|cpp|cc|hpp|swift|sql|ya?ml|json|toml|ini|md|sh|env|html|css|scss|vue|svelte|gradle|tf|proto)\\b',
+  '(?<![\\w/])[\\w@~.-]+\\/[\\w./-]+',
+  '\\b(?:[Dd]ockerfile|[Mm]akefile|docker-compose|package\\.json|README|readme)\\b',
+  // a symbol as code spells it
+  '\\b[a-z]+[A-Z][A-Za-z0-9]*\\b',
+  '\\b[A-Z][a-z0-9]+[A-Z][A-Za-z0-9]*\\b',
+  '\\b[a-z][a-z0-9]*_[a-z0-9_]+\\b',
+  '\\b\\w+\\(\\)',
+  // the project's parts
+  '\\b(?:the |a |an |this |that )?(?:failing|broken|flaky) tests?\\b',
+  '\\beverywhere\\b',
+  '\\b(?:in|across) the (?:codebase|project|repo(?:sitory)?|app)\\b',
+  '\\b(?:endpoint|route|handler|migration|healthcheck|service|column|index|middleware|logging|docstrings?|JSDoc|jsdoc|type hints|unit tests?|tests?)\\b',
+].join('|');
 
 const CODE_GENERATION: PatternRule[] = [
   {
     id: 'code-block',
-    // A prompt carrying code asks for it to be changed, unless it only asks what the code means.
+    // A prompt carrying code asks for it to be changed, unless it only asks what the code means
+    // (the question's own words decide: a "fix" in the pasted code is not the user asking for one).
     pattern: '```[\\s\\S]*?```',
+    context: 'attached-code',
     unless: [EXPLAIN_ONLY],
+  },
+  {
+    id: 'attached-code-edit',
+    // Code a tool attached (a selection, a mentioned file) and an imperative aimed at it: "make it faster".
+    pattern: `${IMPERATIVE_EN}(?:${EDIT_VERBS_EN})\\b${gap(60)}\\b(?:it|this|that|these|them|here|the (?:code|function|selection|file|snippet|query|class|method|component|test))\\b`,
+    caseSensitive: true,
+    context: 'attached-code',
+    unless: ["\\b(?:don'?t|do not|never|without)\\s+(?:change|modify|edit|touch|fix)\\b"],
   },
   {
     id: 'write-code',
@@ -68,6 +127,23 @@ const CODE_GENERATION: PatternRule[] = [
     pattern: `\\badd (unit )?(tests?|type hints|types|typings|error handling|logging|docstrings|comments|validation|retries|a (method|function|field|column|endpoint|parameter|route))\\b|\\btype hints for\\b`,
   },
   {
+    id: 'edit-target',
+    // An imperative aimed at a file, a path or a symbol: "Refactor src/db/pool.ts to use a singleton",
+    // "rename getUser to findUserById everywhere", "Fix the failing test".
+    pattern: `${IMPERATIVE_EN}(?:${EDIT_VERBS_EN})\\b${gap(120)}(?:${EDIT_TARGETS_EN})`,
+    caseSensitive: true,
+    ignoreQuoted: true,
+    unless: ["\\b(?:don'?t|do not|never|without)\\s+(?:change|modify|edit|touch|fix|write)\\b"],
+  },
+  {
+    id: 'fix-it',
+    // "The users test is failing, please fix it."
+    pattern: `${IMPERATIVE_EN}(?:${eitherCase(['fix', 'repair', 'resolve'])})\\s+(?:it|them|this|that)\\b`,
+    caseSensitive: true,
+    requires: ['\\b(?:fail\\w*|broken|error\\w*|bug\\w*|crash\\w*|wrong|not working|doesn\'?t work)\\b'],
+    unless: ["\\b(?:don'?t|do not|never|without)\\s+(?:change|modify|edit|touch|fix)\\b"],
+  },
+  {
     id: 'write-code-ru',
     pattern: `${S}(напиши|напишите|написать|создай|создайте|сгенерируй|сгенерируйте|реализуй|реализуйте|реализовать|сделай|сделайте|набросай|накидай|составь|составьте|нужен|нужна|нужно|нужны|дай)${E}${gap(60)}${S}(${CODE_NOUNS_RU})`,
     unless: [`${S}(что такое|что значит|объясни, что)${E}`],
@@ -75,6 +151,13 @@ const CODE_GENERATION: PatternRule[] = [
   {
     id: 'edit-code-ru',
     pattern: `${S}(исправь|исправьте|почини|почините|поправь|поправьте|отрефактори|отрефакторь|перепиши|перепишите|переделай|переделайте|оптимизируй|оптимизируйте|переведи|конвертируй|доработай|допиши|дополни|добавь|покрой)${E}${gap(60)}${S}(${CODE_NOUNS_RU}|тест\\p{L}*|обработк\\p{L}* ошибок|логировани\\p{L}*|тип\\p{L}*|на (rust|go|python|typescript|javascript|java|kotlin|c\\+\\+|c#|swift))`,
+  },
+  {
+    id: 'edit-target-ru',
+    // An imperative aimed at code: in a Russian request, a word in Latin letters is a file, a symbol or a tool.
+    pattern: `(?<=(?<![\\s\\S])\\s*|[.!?;]\\s+|\\n\\s*|${S}(?:пожалуйста|и|а|затем|потом|также|ещё|еще),?\\s+)(?:${EDIT_VERBS_RU})${E}${gap(120)}(?:[A-Za-z_@/][\\w./@-]*|${S}везде${E}|${S}(?:в|во) всём проекте${E}|${S}(?:пада\\p{L}*|сломанн\\p{L}*) тест\\p{L}*)`,
+    ignoreQuoted: true,
+    unless: [`${S}(?:ничего не (?:меняй|трогай|исправляй)|не (?:меняй|трогай|исправляй))${E}`],
   },
   {
     id: 'how-would-code-look-ru',
@@ -92,7 +175,7 @@ const TIME_SENSITIVE: PatternRule[] = [
   },
   {
     id: 'current-thing',
-    pattern: `\\b(current|latest|recent|most recent|upcoming|newest|live|ongoing)\\b\\s+(\\w+\\s+){0,2}?(news|weather|forecast|prices?|rates?|scores?|standings|events?|version|release|status|president|prime minister|ceo|leader|champion|winner|final|temperature|traffic|time|date|trends?|developments|updates?|headlines|polls?|elections?|situation|conditions|outbreaks?|results?|rankings?|schedule|fixtures|state( of the art)?|lts)\\b`,
+    pattern: `\\b(current|latest|recent|most recent|upcoming|newest|newer|live|ongoing)\\b\\s+(\\w+\\s+){0,2}?(news|weather|forecast|prices?|rates?|scores?|standings|events?|version|release|status|president|prime minister|ceo|leader|champion|winner|final|temperature|traffic|time|date|trends?|developments|updates?|headlines|polls?|elections?|situation|conditions|outbreaks?|results?|rankings?|schedule|fixtures|state( of the art)?|lts)\\b`,
     unless: ['\\b(electric(al)?|alternating|direct|ac|dc)\\s+current\\b', '\\bcurrent\\s+(flow|density|source|divider|law|limit(ing|er)?)\\b'],
   },
   {

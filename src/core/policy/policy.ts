@@ -1,3 +1,5 @@
+import { attachedCode, questionText, readAnatomy, type PromptAnatomy } from '../anatomy/promptAnatomy';
+import type { Region } from '../anatomy/textBlocks';
 import type { Endpoint, JsonObject, JsonValue } from '../types';
 import { DEFAULT_POLICY } from './defaultRules';
 import { recentDate } from './explicitDates';
@@ -10,6 +12,8 @@ export interface PolicyInput {
   /** `Cache-Control: no-store` or `no-cache`, with the header text for the span. */
   clientOptOut?: string;
   now?: Date;
+  /** The request's anatomy, when the caller has read it already; read here otherwise. */
+  anatomy?: PromptAnatomy;
 }
 
 interface CompiledPattern {
@@ -19,6 +23,10 @@ interface CompiledPattern {
   requires: RegExp[];
   /** Written for Cyrillic text: not worth running on a text without any. */
   cyrillic: boolean;
+  /** Read only when the question comes with this context (code attached to it). */
+  context: PatternRule['context'];
+  /** Reads the text with quoted passages blanked, whatever its rule does. */
+  ignoreQuoted: boolean;
 }
 
 const CYRILLIC = /[\u0400-\u04FF]/;
@@ -42,6 +50,20 @@ interface CompiledRule {
   ignoreQuoted: boolean;
   /** Does not fire when the text is about a past year ("the price of gold in 2011"). */
   ignoreHistorical: boolean;
+}
+
+/** The text with the given blocks (placed in the field, `offset` before the text) blanked, offsets kept. */
+function blankBlocks(text: string, blocks: readonly Region[], offset: number): string {
+  let out = '';
+  let at = 0;
+  for (const block of blocks) {
+    const start = Math.max(at, block.start - offset);
+    const end = Math.min(text.length, block.end - offset);
+    if (end <= start) continue;
+    out += text.slice(at, start) + text.slice(start, end).replace(/[^\n]/g, ' ');
+    at = end;
+  }
+  return out + text.slice(at);
 }
 
 /** Quoted passages and code: material the user hands over, not what the user asks about. */
@@ -79,6 +101,8 @@ function compile(rule: PatternRule): CompiledPattern {
       unless: (rule.unless ?? []).map((pattern) => new RegExp(pattern, 'imu')),
       requires: (rule.requires ?? []).map((pattern) => new RegExp(pattern, 'imu')),
       cyrillic: CYRILLIC.test(rule.pattern) && !/[a-z]{3}/i.test(rule.pattern.replace(/\\[pPbBsSdDwW]\{?\w*\}?|\\./g, '')),
+      context: rule.context,
+      ignoreQuoted: rule.ignoreQuoted === true,
     };
   } catch (error) {
     throw new Error(`policy pattern "${rule.id}" is not a valid regular expression: ${(error as Error).message}`);
@@ -101,26 +125,37 @@ export function resolvePolicy(overrides: PolicyOverrides = {}, base: PolicyConfi
   };
 }
 
-/** The text a rule reads: the last user message (chat) or the prompt (completions), and where it came from. */
+/** The text of a field spans name (`messages[2].content`, `prompt`, `suffix`): text parts joined by newlines. */
+export function fieldText(body: JsonObject, field: string): string | undefined {
+  const message = /^messages\[(\d+)\]\.content$/.exec(field);
+  if (message) {
+    const messages = body.messages;
+    const content = Array.isArray(messages) ? (messages[Number(message[1])] as JsonObject | undefined)?.content : undefined;
+    if (typeof content === 'string') return content;
+    if (Array.isArray(content)) return content.map((part) => (isObject(part) && typeof part.text === 'string' ? part.text : '')).join('\n');
+    return undefined;
+  }
+  const value = body[field];
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value) && value.every((item) => typeof item === 'string')) return (value as string[]).join('\n');
+  return undefined;
+}
+
+/** The text a rule reads by default: the last user message (chat) or the prompt (completions), and where it came from. */
 export function promptText(endpoint: Endpoint, body: JsonObject): { field: string; text: string } | undefined {
   if (endpoint === 'chat.completions' && Array.isArray(body.messages)) {
     for (let i = body.messages.length - 1; i >= 0; i--) {
       const message = body.messages[i];
       if (!isObject(message) || message.role !== 'user') continue;
-      const content = message.content;
-      if (typeof content === 'string') return { field: `messages[${i}].content`, text: content };
-      if (Array.isArray(content)) {
-        const text = content.map((part) => (isObject(part) && typeof part.text === 'string' ? part.text : '')).join('\n');
-        return { field: `messages[${i}].content`, text };
-      }
-      return undefined;
+      const field = `messages[${i}].content`;
+      const text = fieldText(body, field);
+      return text === undefined ? undefined : { field, text };
     }
     return undefined;
   }
   if (endpoint === 'completions') {
-    const prompt = body.prompt;
-    if (typeof prompt === 'string') return { field: 'prompt', text: prompt };
-    if (Array.isArray(prompt) && prompt.every((item) => typeof item === 'string')) return { field: 'prompt', text: (prompt as string[]).join('\n') };
+    const text = fieldText(body, 'prompt');
+    return text === undefined ? undefined : { field: 'prompt', text };
   }
   return undefined;
 }
@@ -179,45 +214,62 @@ export class Policy {
     }
 
     if (endpoint === 'completions' && this.config.codeGeneration.enabled && this.config.codeGeneration.fillInTheMiddle) {
+      // Any suffix but an empty one: a tool that sends "\n" for an empty file end still asks for the middle; null is no suffix.
       const suffix = body.suffix;
-      if (typeof suffix === 'string' && suffix.trim() !== '') {
+      if (typeof suffix === 'string' && suffix !== '') {
         return skip('code_generation', 'code_generation/fill-in-the-middle', { field: 'suffix', start: 0, end: suffix.length, text: suffix });
       }
     }
     return undefined;
   }
 
-  /** The pattern rules and explicit dates, over the prompt's text. */
+  /**
+   * Fill-in-the-middle markers, then the pattern rules and explicit dates, over the user's
+   * question: what a tool wrapped around it is context, read only by the rules that ask for it.
+   */
   private byText(input: PolicyInput): PolicyDecision | undefined {
-    const source = promptText(input.endpoint, input.body);
-    if (!source || source.text.trim() === '') return undefined;
+    const anatomy = input.anatomy ?? readAnatomy(input.endpoint, input.body);
+    const codeGeneration = this.config.codeGeneration;
+    if (anatomy.fim && codeGeneration.enabled && codeGeneration.fillInTheMiddle) {
+      const { field, start, end, kind } = anatomy.fim;
+      const text = fieldText(input.body, field);
+      return skip('code_generation', `code_generation/${kind}`, { field, start, end, text: text?.slice(start, end) ?? '' });
+    }
+    const question = anatomy.question;
+    if (!question) return undefined;
+    const { offset, text: asked } = questionText(question);
+    if (asked.trim() === '') return undefined;
     const now = input.now ?? new Date();
     const recentYears = this.config.timeSensitive.recentYears;
-    const original = readableWindow(source.text);
+    const original = readableWindow(asked);
     const hasCyrillic = CYRILLIC.test(original);
     const masked = maskQuoted(original);
+    // Code that came with the question, and the question's own words without it, for the rules that read context.
+    const attached = attachedCode(question);
+    const prose = attached.length ? blankBlocks(original, attached, offset) : original;
     // Worked out only when a rule that cares fires: most prompts match no rule at all.
     let historicalMemo: boolean | undefined;
     const isHistorical = () => (historicalMemo ??= historical(masked, now, recentYears));
+    // Spans are read from the field's text: masking and blanking kept every offset.
+    const spanAt = (start: number, end: number): TextSpan => ({ field: question.field, start: offset + start, end: offset + end, text: question.text.slice(offset + start, offset + end) });
     for (const rule of this.rules) {
-      const text = rule.ignoreQuoted ? masked : original;
       for (const pattern of rule.patterns) {
+        const text = rule.ignoreQuoted || pattern.ignoreQuoted ? masked : original;
         if (pattern.cyrillic && !hasCyrillic) continue;
+        if (pattern.context === 'attached-code' && attached.length === 0) continue;
         const match = pattern.regex.exec(text);
         if (!match) continue;
-        if (!pattern.requires.every((needed) => needed.test(text))) continue;
-        if (pattern.unless.some((veto) => veto.test(text))) continue;
+        const words = pattern.context === 'attached-code' ? prose : text;
+        if (!pattern.requires.every((needed) => needed.test(words))) continue;
+        if (pattern.unless.some((veto) => veto.test(words))) continue;
         // A past year silences the whole rule, its other patterns and its explicit dates included.
         if (rule.ignoreHistorical && isHistorical()) break;
-        const start = match.index;
-        // The span is read from the original text: masking kept every offset.
-        const matched = source.text.slice(start, start + match[0].length);
-        return skip(rule.reason, `${rule.reason}/${pattern.id}`, { field: source.field, start, end: start + match[0].length, text: matched });
+        return skip(rule.reason, `${rule.reason}/${pattern.id}`, spanAt(match.index, match.index + match[0].length));
       }
       if (rule.reason === 'time_sensitive') {
         const date = recentDate(masked, now, recentYears);
         if (date && !(rule.ignoreHistorical && isHistorical())) {
-          return skip('time_sensitive', 'time_sensitive/explicit-date', { field: source.field, start: date.start, end: date.end, text: source.text.slice(date.start, date.end) });
+          return skip('time_sensitive', 'time_sensitive/explicit-date', spanAt(date.start, date.end));
         }
       }
     }

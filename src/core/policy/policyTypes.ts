@@ -35,6 +35,15 @@ export interface PatternRule {
   caseSensitive?: boolean;
   /** Patterns that must also match somewhere in the text for this one to fire ("a rate" and "now"). */
   requires?: string[];
+  /**
+   * Context the pattern needs besides the question: `attached-code` is read only when code
+   * comes with the question (a fenced paste, or a file or selection a tool attached), and its
+   * `unless` and `requires` read the question's own words, never the code: "make it faster"
+   * asks for a change to that code, and a "fix" inside the code asks for nothing.
+   */
+  context?: 'attached-code';
+  /** Read the text with quoted passages blanked, whatever the rule does ("Rewrite this: «…»" is not about what is quoted). */
+  ignoreQuoted?: boolean;
 }
 
 export interface TextRuleConfig {

@@ -3,7 +3,7 @@ import type { Logger } from '../logger';
 import type { ExactStore } from '../stores/exactStore';
 import type { StoredVector, VectorStore } from '../stores/vectorStore';
 import type { CacheEntry } from '../types';
-import { semanticQueryFor, type SemanticQuery } from './semanticQuery';
+import { semanticQueryOfEntry, type SemanticQuery } from './semanticQuery';
 import { VectorIndex, type SearchResult } from './vectorIndex';
 
 export type SemanticState = 'off' | 'idle' | 'loading' | 'ready' | 'failed';
@@ -324,7 +324,7 @@ export class SemanticCache {
     const entries: Array<{ entry: CacheEntry; query: SemanticQuery }> = [];
     for (const id of ids) {
       const entry = await this.deps.exact.get(id).catch(() => undefined);
-      const query = entry && semanticQueryFor(entry.endpoint, entry.tenant, entry.request);
+      const query = entry && semanticQueryOfEntry(entry);
       if (entry && query) entries.push({ entry, query });
     }
     if (entries.length === 0) return;

@@ -73,6 +73,7 @@ async function stats(context: GatewayContext, req: Request): Promise<StatsDto> {
       : { state: 'off', reason: 'switched off (--semantic off)', model: context.options.embeddingModel, threshold: context.options.semanticThreshold },
     vllm: context.vllm.figures(),
     prefixStability: context.prefixStability.report(),
+    volatileUserParts: context.prefixStability.userReport(),
   };
 }
 
@@ -108,7 +109,7 @@ export function adminRouter(context: GatewayContext): Router {
     const entry = await context.cache.entry(id);
     if (!entry) throw invalidRequest(`No entry ${id}`, 'entry_not_found', 'id');
     const summary = await catalog().get(id);
-    send(res, { ...(summary ?? {}), id, endpoint: entry.endpoint, model: entry.model, createdAt: entry.createdAt, expiresAt: entry.expiresAt, request: entry.request, response: entry.response, source: entry.source });
+    send(res, { ...(summary ?? {}), id, endpoint: entry.endpoint, model: entry.model, createdAt: entry.createdAt, expiresAt: entry.expiresAt, request: entry.request, response: entry.response, source: entry.source, normalized: entry.normalized ?? [] });
   });
 
   router.delete('/entries/:id', async (req, res) => {

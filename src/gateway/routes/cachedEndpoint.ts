@@ -1,4 +1,6 @@
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
+import { readAnatomy } from '../../core/anatomy/promptAnatomy';
+import type { ClientHints } from '../../core/anatomy/devTools';
 import { identifyRequest, tenantTag } from '../../core/cacheKey';
 import type { NewRequestEvent } from '../../core/events/eventLog';
 import type { SemanticContext } from '../../core/llmCache';
@@ -70,6 +72,17 @@ function answerOf(result: FlightResult): { response: JsonObject; source: CacheEn
   return undefined;
 }
 
+/** What the headers say about the client: the tool's name where its HTTP client sets one. */
+function clientHints(req: IncomingMessage): ClientHints {
+  const title = req.headers['x-title'];
+  const referer = req.headers['http-referer'];
+  return {
+    userAgent: req.headers['user-agent'],
+    title: typeof title === 'string' ? title : undefined,
+    referer: typeof referer === 'string' ? referer : undefined,
+  };
+}
+
 function systemPrompt(body: JsonObject): string | undefined {
   const first = Array.isArray(body.messages) ? body.messages[0] : undefined;
   return isObject(first) && first.role === 'system' && typeof first.content === 'string' ? first.content : undefined;
@@ -92,6 +105,8 @@ export function cachedEndpoint(endpoint: Endpoint, context: GatewayContext): Mid
     const streaming = endpoint !== 'embeddings' && request.stream === true;
     const streamOptions = isObject(request.stream_options) ? request.stream_options : {};
     const wants: ClientWants = { stream: streaming, includeUsage: streaming && streamOptions.include_usage === true };
+    // Where the question is, what the tool wrapped around it, and what in that wrapping changes every session.
+    const anatomy = readAnatomy(endpoint, request, clientHints(req));
 
     // What this request leaves for the metrics, filled in as it goes and recorded once its response ends.
     const event: NewRequestEvent = {
@@ -109,6 +124,7 @@ export function cachedEndpoint(endpoint: Endpoint, context: GatewayContext): Mid
       entryId: null,
       status: 0,
       stream: streaming,
+      tool: anatomy.tool,
     };
     /** A miss whose text is scanned while the upstream works: the event needs the decision, even if the client left first. */
     let scanPending: (() => void) | undefined;
@@ -118,7 +134,10 @@ export function cachedEndpoint(endpoint: Endpoint, context: GatewayContext): Mid
       event.status = res.statusCode;
       context.events.record(event);
       // Bookkeeping for the metrics, done once the client has its answer.
-      if (endpoint === 'chat.completions') context.prefixStability.observe(String(request.model), systemPrompt(request));
+      if (endpoint === 'chat.completions') {
+        context.prefixStability.observe(String(request.model), systemPrompt(request), anatomy.tool);
+        context.prefixStability.observeUserParts(anatomy.tool, String(request.model), anatomy.volatile, (path) => stringAt(request, path));
+      }
     });
     const exchange = async (flight: Flight, headers: OutgoingHttpHeaders | (() => OutgoingHttpHeaders), run: boolean): Promise<FlightResult> => {
       const done = sendFromFlight(res, endpoint, flight, wants, headers);
@@ -137,7 +156,7 @@ export function cachedEndpoint(endpoint: Endpoint, context: GatewayContext): Mid
     }
 
     const optOut = control.noStore ? 'no-store' : control.noCache ? 'no-cache' : undefined;
-    const policyInput = { endpoint, body: request, clientOptOut: optOut ? `Cache-Control: ${optOut}` : undefined };
+    const policyInput = { endpoint, body: request, clientOptOut: optOut ? `Cache-Control: ${optOut}` : undefined, anatomy };
     // Decided once, when first needed; a skip is noted on the event then.
     let decision: PolicyDecision | undefined;
     const decide = (): PolicyDecision => {
@@ -148,7 +167,7 @@ export function cachedEndpoint(endpoint: Endpoint, context: GatewayContext): Mid
       return settled;
     };
     const tenant = tenantTag(context.upstream.baseUrl, authorization);
-    const identity = identifyRequest(endpoint, tenant, request);
+    const identity = identifyRequest(endpoint, tenant, request, context.options.normalizeVolatile ? anatomy.volatile : []);
     const ttlSeconds = control.ttlSeconds ?? context.options.ttlSeconds;
     const storeAnswer = (semantic: SemanticContext | undefined) => async (result: FlightResult): Promise<void> => {
       const answer = answerOf(result);
@@ -178,6 +197,7 @@ export function cachedEndpoint(endpoint: Endpoint, context: GatewayContext): Mid
     };
     const answerFromCache = (outcome: 'HIT' | 'SEMANTIC_HIT', entry: CacheEntry, headers: OutgoingHttpHeaders) => {
       const tier = context.cache.tierOf(entry);
+      if (identity.normalized.length) headers['x-deja-normalized'] = identity.normalized.join(', ');
       Object.assign(event, { outcome, entryId: entry.id, tier }, usageOf(entry.response));
       if (tier === 'team') headers['x-deja-tier'] = 'team';
       sendEntry(res, entry, wants, headers);
@@ -192,7 +212,7 @@ export function cachedEndpoint(endpoint: Endpoint, context: GatewayContext): Mid
       return;
     }
     if (await join()) return;
-    const found = await context.cache.lookupSemantic({ endpoint, identity, tenant, threshold: control.threshold });
+    const found = await context.cache.lookupSemantic({ endpoint, identity, tenant, threshold: control.threshold, anatomy });
     if (found.kind === 'semantic') {
       event.similarity = found.similarity;
       answerFromCache('SEMANTIC_HIT', found.entry, { ...hitHeaders('SEMANTIC_HIT', found.entry), 'x-deja-similarity': found.similarity.toFixed(4) });
@@ -202,6 +222,8 @@ export function cachedEndpoint(endpoint: Endpoint, context: GatewayContext): Mid
     if (await join()) return;
 
     const missHeaders = outcomeHeaders('MISS');
+    // The answer is stored under a key with these masked: the next session's request finds it.
+    if (identity.normalized.length) missHeaders['x-deja-normalized'] = identity.normalized.join(', ');
     if (found.kind === 'miss' && found.nearestSimilarity !== undefined) {
       missHeaders['x-deja-similarity'] = found.nearestSimilarity.toFixed(4);
       event.similarity = found.nearestSimilarity;
@@ -233,6 +255,13 @@ export function cachedEndpoint(endpoint: Endpoint, context: GatewayContext): Mid
     }
     await done;
   };
+}
+
+/** The string at a path in the body, if that is what it holds. */
+function stringAt(body: JsonObject, path: ReadonlyArray<string | number>): string | undefined {
+  let node: JsonValue | undefined = body;
+  for (const step of path) node = Array.isArray(node) ? node[step as number] : isObject(node) ? node[step as string] : undefined;
+  return typeof node === 'string' ? node : undefined;
 }
 
 /** The text a skip's span points into, for the dashboard's highlight. */

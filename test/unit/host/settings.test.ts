@@ -59,6 +59,7 @@ describe('host settings', () => {
           ttlSeconds: 60,
           dataDirectory: '/srv/deja',
           logLevel: 'debug',
+          normalizeVolatile: false,
           'semantic.enabled': false,
           'semantic.threshold': 0.9,
           'semantic.embeddingModel': '/models/minilm',
@@ -84,6 +85,7 @@ describe('host settings', () => {
         ttlSeconds: 60,
         dataDirectory: '/srv/deja',
         logLevel: 'debug',
+        normalizeVolatile: false,
         semantic: { enabled: false, threshold: 0.9, embeddingModel: '/models/minilm', embeddingDtype: 'fp32' },
         team: { sharedStore: 'redis://cache.internal:6379', name: 'platform' },
         policy: {
@@ -281,6 +283,7 @@ describe('host settings', () => {
         '--data', '/data',
         '--ttl', '3600',
         '--log-level', 'info',
+        '--normalize-volatile', 'on',
         '--semantic', 'on',
         '--semantic-threshold', '0.95',
         '--embedding-model', 'Xenova/paraphrase-multilingual-MiniLM-L12-v2',
@@ -291,7 +294,7 @@ describe('host settings', () => {
 
     it('follows the settings', () => {
       const settings = readSettings(
-        from({ port: 9100, upstreamUrl: 'https://gpu/v1', ttlSeconds: 5, logLevel: 'warn', 'semantic.enabled': false, 'semantic.threshold': 0.9, 'semantic.embeddingDtype': 'fp32' }),
+        from({ port: 9100, upstreamUrl: 'https://gpu/v1', ttlSeconds: 5, logLevel: 'warn', normalizeVolatile: false, 'semantic.enabled': false, 'semantic.threshold': 0.9, 'semantic.embeddingDtype': 'fp32' }),
       );
       const args = serveArguments(settings, '/d', '/d/p.json');
       const flag = (name: string) => args[args.indexOf(name) + 1];
@@ -299,6 +302,7 @@ describe('host settings', () => {
       assert.equal(flag('--upstream'), 'https://gpu/v1');
       assert.equal(flag('--ttl'), '5');
       assert.equal(flag('--log-level'), 'warn');
+      assert.equal(flag('--normalize-volatile'), 'off');
       assert.equal(flag('--semantic'), 'off');
       assert.equal(flag('--semantic-threshold'), '0.9');
       assert.equal(flag('--embedding-dtype'), 'fp32');

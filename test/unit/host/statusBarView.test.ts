@@ -18,6 +18,7 @@ function stats(shared: SharedStatusDto | null, teamHits = 0): StatsDto {
     exactHitRate: 0.5,
     semanticHitRate: 0.25,
     byModel: [],
+    byTool: [],
     skippedByReason: {},
     latency: { hits: { count: 30, p50: 1, p99: 2 }, misses: { count: 10, p50: 100, p99: 200 } },
     savings: { requestsNotSent: 0.75, promptTokensSaved: 1000, completionTokensSaved: 234 },
@@ -28,6 +29,7 @@ function stats(shared: SharedStatusDto | null, teamHits = 0): StatsDto {
     semantic: { state: 'ready', model: 'm', threshold: 0.95 },
     vllm: {} as StatsDto['vllm'],
     prefixStability: [],
+    volatileUserParts: [],
   };
 }
 

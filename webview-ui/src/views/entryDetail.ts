@@ -71,6 +71,9 @@ export class EntryDetailView {
       ['Size', bytes(summary.size)],
     ];
     if (detail) meta.push(['Stored from', detail.source === 'stream' ? 'a streamed response' : 'a JSON response']);
+    if (detail?.normalized.length) {
+      meta.push(['Key ignores', `${detail.normalized.join(', ')} in the tool’s boilerplate`, 'Values the tool changes every session were masked in this entry’s key, so the same question from the same workspace hits in a later session.']);
+    }
     const dl = h('dl', { class: 'facts' });
     for (const [label, value, title] of meta) dl.append(h('dt', {}, label), h('dd', { title, class: label === 'ID' || label === 'Model' ? 'mono' : undefined }, value));
 

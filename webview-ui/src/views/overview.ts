@@ -3,7 +3,7 @@
  * (which it only hosts; the feed keeps its own rows across re-renders).
  */
 
-import type { GatewayStatusDto, LatencyDto, Maybe, PrefixStabilityDto, SharedStatusDto, StatsDto, StatsWindowDto } from '../../../src/shared/protocol';
+import type { DevToolDto, GatewayStatusDto, LatencyDto, Maybe, PrefixStabilityDto, SharedStatusDto, StatsDto, StatsWindowDto, VolatileUserPartsDto } from '../../../src/shared/protocol';
 import { TimelineChart, sparkline } from '../components/chart';
 import type { LiveFeed } from '../components/liveFeed';
 import { h, icon, type Child } from '../dom';
@@ -47,6 +47,20 @@ function bar(share: number, className: string): HTMLDivElement {
   return h('div', { class: 'bar', 'aria-hidden': 'true' }, fill);
 }
 
+/** How the dashboard names each recognised tool. */
+const TOOL_NAMES: Record<DevToolDto, string> = {
+  cline: 'Cline',
+  'roo-code': 'Roo Code',
+  continue: 'Continue',
+  aider: 'aider',
+  openhands: 'OpenHands',
+  tabby: 'Tabby',
+  twinny: 'twinny',
+  cody: 'Cody',
+  'openai-sdk': 'OpenAI SDK script',
+  unknown: 'Other',
+};
+
 const TEAM_STATE: Record<SharedStatusDto['state'], string> = { connected: 'Connected', connecting: 'Connecting', down: 'Down' };
 
 /** "● Connected for 2 h", colored by state; the exact time in the tooltip. */
@@ -80,7 +94,7 @@ export class OverviewView {
       this.element.replaceChildren(this.emptyState(stats, window, gateway), h('div', { class: 'row-main' }, team ? h('div', { class: 'stack' }, this.cacheCard(stats), team) : this.cacheCard(stats), this.live.element));
       return;
     }
-    const warning = this.prefixWarning(stats.prefixStability);
+    const warning = this.prefixWarning(stats.prefixStability, stats.volatileUserParts);
     this.chart.update(stats.timeline, stats.window);
     this.element.replaceChildren(
       ...(warning ? [warning] : []),
@@ -93,7 +107,7 @@ export class OverviewView {
       ),
       h('div', { class: 'cards' }, this.latencyCard(stats), this.stalenessCard(stats), this.vllmCard(stats), this.cacheCard(stats)),
       // The team card joins the wider row: its URL needs the room, and a fifth narrow card would squeeze the four above.
-      h('div', { class: 'cards two' }, this.modelsCard(stats), this.reasonsCard(stats), this.teamCard(stats, window)),
+      h('div', { class: 'cards two' }, this.modelsCard(stats), this.toolsCard(stats), this.reasonsCard(stats), this.teamCard(stats, window)),
     );
   }
 
@@ -111,30 +125,52 @@ export class OverviewView {
     );
   }
 
-  private prefixWarning(rows: PrefixStabilityDto[]): HTMLElement | null {
+  private prefixWarning(rows: PrefixStabilityDto[], userParts: VolatileUserPartsDto[]): HTMLElement | null {
     const volatile = rows.filter((r) => r.volatile);
-    if (volatile.length === 0) return null;
+    if (volatile.length === 0 && userParts.length === 0) return null;
+    const badges = (kinds: string[]) => kinds.map((k) => h('vscode-badge', { class: 'badge kind' }, k));
+    const systemList =
+      volatile.length === 0
+        ? null
+        : h(
+            'ul',
+            { class: 'prefix-list' },
+            ...volatile.map((r) =>
+              h(
+                'li',
+                {},
+                h('div', { class: 'prefix-line' }, h('strong', {}, r.model), h('span', { class: 'muted' }, TOOL_NAMES[r.tool] ?? r.tool), h('span', {}, `${count(r.distinct)} distinct system prompts, ${count(r.templates)} ${r.templates === 1 ? 'template' : 'templates'}`), ...badges(r.volatileKinds)),
+                h('code', { class: 'prefix-example', title: r.example }, r.example),
+              ),
+            ),
+          );
+    const userList =
+      userParts.length === 0
+        ? null
+        : h(
+            'ul',
+            { class: 'prefix-list user-parts' },
+            ...userParts.map((r) =>
+              h(
+                'li',
+                {},
+                h('div', { class: 'prefix-line' }, h('strong', {}, TOOL_NAMES[r.tool] ?? r.tool), h('span', { class: 'mono muted' }, r.model), h('span', {}, `${count(r.withVolatile)} of ${count(r.requests)} requests carry values that change every session in their user messages`), ...badges(r.volatileKinds)),
+                h('code', { class: 'prefix-example', title: r.example }, r.example),
+              ),
+            ),
+          );
     return h(
       'section',
-      { class: 'callout warning', role: 'note', 'aria-labelledby': 'prefix-title' },
-      icon('warning'),
+      { class: `callout ${volatile.length ? 'warning' : 'info'}`, role: 'note', 'aria-labelledby': 'prefix-title' },
+      icon(volatile.length ? 'warning' : 'info'),
       h(
         'div',
         { class: 'callout-body' },
-        h('h2', { id: 'prefix-title', class: 'callout-title' }, 'Unstable system prompts are defeating vLLM’s prefix cache'),
-        h('p', { class: 'muted' }, 'These prompts differ only by volatile parts (timestamps, ids…), so every request recomputes the whole prefix. Move the volatile parts to the end of the prompt, or drop them.'),
-        h(
-          'ul',
-          { class: 'prefix-list' },
-          ...volatile.map((r) =>
-            h(
-              'li',
-              {},
-              h('div', { class: 'prefix-line' }, h('strong', {}, r.model), h('span', {}, `${count(r.distinct)} distinct system prompts, ${count(r.templates)} ${r.templates === 1 ? 'template' : 'templates'}`), ...r.volatileKinds.map((k) => h('vscode-badge', { class: 'badge kind' }, k))),
-              h('code', { class: 'prefix-example', title: r.example }, r.example),
-            ),
-          ),
-        ),
+        h('h2', { id: 'prefix-title', class: 'callout-title' }, volatile.length ? 'Unstable system prompts are defeating vLLM’s prefix cache' : 'Tools put the clock in their prompts'),
+        volatile.length ? h('p', { class: 'muted' }, 'These prompts differ only by volatile parts (timestamps, ids…), so every request recomputes the whole prefix. Move the volatile parts to the end of the prompt, or drop them.') : null,
+        systemList,
+        userList ? h('p', { class: 'muted' }, 'These tools write the time, the task’s cost or a runtime’s ports into the messages they send. Deja masks them in its cache keys, so a later session still hits; vLLM’s prefix cache sees a new prompt from the first changed value on.') : null,
+        userList,
       ),
     );
   }
@@ -307,6 +343,42 @@ export class OverviewView {
               ),
             ),
           ),
+    );
+  }
+
+  /** Which dev tools sent the requests (recognised from their request shapes), with each one's hit rate and skips. */
+  private toolsCard(s: StatsDto): HTMLElement {
+    const rows = s.byTool;
+    const max = Math.max(1, ...rows.map((r) => r.requests));
+    const topReason = (reasons: Record<string, number>): string => {
+      const [reason] = Object.entries(reasons).sort((a, b) => b[1] - a[1])[0] ?? [];
+      return reason ? humanize(reason).toLowerCase() : '';
+    };
+    return card(
+      'Requests by tool',
+      { id: 'tools-title' },
+      rows.length === 0
+        ? h('p', { class: 'muted' }, 'No requests.')
+        : h(
+            'table',
+            { class: 'mini-table models tools' },
+            h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Tool'), h('th', { scope: 'col', class: 'num' }, 'Requests'), h('th', { scope: 'col', class: 'num' }, 'Hit rate'), h('th', { scope: 'col', class: 'num' }, 'Skipped'))),
+            h(
+              'tbody',
+              {},
+              ...rows.map((r) =>
+                h(
+                  'tr',
+                  {},
+                  h('td', { class: 'model-cell' }, h('span', { title: r.tool }, TOOL_NAMES[r.tool] ?? r.tool), bar(r.requests / max, 'requests')),
+                  h('td', { class: 'num' }, count(r.requests)),
+                  h('td', { class: 'num' }, percent(r.hitRate)),
+                  h('td', { class: 'num', title: Object.entries(r.skippedByReason).map(([reason, n]) => `${humanize(reason)}: ${count(n)}`).join('\n') || undefined }, count(r.skipped), r.skipped ? h('span', { class: 'muted' }, ` ${topReason(r.skippedByReason)}`) : null),
+                ),
+              ),
+            ),
+          ),
+      h('p', { class: 'footnote' }, 'Recognised from each request’s shape and its client’s headers.'),
     );
   }
 
