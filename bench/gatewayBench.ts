@@ -8,7 +8,17 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
+import { allCases } from '../test/fixtures/devtools/index';
+import type { DevtoolRequest } from '../test/fixtures/devtools/types';
+import { SESSION_A } from '../test/fixtures/devtools/workspace';
 import { fmt, percentile, signed, startBareProxy, startDeja, startFloor, startSim, timedPost, type ChildServer } from './lib';
+
+/** A request of the dev-tool corpus, as its tool builds it in the first session. */
+function devtoolRequest(id: string): DevtoolRequest {
+  const found = allCases().find(({ c }) => c.id === id);
+  if (!found) throw new Error(`no corpus case ${id}`);
+  return found.module.build(found.c, SESSION_A);
+}
 
 const MODEL = 'sim-llama-3-8b';
 const chat = (content: string, extra: Record<string, unknown> = {}) =>
@@ -88,6 +98,32 @@ export async function gatewayBench(options: { quick: boolean }): Promise<Row[]> 
       });
     }
 
+    // 1b. The same for a dev tool's agent request as Roo Code sends it (about 30 KB: its system
+    //     prompt, the task, the environment details with the clock): the anatomy, the policy over
+    //     the question and the masked key are in its path, where a plain prompt has none.
+    const agentRequest = devtoolRequest('roo-002');
+    const agentBody = (tag: string) => {
+      const body = structuredClone(agentRequest.body) as { messages: Array<{ content: unknown }> };
+      const first = (body.messages[1]!.content as Array<{ text: string }>)[0]!;
+      first.text = first.text.replace('</user_message>', ` (${tag})\n</user_message>`);
+      return JSON.stringify({ ...body, model: MODEL });
+    };
+    const agentMiss = async () => {
+      const timing = await timedPost(missUrl, agentBody(`miss ${n++}`));
+      if (timing.headers['x-deja-cache'] !== 'MISS') throw new Error(`expected an agent miss, got ${String(timing.headers['x-deja-cache'])}`);
+      return timing.totalMs;
+    };
+    const agentDirect = async () => (await timedPost(directUrl, agentBody(`direct ${n++}`))).totalMs;
+    await interleave(100, [agentMiss, agentDirect]);
+    const [agentMisses, agentDirects] = (await interleave(missRounds, [agentMiss, agentDirect])) as [number[], number[]];
+    rows.push({
+      measure: `miss with a ${(agentBody('x').length / 1024).toFixed(0)} KB Roo Code request, p50 (${missRounds} each)`,
+      deja: fmt(percentile(agentMisses, 50)),
+      reference: `${fmt(percentile(agentDirects, 50))} direct`,
+      difference: signed(percentile(agentMisses, 50) - percentile(agentDirects, 50)),
+      target: `(plain prompt: ${signed(percentile(misses, 50) - percentile(directs, 50))})`,
+    });
+
     // 2. Exact hit against the loopback floor, answering the same bytes.
     const hitBody = chat('What does an exact cache hit cost?');
     const stored = await timedPost(`${deja.url}/chat/completions`, hitBody);
@@ -108,6 +144,24 @@ export async function gatewayBench(options: { quick: boolean }): Promise<Row[]> 
         target: p === 50 ? '≤ +1 ms' : '≤ +3 ms',
       });
     }
+
+    // 2b. A hit on the agent request: a later session, whose clock differs, finds the stored answer.
+    const agentHitBody = agentBody('hit');
+    const agentStored = await timedPost(hitUrl, agentHitBody);
+    const agentLater = agentHitBody.replace(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z/, '2030-01-01T00:00:00.000Z');
+    if ((await timedPost(hitUrl, agentLater)).headers['x-deja-cache'] !== 'HIT') throw new Error('a later session of the agent request did not hit');
+    const agentFloor = await startFloor(agentStored.body);
+    servers.push(agentFloor);
+    const agentFloorUrl = `${agentFloor.url}/chat/completions`;
+    await alternate(100, async () => (await timedPost(hitUrl, agentLater)).totalMs, async () => (await timedPost(agentFloorUrl, agentLater)).totalMs);
+    const [agentHits, agentFloors] = await alternate(Math.min(rounds, 1500), async () => (await timedPost(hitUrl, agentLater)).totalMs, async () => (await timedPost(agentFloorUrl, agentLater)).totalMs);
+    rows.push({
+      measure: 'exact hit on that request from a later session, p50',
+      deja: fmt(percentile(agentHits, 50)),
+      reference: `${fmt(percentile(agentFloors, 50))} (bare Node http, same bytes)`,
+      difference: signed(percentile(agentHits, 50) - percentile(agentFloors, 50)),
+      target: '(not set)',
+    });
 
     // 3. Hit throughput with 50 connections.
     const hitLoad = await throughput(hitUrl, hitBody, seconds);

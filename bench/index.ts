@@ -1,10 +1,11 @@
 /**
- * `npm run bench [-- --quick] [-- gateway]`: runs the benchmarks and prints their
+ * `npm run bench [-- --quick] [-- gateway|devtools|semantic|shared]`: runs the benchmarks and prints their
  * figures as Markdown tables, ready for BENCHMARKS.md.
  */
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
+import { devtoolsBench, printDevtoolsRows } from './devtoolsBench';
 import { gatewayBench, printRows } from './gatewayBench';
 import { printSemanticRows, semanticBench } from './semanticBench';
 import { printSharedRows, sharedBench } from './sharedBench';
@@ -17,6 +18,7 @@ async function main(): Promise<void> {
   execFileSync(process.execPath, [join(ROOT, 'esbuild.mjs')], { cwd: ROOT });
   process.stdout.write(`Deja benchmarks, ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}${quick ? ', quick run' : ''}\n`);
   if (only.length === 0 || only.includes('gateway')) printRows('Gateway overhead (npm run bench -- gateway)', await gatewayBench({ quick }));
+  if (only.length === 0 || only.includes('devtools')) printDevtoolsRows('Reading dev-tool requests (npm run bench -- devtools)', devtoolsBench({ quick }));
   if (only.length === 0 || only.includes('semantic')) printSemanticRows('Semantic level at scale (npm run bench -- semantic)', await semanticBench({ quick }));
   if (only.length === 0 || only.includes('shared')) printSharedRows('Team tier: four gateways, one Redis (npm run bench -- shared)', await sharedBench({ quick }));
 }

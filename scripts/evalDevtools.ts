@@ -25,7 +25,7 @@ const TENANT = tenantTag('http://127.0.0.1:8000/v1', 'Bearer team-key');
 
 /** The headers a tool sends, as the gateway reads them. */
 export function hintsOf(request: DevtoolRequest): ClientHints {
-  return { userAgent: request.headers['user-agent'], title: request.headers['x-title'], referer: request.headers['http-referer'] };
+  return { userAgent: request.headers['user-agent'], title: request.headers['x-title'], referer: request.headers['http-referer'], headerNames: Object.keys(request.headers) };
 }
 
 /** A case read as the gateway reads it: its anatomy and the policy's decision. */
@@ -62,6 +62,8 @@ interface Tally {
   cases: number;
   decisionAgrees: number;
   reasonAgrees: number;
+  /** Cases whose tool the gateway named right (from the shape and headers). */
+  toolNamed: number;
 }
 
 const pct = (part: number, whole: number) => (whole === 0 ? 'n/a' : `${((100 * part) / whole).toFixed(1)}%`);
@@ -71,12 +73,13 @@ function tally(judged: JudgedCase[]): Tally {
     cases: judged.length,
     decisionAgrees: judged.filter(({ c, predicted }) => skipsOf(c.expected) === skipsOf(predicted)).length,
     reasonAgrees: judged.filter(({ c, predicted }) => acceptable(c, predicted)).length,
+    toolNamed: judged.filter(({ c, anatomy }) => anatomy.tool === c.tool).length,
   };
 }
 
 function printTable(title: string, rows: Array<[string, Tally]>): void {
-  process.stdout.write(`\n${title}\n\n| | cases | cache vs skip | right reason |\n|---|---|---|---|\n`);
-  for (const [name, t] of rows) process.stdout.write(`| ${name} | ${t.cases} | ${pct(t.decisionAgrees, t.cases)} | ${pct(t.reasonAgrees, t.cases)} |\n`);
+  process.stdout.write(`\n${title}\n\n| | cases | cache vs skip | right reason | tool named |\n|---|---|---|---|---|\n`);
+  for (const [name, t] of rows) process.stdout.write(`| ${name} | ${t.cases} | ${pct(t.decisionAgrees, t.cases)} | ${pct(t.reasonAgrees, t.cases)} | ${pct(t.toolNamed, t.cases)} |\n`);
 }
 
 function group<K extends string>(judged: JudgedCase[], by: (j: JudgedCase) => K): Array<[string, Tally]> {

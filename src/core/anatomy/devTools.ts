@@ -11,6 +11,8 @@ export type DevTool = DevToolDto;
 /** What the headers say about the client, where it says anything. */
 export interface ClientHints {
   userAgent?: string;
+  /** Names of the other headers the client sent (lower case): some clients are known by one. */
+  headerNames?: readonly string[];
   /** `X-Title`, which OpenRouter-minded clients set to their name. */
   title?: string;
   /** `HTTP-Referer`, likewise. */
@@ -24,6 +26,7 @@ const SYSTEM_SIGNATURES: ReadonlyArray<{ tool: DevTool; pattern: RegExp }> = [
   { tool: 'openhands', pattern: /^\s*You are OpenHands\b/ },
   { tool: 'aider', pattern: /^\s*Act as an expert (software developer|code analyst|architect)\b/ },
   { tool: 'cody', pattern: /^\s*You are Cody\b/ },
+  { tool: 'tabby', pattern: /^\s*You are "Tabby"/ },
   { tool: 'continue', pattern: /^\s*<important_rules>/ },
   { tool: 'twinny', pattern: /^\s*You are a helpful, respectful and honest coding assistant\b/ },
 ];
@@ -64,6 +67,11 @@ export function toolFromShape(prompt: string): DevTool | undefined {
   return PROMPT_SIGNATURES.find(({ pattern }) => pattern.test(head))?.tool;
 }
 
+/** Stop sequences only one tool sends: Continue stops its completions at these two, whatever the model. */
+export function toolFromStops(stop: unknown): DevTool | undefined {
+  return Array.isArray(stop) && stop.includes('#- coding: utf-8') && stop.includes('/src/') ? 'continue' : undefined;
+}
+
 /** The tool the headers name, if any. */
 export function toolFromHints(hints: ClientHints | undefined): DevTool | undefined {
   if (!hints) return undefined;
@@ -72,5 +80,16 @@ export function toolFromHints(hints: ClientHints | undefined): DevTool | undefin
     const named = CLIENT_NAMES.find(({ pattern }) => pattern.test(value));
     if (named) return named.tool;
   }
+  const names = hints.headerNames ?? [];
+  // Continue's fetch sends an empty api-key header; Tabby's OpenAI client (async-openai) an OpenAI-Beta one and no user agent.
+  if (names.includes('api-key') && /^node-fetch\b/.test(hints.userAgent ?? '')) return 'continue';
+  if (names.includes('openai-beta') && !hints.userAgent) return 'tabby';
   return hints.userAgent && OPENAI_SDK.test(hints.userAgent) ? 'openai-sdk' : undefined;
+}
+
+/** Fields only one tool's completion requests carry: Tabby's `"suffix": null`, twinny's Ollama-style options. */
+export function toolFromCompletionFields(body: { suffix?: unknown; keep_alive?: unknown }): DevTool | undefined {
+  if (body.suffix === null) return 'tabby';
+  if (body.keep_alive !== undefined) return 'twinny';
+  return undefined;
 }

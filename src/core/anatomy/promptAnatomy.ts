@@ -5,7 +5,7 @@
  * it); the tool's name also uses the headers.
  */
 import type { Endpoint, JsonObject, JsonValue } from '../types';
-import { toolFromHints, toolFromShape, toolFromSystemPrompt, type ClientHints, type DevTool } from './devTools';
+import { toolFromCompletionFields, toolFromHints, toolFromShape, toolFromStops, toolFromSystemPrompt, type ClientHints, type DevTool } from './devTools';
 import { findCodeCompletion, findFimMarkers, type FimMatch } from './fillInTheMiddle';
 import { readText, type Region, type TextBlock } from './textBlocks';
 import { findVolatileValues, type VolatileValue } from './volatileValues';
@@ -108,6 +108,26 @@ function readMessage(message: MessageText): ReadMessage {
 
 const fieldOf = (index: number) => `messages[${index}].content`;
 
+/** The whole of a text as the question's one region; none for an empty text. */
+const whole = (text: string): Region[] => (text.length ? [{ start: 0, end: text.length }] : []);
+
+/**
+ * The volatile values of system prompts seen lately. A tool sends the same system prompt
+ * (tens of kilobytes for an agent) with every request of every session: it is read once.
+ */
+const recentSystemPrompts = new Map<string, VolatileValue[]>();
+const RECENT_SYSTEM_PROMPTS = 64;
+
+function systemValues(text: string): VolatileValue[] {
+  let values = recentSystemPrompts.get(text);
+  if (values === undefined) {
+    values = findVolatileValues(text, 0, text.length, { ports: false });
+    if (recentSystemPrompts.size >= RECENT_SYSTEM_PROMPTS) recentSystemPrompts.delete(recentSystemPrompts.keys().next().value!);
+    recentSystemPrompts.set(text, values);
+  }
+  return values;
+}
+
 /** A random id: a UUID, or a long run of hex or base-62 characters (`chatcmpl-tool-…`, `call_…`). */
 const RANDOM_ID = /^[\w-]{0,32}?[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$|^[\w-]{0,32}?(?=[A-Za-z0-9]*\d)[A-Za-z0-9]{16,}$/;
 
@@ -139,15 +159,16 @@ function readChat(body: JsonObject, hints: ClientHints | undefined): PromptAnato
     if (text) texts.push(text);
   });
   const system = texts.find((message) => message.role === 'system' || message.role === 'developer');
-  // A conversation rendered into one user message with a chat template carries its system prompt inside.
-  const rendered = texts.find((message) => message.role === 'user')?.text;
-  const signed = toolFromSystemPrompt(system?.text) ?? toolFromSystemPrompt(renderedSystemPrompt(rendered));
+  // A tool without a system role puts its preamble in the first user message (Cody); a conversation
+  // rendered into one user message with a chat template carries its system prompt inside.
+  const firstUser = texts.find((message) => message.role === 'user')?.text;
+  const signed = toolFromSystemPrompt(system?.text) ?? toolFromSystemPrompt(system ? undefined : firstUser) ?? toolFromSystemPrompt(renderedSystemPrompt(firstUser));
   const volatile: VolatileMask[] = [];
   // A system prompt is the tool's (or the script's) own text, never the question: its labelled
   // date and time lines are masked (aider's platform notes, a script's "Today's date: …").
   if (system) {
     for (const part of system.parts) {
-      const values = findVolatileValues(part.text, 0, part.text.length, { ports: false });
+      const values = systemValues(part.text);
       if (values.length) volatile.push({ path: part.path, values });
     }
   }
@@ -156,7 +177,7 @@ function readChat(body: JsonObject, hints: ClientHints | undefined): PromptAnato
   volatile.push(...idsIn(messages));
 
   const lastRead = users.at(-1);
-  const tool = signed ?? toolFromHints(hints) ?? 'unknown';
+  const tool = signed ?? (lastRead && toolFromShape(lastRead.message.text)) ?? toolFromHints(hints) ?? 'unknown';
   const last = lastRead?.message;
   const fim = last ? findFimMarkers(last.text) : undefined;
   const fimAt = fim && last ? { ...fim, field: fieldOf(last.index) } : undefined;
@@ -166,7 +187,7 @@ function readChat(body: JsonObject, hints: ClientHints | undefined): PromptAnato
   if (!wrapped) {
     // Nothing recognisable: the whole last user message is the question, as it always was; code pasted in it is still code.
     const pasted = lastRead.blocks.filter((block) => block.kind === 'attached-code');
-    const question = { field: fieldOf(last.index), text: last.text, regions: [{ start: 0, end: last.text.length }], blocks: pasted };
+    const question = { field: fieldOf(last.index), text: last.text, regions: whole(last.text), blocks: pasted };
     return { tool, wrapped, question, fim: fimAt, volatile };
   }
   // An agent's later turns carry only tool results: the question is the latest message the user wrote in.
@@ -191,14 +212,14 @@ function readCompletion(body: JsonObject, hints: ClientHints | undefined): Promp
   const text = typeof prompt === 'string' ? prompt : Array.isArray(prompt) && prompt.every((item) => typeof item === 'string') ? (prompt as string[]).join('\n') : undefined;
   if (text === undefined) return { tool: toolFromHints(hints) ?? 'unknown', wrapped: false, question: undefined, fim: undefined, volatile: [] };
   const fim = findFimMarkers(text) ?? findCodeCompletion(text);
-  const tool = toolFromShape(text) ?? toolFromSystemPrompt(renderedSystemPrompt(text)) ?? toolFromHints(hints) ?? 'unknown';
+  const tool = toolFromShape(text) ?? toolFromStops(body.stop) ?? toolFromSystemPrompt(renderedSystemPrompt(text)) ?? toolFromHints(hints) ?? toolFromCompletionFields(body) ?? 'unknown';
   // A prompt rendered with a chat template is read like a conversation: the question is its last user turn.
   const reading = fim ? undefined : readText(text);
   const wrapped = reading !== undefined && reading.tagged && reading.blocks.some((block) => block.known);
   return {
     tool,
     wrapped,
-    question: { field: 'prompt', text, regions: wrapped ? reading.question : [{ start: 0, end: text.length }], blocks: wrapped ? reading.blocks : [] },
+    question: { field: 'prompt', text, regions: wrapped ? reading.question : whole(text), blocks: wrapped ? reading.blocks : [] },
     fim: fim && { ...fim, field: 'prompt' },
     volatile: [],
   };

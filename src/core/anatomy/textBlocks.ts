@@ -355,7 +355,7 @@ const LEAD_IN = /\bhere(?: is|'s) the (?:user(?:'s)? |original )?(?:question|req
 
 /** The question after a tool's lead-in, the last in the text: everything before it is the tool's. */
 function questionAfterLeadIn(text: string): TextReading | undefined {
-  if (!text.includes('ere')) return undefined;
+  if (!text.includes('ere is the ') && !text.includes("ere's the ")) return undefined;
   LEAD_IN.lastIndex = 0;
   let last: RegExpExecArray | undefined;
   for (let match = LEAD_IN.exec(text); match; match = LEAD_IN.exec(text)) last = match;

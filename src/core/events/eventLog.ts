@@ -74,6 +74,17 @@ function fromRow(row: EventRow): SkippedRequestDto {
   };
 }
 
+/**
+ * What is kept of a skipped prompt: its start, or, when the span lies past that (a question
+ * after a tool's long preamble), the stretch around the span. The dashboard finds the span's
+ * text in the excerpt when its offsets point past it.
+ */
+function promptExcerpt(prompt: string, span: SpanDto | null | undefined): string {
+  if (prompt.length <= MAX_PROMPT_CHARS || !span || span.end <= MAX_PROMPT_CHARS) return prompt.slice(0, MAX_PROMPT_CHARS);
+  const start = Math.max(0, Math.min(span.start - MAX_PROMPT_CHARS / 4, prompt.length - MAX_PROMPT_CHARS));
+  return prompt.slice(start, start + MAX_PROMPT_CHARS);
+}
+
 function publicEvent(event: SkippedRequestDto): RequestEventDto {
   const { prompt: _prompt, span: _span, ...rest } = event;
   return rest;
@@ -155,7 +166,7 @@ export class EventLog {
     const event: SkippedRequestDto = {
       ...input,
       id: this.nextId++,
-      prompt: input.prompt ? input.prompt.slice(0, MAX_PROMPT_CHARS) : null,
+      prompt: input.prompt ? promptExcerpt(input.prompt, input.span) : null,
       span: input.span ?? null,
     };
     this.memory.push(event);

@@ -43,8 +43,15 @@ const EXPLAIN_ONLY = `(?<![\\s\\S])(?![\\s\\S]*\\b(fix|refactor|rewrite|optimi[s
 const eitherCase = (words: readonly string[]): string =>
   words.map((word) => (/^[a-z]/.test(word) ? `[${word[0]!.toUpperCase()}${word[0]}]${word.slice(1)}` : word)).join('|');
 
-/** Where an imperative starts: the text's start, a sentence's, or after "please", "can you", "and" (a lookbehind, so spans start at the verb). */
-const IMPERATIVE_EN = `(?<=(?<![\\s\\S])\\s*|[.!?;]\\s+|\\n\\s*|\\b(?:${eitherCase(['please', 'pls', 'kindly', 'now', 'also', 'then', 'and', 'just'])})\\s+|\\b(?:${eitherCase(['can', 'could', 'would', 'will'])}) you(?: please)?\\s+)`;
+/** Where an imperative starts: the text's start, a sentence's, or after "please", "can you", "and". */
+const IMPERATIVE_START_EN = `(?:(?<![\\s\\S])\\s*|[.!?;]\\s+|\\n\\s*|\\b(?:${eitherCase(['please', 'pls', 'kindly', 'now', 'also', 'then', 'and', 'just'])})\\s+|\\b(?:${eitherCase(['can', 'could', 'would', 'will'])}) you(?: please)?\\s+)`;
+
+/**
+ * One of `verbs` where an imperative starts. The verb is matched first and its start checked
+ * behind it (a lookbehind tried at every position of a long prompt costs more than the
+ * whole rest of the policy); spans start at the verb.
+ */
+const imperative = (verbs: string, start = IMPERATIVE_START_EN): string => `\\b(?:${verbs})(?<=${start}(?:${verbs}))`;
 
 /** Verbs that ask for code or files to change, one per line. */
 const EDIT_VERBS_EN = eitherCase([
@@ -90,7 +97,7 @@ const CODE_GENERATION: PatternRule[] = [
   {
     id: 'attached-code-edit',
     // Code a tool attached (a selection, a mentioned file) and an imperative aimed at it: "make it faster".
-    pattern: `${IMPERATIVE_EN}(?:${EDIT_VERBS_EN})\\b${gap(60)}\\b(?:it|this|that|these|them|here|the (?:code|function|selection|file|snippet|query|class|method|component|test))\\b`,
+    pattern: `${imperative(EDIT_VERBS_EN)}\\b${gap(60)}\\b(?:it|this|that|these|them|here|the (?:code|function|selection|file|snippet|query|class|method|component|test))\\b`,
     caseSensitive: true,
     context: 'attached-code',
     unless: ["\\b(?:don'?t|do not|never|without)\\s+(?:change|modify|edit|touch|fix)\\b"],
@@ -130,7 +137,7 @@ const CODE_GENERATION: PatternRule[] = [
     id: 'edit-target',
     // An imperative aimed at a file, a path or a symbol: "Refactor src/db/pool.ts to use a singleton",
     // "rename getUser to findUserById everywhere", "Fix the failing test".
-    pattern: `${IMPERATIVE_EN}(?:${EDIT_VERBS_EN})\\b${gap(120)}(?:${EDIT_TARGETS_EN})`,
+    pattern: `${imperative(EDIT_VERBS_EN)}\\b${gap(120)}(?:${EDIT_TARGETS_EN})`,
     caseSensitive: true,
     ignoreQuoted: true,
     unless: ["\\b(?:don'?t|do not|never|without)\\s+(?:change|modify|edit|touch|fix|write)\\b"],
@@ -138,7 +145,7 @@ const CODE_GENERATION: PatternRule[] = [
   {
     id: 'fix-it',
     // "The users test is failing, please fix it."
-    pattern: `${IMPERATIVE_EN}(?:${eitherCase(['fix', 'repair', 'resolve'])})\\s+(?:it|them|this|that)\\b`,
+    pattern: `${imperative(eitherCase(['fix', 'repair', 'resolve']))}\\s+(?:it|them|this|that)\\b`,
     caseSensitive: true,
     requires: ['\\b(?:fail\\w*|broken|error\\w*|bug\\w*|crash\\w*|wrong|not working|doesn\'?t work)\\b'],
     unless: ["\\b(?:don'?t|do not|never|without)\\s+(?:change|modify|edit|touch|fix)\\b"],
@@ -155,7 +162,7 @@ const CODE_GENERATION: PatternRule[] = [
   {
     id: 'edit-target-ru',
     // An imperative aimed at code: in a Russian request, a word in Latin letters is a file, a symbol or a tool.
-    pattern: `(?<=(?<![\\s\\S])\\s*|[.!?;]\\s+|\\n\\s*|${S}(?:пожалуйста|и|а|затем|потом|также|ещё|еще),?\\s+)(?:${EDIT_VERBS_RU})${E}${gap(120)}(?:[A-Za-z_@/][\\w./@-]*|${S}везде${E}|${S}(?:в|во) всём проекте${E}|${S}(?:пада\\p{L}*|сломанн\\p{L}*) тест\\p{L}*)`,
+    pattern: `${S}(?:${EDIT_VERBS_RU})(?<=(?:(?<![\\s\\S])\\s*|[.!?;]\\s+|\\n\\s*|${S}(?:пожалуйста|и|а|затем|потом|также|ещё|еще),?\\s+)(?:${EDIT_VERBS_RU}))${E}${gap(120)}(?:[A-Za-z_@/][\\w./@-]*|${S}везде${E}|${S}(?:в|во) всём проекте${E}|${S}(?:пада\\p{L}*|сломанн\\p{L}*) тест\\p{L}*)`,
     ignoreQuoted: true,
     unless: [`${S}(?:ничего не (?:меняй|трогай|исправляй)|не (?:меняй|трогай|исправляй))${E}`],
   },

@@ -4,6 +4,7 @@ import type { ClientHints } from '../../core/anatomy/devTools';
 import { identifyRequest, tenantTag } from '../../core/cacheKey';
 import type { NewRequestEvent } from '../../core/events/eventLog';
 import type { SemanticContext } from '../../core/llmCache';
+import { fieldText } from '../../core/policy/policy';
 import type { PolicyDecision } from '../../core/policy/policyTypes';
 import { validateRequest } from '../../core/validateRequest';
 import { ENDPOINT_PATHS, type CacheEntry, type CacheOutcome, type Endpoint, type JsonObject, type JsonValue } from '../../core/types';
@@ -80,6 +81,7 @@ function clientHints(req: IncomingMessage): ClientHints {
     userAgent: req.headers['user-agent'],
     title: typeof title === 'string' ? title : undefined,
     referer: typeof referer === 'string' ? referer : undefined,
+    headerNames: Object.keys(req.headers),
   };
 }
 
@@ -267,18 +269,8 @@ function stringAt(body: JsonObject, path: ReadonlyArray<string | number>): strin
 /** The text a skip's span points into, for the dashboard's highlight. */
 function promptFor(body: JsonObject, span: { field: string; text: string } | undefined): string | null {
   if (!span) return null;
-  const field = span.field;
   // A header (Cache-Control) is its own text.
-  if (field === 'cache-control') return span.text;
-  const message = /^messages\[(\d+)\]\.content$/.exec(field);
-  if (message && Array.isArray(body.messages)) {
-    const content = (body.messages[Number(message[1])] as JsonObject | undefined)?.content;
-    if (typeof content === 'string') return content;
-    if (Array.isArray(content)) return content.map((part) => (isObject(part) && typeof part.text === 'string' ? part.text : '')).join('\n');
-  }
-  const value = body[field];
-  if (typeof value === 'string') return value;
-  if (Array.isArray(value) && value.every((item) => typeof item === 'string')) return (value as string[]).join('\n');
-  if (typeof value === 'number') return String(value);
-  return null;
+  if (span.field === 'cache-control') return span.text;
+  const value = body[span.field];
+  return fieldText(body, span.field) ?? (typeof value === 'number' ? String(value) : null);
 }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { questionText, readAnatomy } from '../../../../src/core/anatomy/promptAnatomy';
 import { identifyRequest } from '../../../../src/core/cacheKey';
 import type { JsonObject } from '../../../../src/core/types';
@@ -71,6 +72,28 @@ describe('prompt anatomy', () => {
     const d = 'chatcmpl-tool-bbbbbbbbbbbbbbbb2222222222222222';
     assert.equal(key(conversation(a, b, a)), key(conversation(c, d, c)));
     assert.notEqual(key(conversation(a, b, a)), key(conversation(c, d, d)));
+  });
+
+  it('reads any text built from the shapes tools use, and never throws or hangs', () => {
+    const pieces = fc.constantFrom(
+      '<task>', '</task>', '<environment_details>', '</environment_details>', '<user_message>', '</user_message>', '\n', '```', '```ts src/a.ts', '~~~',
+      '# Current Time', '# Current Cost', '- Current date: 2026-01-01', "[read_file for 'a'] Result:", 'EXECUTION RESULT of [x]:', '<|im_start|>user\n', '<|im_end|>',
+      '--------------------- NEW TASK DESCRIPTION ---------------------', '--------------------- END OF NEW TASK DESCRIPTION ---------------------',
+      '<|fim_prefix|>', '<|fim_suffix|>', '<|fim_middle|>', '[SUFFIX]', '[PREFIX]', 'Selected Code:', 'And here is the user question:', 'Reply in English.',
+      'localhost:51234', '12:30', 'What is a pool?', 'Fix the failing test', ' ', '#', '<', '[', '0',
+    );
+    const texts = fc.array(pieces, { maxLength: 60 }).map((parts) => parts.join(''));
+    fc.assert(
+      fc.property(fc.array(texts, { minLength: 1, maxLength: 3 }), texts, (parts, system) => {
+        const body = { model: 'm', messages: [{ role: 'system', content: system }, { role: 'user', content: parts.map((text) => ({ type: 'text', text })) }] };
+        const anatomy = readAnatomy('chat.completions', body);
+        const question = anatomy.question;
+        if (question) for (const region of question.regions) assert.ok(region.start >= 0 && region.end <= question.text.length && region.start < region.end);
+        identifyRequest('chat.completions', 't', body, anatomy.volatile);
+        readAnatomy('completions', { model: 'm', prompt: parts.join('') });
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it('never throws on malformed bodies', () => {
