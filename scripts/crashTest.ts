@@ -402,15 +402,20 @@ export async function runCrashTest(options: CrashTestOptions): Promise<CrashTest
   }
 }
 
-/** The entry list's total through the admin API, once its start-up repair is done (polls briefly). */
+/**
+ * The entry list's total through the admin API, once its start-up repair is done and the
+ * answers of the last misses are stored (a miss is stored after its client has the answer):
+ * polls until the list and the store agree, reading both again each time.
+ */
 async function catalogCount(gateway: GatewayChild, dataDir: string): Promise<number> {
   const token = adminToken(dataDir);
-  const expected = await storedCount(dataDir);
   let total = -1;
+  let expected = -2;
   for (let i = 0; i < 100 && total !== expected; i++) {
+    if (i > 0) await sleep(50);
+    expected = await storedCount(dataDir);
     const page = (await (await fetch(`${gateway.url}/deja/v1/entries?limit=1`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(10_000) })).json()) as { total: number };
     total = page.total;
-    if (total !== expected) await sleep(50);
   }
   return total;
 }

@@ -69,8 +69,20 @@ export interface CacheQuery {
 /** Where a lookup ended. A miss carries what the semantic level learned, to index the answer later. */
 export type LookupResult =
   | { kind: 'exact'; entry: CacheEntry }
-  | { kind: 'semantic'; entry: CacheEntry; similarity: number }
-  | { kind: 'miss'; nearestSimilarity: number | undefined; semantic: SemanticContext | undefined };
+  | { kind: 'semantic'; entry: CacheEntry; similarity: number; question: string }
+  | {
+      kind: 'miss';
+      nearestSimilarity: number | undefined;
+      semantic: SemanticContext | undefined;
+      /** When the semantic level explores: the nearest entry, whose answer the upstream's is to be compared with. */
+      exploration: Exploration | undefined;
+    };
+
+/** A request forwarded to learn whether the nearest entry's answer would have been right for it. */
+export interface Exploration {
+  entryId: string;
+  similarity: number;
+}
 
 /** The question's semantic view and vector, carried from the lookup to the store. */
 export interface SemanticContext {
@@ -159,26 +171,31 @@ export class LlmCache {
     // The partition masks what the key masked, so two sessions of one workspace share it too.
     const masks = anatomy && query.identity.normalized.length ? anatomy.volatile : [];
     const semanticQuery = anatomy && semanticQueryFor(query.endpoint, query.tenant, query.identity.keyed, anatomy, masks);
-    if (!this.semantic || !semanticQuery) return { kind: 'miss', nearestSimilarity: undefined, semantic: undefined };
+    if (!this.semantic || !semanticQuery) return { kind: 'miss', nearestSimilarity: undefined, semantic: undefined, exploration: undefined };
     const found = await this.semantic.lookup(semanticQuery);
     const context: SemanticContext = { query: semanticQuery, vector: found?.vector };
     const nearest = found?.nearest;
-    const threshold = query.threshold ?? this.semantic.threshold;
-    if (nearest && nearest.score >= threshold) {
-      const entry = await this.exact.get(nearest.id).catch(() => undefined);
-      // The vector may outlive its entry (expired, evicted by another path): never answer from a stale pointer.
-      const stillAnswers =
-        entry &&
-        entry.expiresAt > this.now() &&
-        entry.endpoint === query.endpoint &&
-        semanticQueryOfEntry(entry)?.partition === semanticQuery.partition;
-      if (stillAnswers) {
+    const decision = nearest && this.semantic.decide({ entryId: nearest.id, similarity: nearest.score, endpoint: query.endpoint }, query.threshold);
+    if (nearest && decision?.action === 'exploit') {
+      const entry = await this.answeringEntry(nearest.id, query.endpoint, semanticQuery.partition);
+      if (entry) {
         this.catalog?.touch(entry.id, this.now());
-        return { kind: 'semantic', entry, similarity: nearest.score };
+        return { kind: 'semantic', entry, similarity: nearest.score, question: semanticQuery.text };
       }
       this.semantic.dropStale(nearest.id);
     }
-    return { kind: 'miss', nearestSimilarity: nearest?.score, semantic: context };
+    const exploration = nearest && decision?.action === 'explore' ? { entryId: nearest.id, similarity: nearest.score } : undefined;
+    return { kind: 'miss', nearestSimilarity: nearest?.score, semantic: context, exploration };
+  }
+
+  /**
+   * The entry a vector points at, if it still answers the partition: a vector may outlive its
+   * entry (expired, evicted by another path), and a stale pointer never answers.
+   */
+  async answeringEntry(id: string, endpoint: Endpoint, partition: string): Promise<CacheEntry | undefined> {
+    const entry = await this.exact.get(id).catch(() => undefined);
+    const answers = entry && entry.expiresAt > this.now() && entry.endpoint === endpoint && semanticQueryOfEntry(entry)?.partition === partition;
+    return answers ? entry : undefined;
   }
 
   /** Stores a complete answer. Returns the entry, or undefined when it was not stored (and why is logged). */

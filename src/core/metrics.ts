@@ -8,11 +8,30 @@ export function percentile(values: readonly number[], p: number): number | null 
   return sorted[index]!;
 }
 
-/** A background recheck of a hit against the upstream. */
+/**
+ * A background recheck of a hit against the upstream. An exact hit's answer is `stale` when the
+ * upstream now answers otherwise; a semantic hit's, when it was the wrong answer to the question
+ * it was served for (then `similarity` is that question's).
+ */
 export interface RevalidationRecord {
   at: number;
   entryId: string;
   stale: boolean;
+  /** Set for a semantic hit: the similarity it was served at. */
+  similarity?: number;
+}
+
+/**
+ * Wilson's 95% score interval for a proportion of `part` in `whole`: unlike the plain
+ * estimate, it stays honest with few checks and none wrong (0 of 30 is "at most 11.4%").
+ */
+export function wilsonInterval(part: number, whole: number, z = 1.96): { low: number; high: number } | null {
+  if (whole === 0) return null;
+  const p = part / whole;
+  const z2 = z * z;
+  const centre = (p + z2 / (2 * whole)) / (1 + z2 / whole);
+  const half = (z / (1 + z2 / whole)) * Math.sqrt((p * (1 - p)) / whole + z2 / (4 * whole * whole));
+  return { low: Math.max(0, centre - half), high: Math.min(1, centre + half) };
 }
 
 const ratio = (part: number, whole: number): number | null => (whole === 0 ? null : part / whole);
@@ -40,6 +59,7 @@ export type ComputedStats = Pick<
   | 'latency'
   | 'savings'
   | 'staleness'
+  | 'semanticChecks'
   | 'timeline'
 >;
 
@@ -103,7 +123,11 @@ export function computeStats(
     }
   }
 
-  const checks = revalidations.filter((check) => check.at >= window.from && check.at < window.to);
+  const inWindowChecks = revalidations.filter((check) => check.at >= window.from && check.at < window.to);
+  // Staleness is about exact hits; a semantic hit's recheck measures whether it was the right answer at all.
+  const checks = inWindowChecks.filter((check) => check.similarity === undefined);
+  const semanticChecks = inWindowChecks.filter((check) => check.similarity !== undefined);
+  const falseHits = semanticChecks.filter((check) => check.stale).length;
   const stale = checks.filter((check) => check.stale).length;
   return {
     window,
@@ -128,6 +152,13 @@ export function computeStats(
     },
     savings: { requestsNotSent: ratio(exactHits + semanticHits, requests), promptTokensSaved, completionTokensSaved },
     staleness: { revalidated: checks.length, stale, rate: ratio(stale, checks.length) },
+    semanticChecks: {
+      explorations: inWindow.filter((event) => event.decision === 'explore').length,
+      judged: semanticChecks.length,
+      falseHits,
+      falseHitRate: ratio(falseHits, semanticChecks.length),
+      falseHitInterval: wilsonInterval(falseHits, semanticChecks.length),
+    },
     timeline,
   };
 }

@@ -18,6 +18,7 @@ import type { ExactStore } from './stores/exactStore';
 import { HotExactStore } from './stores/hotExactStore';
 import { MemoryExactStore } from './stores/memoryExactStore';
 import { MemoryVectorStore } from './stores/memoryVectorStore';
+import { ObservationStore } from './stores/observationStore';
 import { SqliteExactStore } from './stores/sqliteExactStore';
 import { SqliteVectorStore } from './stores/sqliteVectorStore';
 import type { VectorStore } from './stores/vectorStore';
@@ -57,7 +58,7 @@ function progressLogger(logger: Logger, local: boolean): (progress: LoadProgress
   };
 }
 
-type TeamSemanticDeps = Pick<SemanticCacheDeps, 'elsewhere' | 'onEmbedded'>;
+type TeamSemanticDeps = Pick<SemanticCacheDeps, 'elsewhere' | 'onEmbedded' | 'onObserved'>;
 
 /** The model path (resolved, when local) the semantic level embeds with. */
 function embeddingModelOf(options: Pick<GatewayOptions, 'embeddingModel'>): string {
@@ -74,7 +75,14 @@ export function semanticSpace(options: Pick<GatewayOptions, 'embeddingModel' | '
   return `${fingerprint ?? model}#${options.embeddingDtype}`;
 }
 
-function createSemanticCache(options: GatewayOptions, exact: ExactStore, logger: Logger, injected?: Embedder, team: (space: string) => TeamSemanticDeps = () => ({})): SemanticCache | undefined {
+function createSemanticCache(
+  options: GatewayOptions,
+  exact: ExactStore,
+  observations: ObservationStore,
+  logger: Logger,
+  injected?: Embedder,
+  team: (space: string) => TeamSemanticDeps = () => ({}),
+): SemanticCache | undefined {
   if (!options.semantic) return undefined;
   // Read once, and only with the semantic level on: a local model's fingerprint reads its files.
   const space = semanticSpace(options);
@@ -105,6 +113,10 @@ function createSemanticCache(options: GatewayOptions, exact: ExactStore, logger:
     model,
     space,
     threshold: options.semanticThreshold,
+    mode: options.semanticMode,
+    maxFalseHitRate: options.maxFalseHitRate,
+    floor: options.semanticFloor,
+    observations,
     ...team(space),
   });
 }
@@ -136,6 +148,7 @@ export async function openCache(options: GatewayOptions, logger: Logger, embedde
   let store: ExactStore;
   let catalog: EntryCatalog;
   let events: EventLog;
+  let observations: ObservationStore;
   let shared: SharedTier | undefined;
   try {
     store = await openStore(options, logger);
@@ -155,16 +168,19 @@ export async function openCache(options: GatewayOptions, logger: Logger, embedde
     }
     catalog = await EntryCatalog.open(file);
     events = await EventLog.open({ ...DEFAULT_EVENT_LOG, file, retentionDays: options.eventsRetentionDays });
+    observations = await ObservationStore.open(options.semantic ? file : null);
   } catch (error) {
     await shared?.close().catch(() => {});
     await lock?.release();
     throw error;
   }
   const team = shared;
-  const semantic = createSemanticCache(options, store, logger, embedder, team && ((space) => ({
+  const semantic = createSemanticCache(options, store, observations, logger, embedder, team && ((space) => ({
     elsewhere: () => team.teamIds(),
     // A vector embedded late (the backlog) is shared too: the others need not embed it again.
     onEmbedded: (entry, partition, stored) => team.publish(putMessage(entry, partition, space, stored)),
+    // What one gateway learns about an entry, every gateway of the team learns.
+    onObserved: (observation) => team.publish({ op: 'obs', ...observation }),
   })));
   const cache = new LlmCache({ exact: store, catalog, semantic, team, logger });
   // The catalog is an index over the store: bring it in line after a crash, in the background.

@@ -2,6 +2,8 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import type { EmbeddingDtype } from './embeddings/embedder';
+import { SEMANTIC_MODES, type SemanticMode } from './semantic/decision/semanticDecision';
+import { ANSWER_JUDGES, type AnswerJudgeKind } from './semantic/judge/answerJudge';
 import type { PolicyOverrides } from './policy/policyTypes';
 import { LOG_LEVELS, type LogLevel } from './logger';
 import { sharedStoreProblem } from './shared/redisUrl';
@@ -31,8 +33,20 @@ export interface GatewayOptions {
   cachingEnabled: boolean;
   /** The semantic level: similar questions answered from the cache. */
   semantic: boolean;
-  /** Cosine similarity a semantic hit needs, 0 to 1. */
+  /** Cosine similarity a semantic hit needs, 0 to 1 (the static mode, and a request's `x-deja-threshold`). */
   semanticThreshold: number;
+  /**
+   * How a semantic hit is decided: `verified` serves one only when the chance of a wrong
+   * answer is, with 95% confidence, within `maxFalseHitRate`, learned from the upstream's own
+   * answers; `static` serves at or above `semanticThreshold`.
+   */
+  semanticMode: SemanticMode;
+  /** Verified: the chance of a wrong answer a served semantic hit may carry, at most (δ). */
+  maxFalseHitRate: number;
+  /** Verified: below this similarity the nearest stored question is not considered (a plain miss). */
+  semanticFloor: number;
+  /** How the upstream's answer is compared with a stored one: their embeddings, their text, or the upstream model asked. */
+  answerJudge: AnswerJudgeKind;
   /** A Hugging Face model id, or a local directory with config.json, tokenizer.json and onnx/. */
   embeddingModel: string;
   embeddingDtype: EmbeddingDtype;
@@ -88,6 +102,10 @@ export const DEFAULT_OPTIONS: Readonly<GatewayOptions> = {
   cachingEnabled: true,
   semantic: true,
   semanticThreshold: DEFAULT_SEMANTIC_THRESHOLD,
+  semanticMode: 'verified',
+  maxFalseHitRate: 0.02,
+  semanticFloor: 0.7,
+  answerJudge: 'embedding',
   embeddingModel: DEFAULT_EMBEDDING_MODEL,
   embeddingDtype: 'q8',
   embeddingDownload: true,
@@ -189,6 +207,13 @@ function parsePolicyFile(raw: string): PolicyOverrides {
   }
 }
 
+/** A bound on wrong answers: above 0, and below one half (a bound of a half or more bounds nothing). */
+function parseFalseHitRate(raw: string): number {
+  const value = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(value) || value <= 0 || value >= 0.5) throw new Error(`must be a fraction above 0 and below 0.5, such as 0.02, got "${raw}"`);
+  return value;
+}
+
 function parseShare(raw: string): number {
   const value = Number(raw);
   if (raw.trim() === '' || !Number.isFinite(value) || value < 0 || value > 1) throw new Error(`must be a fraction from 0 to 1, got "${raw}"`);
@@ -232,6 +257,10 @@ export const SETTINGS: readonly SettingSpec[] = [
   { flag: 'caching', env: 'DEJA_CACHING', key: 'cachingEnabled', valueName: 'on|off', help: 'turn the cache off to forward everything untouched (default on)', parse: parseBoolean },
   { flag: 'semantic', env: 'DEJA_SEMANTIC', key: 'semantic', valueName: 'on|off', help: 'answer similar questions from the cache (default on)', parse: parseBoolean },
   { flag: 'semantic-threshold', env: 'DEJA_SEMANTIC_THRESHOLD', key: 'semanticThreshold', valueName: 'x', help: `similarity a semantic hit needs, 0 to 1 (default ${DEFAULT_SEMANTIC_THRESHOLD})`, parse: parseThreshold },
+  { flag: 'semantic-mode', env: 'DEJA_SEMANTIC_MODE', key: 'semanticMode', valueName: 'mode', help: 'verified (a learned bound on wrong answers, default) or static (the similarity threshold)', parse: parseChoice('semantic mode', SEMANTIC_MODES) },
+  { flag: 'max-false-hit-rate', env: 'DEJA_MAX_FALSE_HIT_RATE', key: 'maxFalseHitRate', valueName: 'x', help: 'verified: the chance of a wrong answer a semantic hit may carry, at most (default 0.02)', parse: parseFalseHitRate },
+  { flag: 'semantic-floor', env: 'DEJA_SEMANTIC_FLOOR', key: 'semanticFloor', valueName: 'x', help: 'verified: similarity below which the nearest question is not considered (default 0.7)', parse: parseThreshold },
+  { flag: 'answer-judge', env: 'DEJA_ANSWER_JUDGE', key: 'answerJudge', valueName: 'kind', help: "how a stored answer is checked against the upstream's: embedding (default), exact (text), or llm (the upstream model asked)", parse: parseChoice('answer judge', ANSWER_JUDGES) },
   { flag: 'embedding-model', env: 'DEJA_EMBEDDING_MODEL', key: 'embeddingModel', valueName: 'id|dir', help: `Hugging Face model id or local model directory (default ${DEFAULT_EMBEDDING_MODEL})`, parse: (raw) => raw },
   { flag: 'embedding-dtype', env: 'DEJA_EMBEDDING_DTYPE', key: 'embeddingDtype', valueName: 'dtype', help: 'model precision: q8 (onnx/model_quantized.onnx, default) or fp32 (onnx/model.onnx)', parse: parseChoice('embedding dtype', ['fp32', 'fp16', 'q8', 'int8', 'uint8', 'q4'] as const) },
   { flag: 'embedding-download', env: 'DEJA_EMBEDDING_DOWNLOAD', key: 'embeddingDownload', valueName: 'on|off', help: 'allow downloading the model from the Hugging Face hub on first use (default on)', parse: parseBoolean },

@@ -1,6 +1,7 @@
 import type { EventLog } from '../core/events/eventLog';
 import type { LlmCache } from '../core/llmCache';
 import type { Logger } from '../core/logger';
+import type { AnswerJudge } from '../core/semantic/judge/answerJudge';
 import type { GatewayOptions } from '../core/options';
 import type { Policy } from '../core/policy/policy';
 import type { SharedTier } from '../core/shared/sharedTier';
@@ -29,6 +30,8 @@ export interface GatewayContext {
   vllm: VllmScraper;
   metrics: GatewayMetrics;
   revalidator: Revalidator;
+  /** Judges a stored answer against the upstream's (explorations, rechecks of semantic hits). */
+  judge: AnswerJudge;
   live: LiveEvents;
   /** Required by the admin API; written owner-only to the data directory. */
   adminToken: string;

@@ -26,6 +26,9 @@ export class GatewayMetrics {
   private readonly upstreamDuration: Histogram<'endpoint'>;
   private readonly revalidations: Counter<'result'>;
   private readonly teamHits: Counter<'outcome'>;
+  private readonly semanticJudged: Counter;
+  private readonly semanticFalseHits: Counter;
+  private readonly semanticExplorations: Counter;
 
   constructor(sources: GaugeSources) {
     // The event-loop lag monitor samples every 100 ms, not prom-client's 10: a timer at 10 ms
@@ -37,6 +40,9 @@ export class GatewayMetrics {
     this.duration = new Histogram({ name: 'deja_request_duration_seconds', help: 'Time from request to the end of the response, by cache outcome', labelNames: ['outcome'], buckets: SECONDS, registers });
     this.upstreamDuration = new Histogram({ name: 'deja_upstream_duration_seconds', help: 'Time the upstream took, when it was called', labelNames: ['endpoint'], buckets: SECONDS, registers });
     this.revalidations = new Counter({ name: 'deja_revalidations_total', help: 'Hits rechecked against the upstream, by result', labelNames: ['result'], registers });
+    this.semanticJudged = new Counter({ name: 'deja_semantic_judged_total', help: "Served semantic hits rechecked against the upstream's own answer to their question", registers });
+    this.semanticFalseHits = new Counter({ name: 'deja_semantic_false_hits_total', help: 'Rechecked semantic hits whose answer was wrong for their question', registers });
+    this.semanticExplorations = new Counter({ name: 'deja_semantic_explorations_total', help: "Requests forwarded to learn whether the nearest entry's answer would have been right (verified mode)", registers });
     this.teamHits = new Counter({ name: 'deja_team_hits_total', help: "Hits answered from the team tier (a colleague's entry in the shared store), by outcome", labelNames: ['outcome'], registers });
     const gauge = (name: string, help: string, read: () => number | undefined | Promise<number | undefined>) =>
       new Gauge({
@@ -63,6 +69,13 @@ export class GatewayMetrics {
       this.tokensSaved.inc({ kind: 'completion' }, event.completionTokens);
       if (event.tier === 'team') this.teamHits.inc({ outcome: event.outcome });
     }
+    if (event.decision === 'explore') this.semanticExplorations.inc();
+  }
+
+  /** A served semantic hit judged against the upstream's answer. */
+  observeSemanticCheck(wrong: boolean): void {
+    this.semanticJudged.inc();
+    if (wrong) this.semanticFalseHits.inc();
   }
 
   observeRevalidation(stale: boolean): void {

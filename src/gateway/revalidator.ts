@@ -2,7 +2,8 @@ import { identityOfEntry } from '../core/cacheKey';
 import type { EventLog } from '../core/events/eventLog';
 import type { LlmCache } from '../core/llmCache';
 import type { Logger } from '../core/logger';
-import { ENDPOINT_PATHS, type CacheEntry, type JsonObject, type JsonValue } from '../core/types';
+import { EmbeddingJudge, type AnswerJudge } from '../core/semantic/judge/answerJudge';
+import { ENDPOINT_PATHS, type CacheEntry, type Endpoint, type JsonObject, type JsonValue } from '../core/types';
 import type { GatewayMetrics } from './promMetrics';
 import { readBody, type Upstream } from './upstream';
 
@@ -10,19 +11,6 @@ const MAX_BODY = 64 * 1024 * 1024;
 
 function isObject(value: JsonValue | undefined): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** What an answer says, for comparing two answers to the same request. */
-export function answerText(response: JsonObject): string {
-  const choices = Array.isArray(response.choices) ? response.choices.filter(isObject) : [];
-  return choices
-    .map((choice) => {
-      if (typeof choice.text === 'string') return choice.text;
-      const message = isObject(choice.message) ? choice.message : {};
-      const calls = Array.isArray(message.tool_calls) ? JSON.stringify(message.tool_calls.map((call) => (isObject(call) ? call.function ?? null : null))) : '';
-      return `${typeof message.content === 'string' ? message.content : ''}${calls}`;
-    })
-    .join('\n');
 }
 
 function firstEmbedding(response: JsonObject): number[] | undefined {
@@ -42,8 +30,6 @@ function cosine(a: number[], b: number[]): number {
   return na && nb ? dot / Math.sqrt(na * nb) : 0;
 }
 
-const normalize = (text: string) => text.replace(/\s+/g, ' ').trim();
-
 export interface RevalidatorDeps {
   cache: LlmCache;
   upstream: Upstream;
@@ -52,41 +38,64 @@ export interface RevalidatorDeps {
   logger: Logger;
   share: number;
   staleThreshold: number;
+  /** Judges whether a served semantic hit's answer was right for its question. */
+  judge: AnswerJudge;
   random?: () => number;
 }
 
+/** A served semantic hit: the question it answered (the request as keyed), and how similar that question was to the entry's. */
+export interface ServedSemanticHit {
+  endpoint: Endpoint;
+  request: JsonObject;
+  question: string;
+  similarity: number;
+}
+
 /**
- * Measures staleness: a small share of hits is asked again upstream, in the
- * background. When the fresh answer differs materially from the stored one
- * (by answer embeddings when the model is loaded, by text otherwise), the hit
- * counts as stale and the entry is replaced with the fresh answer.
+ * Measures, on a small share of hits asked again upstream in the background:
+ * - staleness, for exact hits: when the fresh answer differs materially from the stored one
+ *   (by answer embeddings when the model is loaded, by text otherwise), the hit counts as
+ *   stale and the entry is replaced with the fresh answer;
+ * - rightness, for semantic hits: the upstream answers the question the hit was served for,
+ *   and the judge says whether the served answer was right. That is the measured false-hit
+ *   rate, and an observation the entry learns from.
  */
 export class Revalidator {
   private readonly running = new Set<string>();
   private readonly random: () => number;
+  /** The staleness comparison: the same meaning, by the answers' embeddings. */
+  private readonly staleness: EmbeddingJudge;
 
   constructor(private readonly deps: RevalidatorDeps) {
     this.random = deps.random ?? Math.random;
+    this.staleness = new EmbeddingJudge((a, b) => deps.cache.semantic?.textSimilarity(a, b) ?? Promise.resolve(undefined), deps.staleThreshold);
   }
 
-  /** Called on every hit; rechecks it with the configured probability. */
-  maybeRevalidate(entry: CacheEntry, authorization: string | undefined): void {
+  /** Called on every hit; rechecks it with the configured probability. A semantic hit is checked for rightness. */
+  maybeRevalidate(entry: CacheEntry, authorization: string | undefined, served?: ServedSemanticHit): void {
     if (this.deps.share <= 0 || this.running.has(entry.id) || this.random() >= this.deps.share) return;
     this.running.add(entry.id);
-    void this.revalidate(entry, authorization)
+    const check = served ? this.checkSemantic(entry, served, authorization) : this.revalidate(entry, authorization);
+    void check
       .catch((error: unknown) => this.deps.logger.debug('revalidation failed', { entry: entry.id, error }))
       .finally(() => this.running.delete(entry.id));
   }
 
-  /** Rechecks one entry now; resolves with whether it was stale, or undefined when it could not be checked. */
-  async revalidate(entry: CacheEntry, authorization: string | undefined): Promise<boolean | undefined> {
+  /** The upstream's answer to a request, or undefined when it did not give one. */
+  private async ask(endpoint: Endpoint, request: JsonObject, authorization: string | undefined): Promise<JsonObject | undefined> {
     const headers: Record<string, string> = { 'content-type': 'application/json', 'accept-encoding': 'identity' };
     if (authorization) headers.authorization = authorization;
-    const response = await this.deps.upstream.request({ method: 'POST', path: ENDPOINT_PATHS[entry.endpoint], headers, body: Buffer.from(JSON.stringify(entry.request)) });
+    const response = await this.deps.upstream.request({ method: 'POST', path: ENDPOINT_PATHS[endpoint], headers, body: Buffer.from(JSON.stringify(request)) });
     const body = await readBody(response.body, MAX_BODY);
     if (response.status !== 200) return undefined;
-    const fresh = JSON.parse(body.toString('utf8')) as JsonObject;
-    const stale = !(await this.same(entry, fresh));
+    return JSON.parse(body.toString('utf8')) as JsonObject;
+  }
+
+  /** Rechecks one entry now; resolves with whether it was stale, or undefined when it could not be checked. */
+  async revalidate(entry: CacheEntry, authorization: string | undefined): Promise<boolean | undefined> {
+    const fresh = await this.ask(entry.endpoint, entry.request, authorization);
+    if (!fresh) return undefined;
+    const stale = !(await this.same(entry, fresh, authorization));
     this.deps.events.recordRevalidation({ at: Date.now(), entryId: entry.id, stale });
     this.deps.metrics.observeRevalidation(stale);
     if (stale) {
@@ -98,16 +107,31 @@ export class Revalidator {
     return stale;
   }
 
-  private async same(entry: CacheEntry, fresh: JsonObject): Promise<boolean> {
+  /**
+   * Asks the upstream the question a semantic hit was served for, and judges the served
+   * answer against its answer. Resolves with whether the served answer was wrong, or
+   * undefined when the upstream or the judge gave no verdict (then nothing is recorded).
+   */
+  async checkSemantic(entry: CacheEntry, served: ServedSemanticHit, authorization: string | undefined): Promise<boolean | undefined> {
+    const fresh = await this.ask(served.endpoint, served.request, authorization);
+    if (!fresh) return undefined;
+    const right = await this.deps.judge.judge({ endpoint: served.endpoint, model: entry.model, question: served.question, stored: entry.response, fresh, authorization });
+    if (right === undefined) return undefined;
+    const at = Date.now();
+    this.deps.events.recordRevalidation({ at, entryId: entry.id, stale: !right, similarity: served.similarity });
+    this.deps.metrics.observeSemanticCheck(!right);
+    this.deps.cache.semantic?.observe(entry.id, served.endpoint, { similarity: served.similarity, correct: right, at });
+    if (!right) this.deps.logger.info('a semantic hit was the wrong answer to its question', { entry: entry.id, similarity: served.similarity });
+    return !right;
+  }
+
+  private async same(entry: CacheEntry, fresh: JsonObject, authorization: string | undefined): Promise<boolean> {
     if (entry.endpoint === 'embeddings') {
       const a = firstEmbedding(entry.response);
       const b = firstEmbedding(fresh);
       return a !== undefined && b !== undefined && cosine(a, b) >= this.deps.staleThreshold;
     }
-    const stored = answerText(entry.response);
-    const current = answerText(fresh);
-    if (normalize(stored) === normalize(current)) return true;
-    const similarity = await this.deps.cache.semantic?.textSimilarity(stored, current);
-    return similarity !== undefined && similarity >= this.deps.staleThreshold;
+    const verdict = await this.staleness.judge({ endpoint: entry.endpoint, model: entry.model, question: '', stored: entry.response, fresh, authorization });
+    return verdict === true;
   }
 }

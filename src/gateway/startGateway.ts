@@ -15,6 +15,9 @@ import type { GatewayOptions } from '../core/options';
 import { createApp } from './createApp';
 import type { GatewayContext } from './gatewayContext';
 import { Upstream } from './upstream';
+import type { LlmCache } from '../core/llmCache';
+import { EmbeddingJudge, ExactJudge, type AnswerJudge } from '../core/semantic/judge/answerJudge';
+import { LlmJudge } from './llmJudge';
 
 const SWEEP_INTERVAL_MS = 60_000;
 const CLOSE_GRACE_MS = 2_000;
@@ -33,6 +36,13 @@ export interface RunningGateway {
   port: number;
   context: GatewayContext;
   close(): Promise<void>;
+}
+
+/** The judge the options name: the answers' embeddings (at the staleness threshold), their text, or the upstream model asked. */
+function answerJudge(options: GatewayOptions, cache: LlmCache, upstream: Upstream, logger: Logger): AnswerJudge {
+  if (options.answerJudge === 'exact') return new ExactJudge();
+  if (options.answerJudge === 'llm') return new LlmJudge(upstream, logger);
+  return new EmbeddingJudge((a, b) => cache.semantic?.textSimilarity(a, b) ?? Promise.resolve(undefined), options.staleThreshold);
 }
 
 function listen(server: Server, host: string, port: number): Promise<void> {
@@ -82,6 +92,7 @@ export async function startGateway(given: GatewayOptions, deps: GatewayDeps = {}
   });
   // Other gateways' stores and evictions: into this gateway's index, and onto the dashboard.
   opened.shared?.follow({ semantic: cache.semantic, catalog: cache.catalog, onChange: (reason) => live.publish({ type: 'entries/changed', reason }) });
+  const judge = answerJudge(options, cache, upstream, logger);
   const context: GatewayContext = {
     options,
     cache,
@@ -95,7 +106,8 @@ export async function startGateway(given: GatewayOptions, deps: GatewayDeps = {}
     prefixStability: new PrefixStabilityTracker(),
     vllm,
     metrics,
-    revalidator: new Revalidator({ cache, upstream, events, metrics, logger, share: options.revalidateShare, staleThreshold: options.staleThreshold }),
+    revalidator: new Revalidator({ cache, upstream, events, metrics, logger, share: options.revalidateShare, staleThreshold: options.staleThreshold, judge }),
+    judge,
     live,
     adminToken: await loadOrCreateAdminToken(options.dataDir),
   };

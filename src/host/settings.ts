@@ -14,7 +14,17 @@ export interface DejaSettings {
   logLevel: 'error' | 'warn' | 'info' | 'debug';
   /** Mask the clock, date, cost and port values in tools' boilerplate in cache keys. */
   normalizeVolatile: boolean;
-  semantic: { enabled: boolean; threshold: number; embeddingModel: string; embeddingDtype: 'q8' | 'fp32' };
+  semantic: {
+    enabled: boolean;
+    /** verified: a learned bound on wrong answers; static: the threshold. */
+    mode: 'verified' | 'static';
+    /** Verified: the chance of a wrong answer a semantic hit may carry, at most. */
+    maxFalseHitRate: number;
+    answerJudge: 'embedding' | 'exact' | 'llm';
+    threshold: number;
+    embeddingModel: string;
+    embeddingDtype: 'q8' | 'fp32';
+  };
   /** The team tier: a Redis URL ('' for none) and the team namespace in it. */
   team: { sharedStore: string; name: string };
   policy: {
@@ -36,7 +46,7 @@ export const DEFAULT_SETTINGS: DejaSettings = {
   dataDirectory: '',
   logLevel: 'info',
   normalizeVolatile: true,
-  semantic: { enabled: true, threshold: 0.95, embeddingModel: 'Xenova/paraphrase-multilingual-MiniLM-L12-v2', embeddingDtype: 'q8' },
+  semantic: { enabled: true, mode: 'verified', maxFalseHitRate: 0.02, answerJudge: 'embedding', threshold: 0.95, embeddingModel: 'Xenova/paraphrase-multilingual-MiniLM-L12-v2', embeddingDtype: 'q8' },
   team: { sharedStore: '', name: 'default' },
   policy: {
     highTemperature: { enabled: true, maxTemperature: 0.8, absentTemperature: 0 },
@@ -79,6 +89,8 @@ export function readSettings(get: SettingGetter): DejaSettings {
   const levels = ['error', 'warn', 'info', 'debug'] as const;
   const level = get('logLevel');
   const dtype = get('semantic.embeddingDtype');
+  const mode = get('semantic.mode');
+  const judge = get('semantic.answerJudge');
   const extra = (get('policy.extraPatterns') ?? {}) as Record<string, unknown>;
   return {
     autoStart: bool(get('autoStart'), d.autoStart),
@@ -90,6 +102,9 @@ export function readSettings(get: SettingGetter): DejaSettings {
     normalizeVolatile: bool(get('normalizeVolatile'), d.normalizeVolatile),
     semantic: {
       enabled: bool(get('semantic.enabled'), d.semantic.enabled),
+      mode: mode === 'verified' || mode === 'static' ? mode : d.semantic.mode,
+      maxFalseHitRate: num(get('semantic.maxFalseHitRate'), d.semantic.maxFalseHitRate, 0.001, 0.49),
+      answerJudge: judge === 'embedding' || judge === 'exact' || judge === 'llm' ? judge : d.semantic.answerJudge,
       threshold: num(get('semantic.threshold'), d.semantic.threshold, 0, 1),
       embeddingModel: str(get('semantic.embeddingModel'), d.semantic.embeddingModel) || d.semantic.embeddingModel,
       embeddingDtype: dtype === 'fp32' || dtype === 'q8' ? dtype : d.semantic.embeddingDtype,
@@ -148,6 +163,9 @@ export function serveArguments(settings: DejaSettings, dataDir: string, policyFi
     '--log-level', settings.logLevel,
     '--normalize-volatile', settings.normalizeVolatile ? 'on' : 'off',
     '--semantic', settings.semantic.enabled ? 'on' : 'off',
+    '--semantic-mode', settings.semantic.mode,
+    '--max-false-hit-rate', String(settings.semantic.maxFalseHitRate),
+    '--answer-judge', settings.semantic.answerJudge,
     '--semantic-threshold', String(settings.semantic.threshold),
     '--embedding-model', settings.semantic.embeddingModel,
     '--embedding-dtype', settings.semantic.embeddingDtype,

@@ -49,7 +49,15 @@ export interface RequestEventDto {
   tier?: 'local' | 'team' | null;
   /** The dev tool that sent it, as recognised from the request's shape and headers. */
   tool?: DevToolDto | null;
+  /**
+   * Verified semantic mode, when the nearest stored question was considered: `exploit` served
+   * its answer, `explore` forwarded the request to learn whether that answer would have been right.
+   */
+  decision?: SemanticDecisionDto | null;
 }
+
+export const SEMANTIC_DECISIONS = ['exploit', 'explore'] as const;
+export type SemanticDecisionDto = (typeof SEMANTIC_DECISIONS)[number];
 
 /** A skipped request, with the prompt text so the dashboard can highlight the span. */
 export interface SkippedRequestDto extends RequestEventDto {
@@ -170,11 +178,28 @@ export interface StatsDto {
     completionTokensSaved: number;
   };
   staleness: { revalidated: number; stale: number; rate: number | null };
+  /**
+   * How right semantic hits were, measured: the sampled rechecks of served semantic hits
+   * (`--revalidate-share`) judged against the upstream's own answer, the share found wrong and
+   * its 95% (Wilson) interval; and the requests forwarded to learn (explorations).
+   */
+  semanticChecks: { explorations: number; judged: number; falseHits: number; falseHitRate: number | null; falseHitInterval: { low: number; high: number } | null };
   timeline: TimeBucketDto[];
   cache: { entries: number; vectors: number | null; caching: boolean };
   /** Null when no team tier is configured. */
   shared: SharedStatusDto | null;
-  semantic: { state: string; reason?: string; model: string; threshold: number };
+  semantic: {
+    state: string;
+    reason?: string;
+    model: string;
+    threshold: number;
+    mode: 'verified' | 'static';
+    /** Verified: the bound on wrong answers from semantic hits (δ). */
+    maxFalseHitRate: number;
+    judge: 'embedding' | 'exact' | 'llm';
+    /** The llm judge's calls and tokens since the gateway started; null for the other judges. */
+    judgeCost: { calls: number; failures: number; promptTokens: number; completionTokens: number } | null;
+  };
   vllm: VllmFiguresDto;
   prefixStability: PrefixStabilityDto[];
   /** Per tool and model: user messages that carry values changing every session. */
@@ -210,6 +235,12 @@ export interface EntryDetailDto extends EntrySummaryDto {
   source: 'json' | 'stream';
   /** The kinds of volatile values (time, date, cost, port) masked in its key; empty when none were. */
   normalized: string[];
+  /**
+   * What the semantic level learned about this entry: the questions that found it (similarity,
+   * whether its answer was right for them) and, verified, the similarity from which it is
+   * served; null without a semantic level.
+   */
+  learned: { mode: 'verified' | 'static'; observations: Array<{ similarity: number; correct: boolean; at: number }>; threshold: number | null } | null;
 }
 
 export interface SkippedPageDto {

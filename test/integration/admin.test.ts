@@ -35,7 +35,7 @@ describe('the admin API, the policy and the metrics through the gateway', functi
   };
 
   beforeEach(async () => {
-    h = await startHarness({ embedder: new FakeEmbedder(), gateway: { semantic: true, semanticThreshold: 0.95, vllmMetricsIntervalMs: 100, revalidateShare: 0 } });
+    h = await startHarness({ embedder: new FakeEmbedder(), gateway: { semantic: true, semanticMode: 'static', semanticThreshold: 0.95, vllmMetricsIntervalMs: 100, revalidateShare: 0 } });
     await ask('warm up');
     await h.gateway.context.cache.semantic!.start();
   });

@@ -37,7 +37,7 @@ const ask = (content: string): JsonObject => ({ model: MODEL, messages: [{ role:
 
 async function start(dataDir: string, upstream: string, logger: CapturingLogger, extra: Partial<GatewayOptions> = {}): Promise<RunningGateway> {
   return startGateway(
-    { ...DEFAULT_OPTIONS, port: 0, dataDir, upstream, logLevel: 'error', semantic: true, semanticThreshold: 0.9, revalidateShare: 0, vllmMetricsIntervalMs: 0, ...extra },
+    { ...DEFAULT_OPTIONS, port: 0, dataDir, upstream, logLevel: 'error', semantic: true, semanticMode: 'static', semanticThreshold: 0.9, revalidateShare: 0, vllmMetricsIntervalMs: 0, ...extra },
     { logger: logger as Logger, embedder: new FakeEmbedder() },
   );
 }

@@ -100,7 +100,7 @@ async function startEnv(): Promise<Env> {
   const dataDir = await mkdtemp(join(tmpdir(), 'deja-faults-'));
   const logger = new CapturingLogger();
   const gateway = await startGateway(
-    { ...DEFAULT_OPTIONS, port: 0, dataDir, upstream, upstreamTimeoutMs: TIMEOUT_MS, logLevel: 'error', semantic: true, semanticThreshold: 0.9, revalidateShare: 0, vllmMetricsIntervalMs: 0 },
+    { ...DEFAULT_OPTIONS, port: 0, dataDir, upstream, upstreamTimeoutMs: TIMEOUT_MS, logLevel: 'error', semantic: true, semanticMode: 'static', semanticThreshold: 0.9, revalidateShare: 0, vllmMetricsIntervalMs: 0 },
     { logger: logger as Logger, embedder: new FakeEmbedder() },
   );
   await gateway.context.cache.semantic!.start();

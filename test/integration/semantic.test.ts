@@ -29,7 +29,7 @@ describe('semantic cache through the gateway', function () {
   const post = (body: unknown, headers: Record<string, string> = {}) => h.post('/v1/chat/completions', body, { ...AS_ALICE, ...headers });
   beforeEach(async () => {
     embedder = new FakeEmbedder();
-    h = await startHarness({ embedder, gateway: { semantic: true, semanticThreshold: 0.9 } });
+    h = await startHarness({ embedder, gateway: { semantic: true, semanticMode: 'static', semanticThreshold: 0.9 } });
     // Loads on the first cacheable request; wait for it here so tests start from "ready".
     await h.post('/v1/chat/completions', ask('warm up'));
     await h.gateway.context.cache.semantic!.start();

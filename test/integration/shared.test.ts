@@ -19,6 +19,7 @@ describe('team tier (Redis)', function () {
       embedder: new FakeEmbedder(),
       gateway: {
         semantic: true,
+        semanticMode: 'static',
         sharedStore: redis.url,
         team: extra.team ?? 'it-team',
         revalidateShare: 0,
@@ -102,6 +103,17 @@ describe('team tier (Redis)', function () {
     assert.equal(again.tier, null, 'the second hit is local: B kept a copy');
     assert.equal(again.answer, first.answer);
     assert.equal(a.sim.requests.filter((request) => request.path.endsWith('/chat/completions')).length, 1, 'the upstream answered once for both gateways');
+  });
+
+  it('what one gateway learns about an entry, every gateway of the team learns', async () => {
+    const before = (await health(b)).shared!.applied;
+    await ask(a, 'How is a cuckoo filter sized?');
+    const id = await entryId(a, 'cuckoo filter sized');
+    await applied(b, before + 1);
+    a.gateway.context.cache.semantic!.observe(id, 'chat.completions', { similarity: 0.91, correct: true, at: 1234 });
+    await applied(b, before + 2);
+    assert.deepEqual(b.gateway.context.cache.semantic!.learned(id, 'chat.completions').observations, [{ similarity: 0.91, correct: true, at: 1234 }]);
+    assert.equal(a.gateway.context.cache.semantic!.learned(id, 'chat.completions').observations.length, 1, 'told once, not echoed back');
   });
 
   it('a paraphrase of a colleague\'s question is a semantic hit on another machine', async () => {

@@ -36,6 +36,17 @@ describe('resolveOptions', () => {
     assert.throws(() => resolveOptions({ caching: 'maybe' }, {}), /--caching/);
   });
 
+  it('decides semantic hits verified by default, within 2% wrong, judged by the answers\' embeddings', () => {
+    const options = resolveOptions({}, {});
+    assert.deepEqual([options.semanticMode, options.maxFalseHitRate, options.semanticFloor, options.answerJudge], ['verified', 0.02, 0.7, 'embedding']);
+    const chosen = resolveOptions({ 'semantic-mode': 'static', 'answer-judge': 'llm' }, { DEJA_MAX_FALSE_HIT_RATE: '0.05', DEJA_SEMANTIC_FLOOR: '0.8' });
+    assert.deepEqual([chosen.semanticMode, chosen.maxFalseHitRate, chosen.semanticFloor, chosen.answerJudge], ['static', 0.05, 0.8, 'llm']);
+    assert.throws(() => resolveOptions({ 'semantic-mode': 'fuzzy' }, {}), /--semantic-mode: semantic mode must be one of verified, static/);
+    assert.throws(() => resolveOptions({ 'max-false-hit-rate': '0' }, {}), /--max-false-hit-rate: must be a fraction above 0 and below 0.5/);
+    assert.throws(() => resolveOptions({ 'max-false-hit-rate': '0.5' }, {}), /--max-false-hit-rate/);
+    assert.throws(() => resolveOptions({}, { DEJA_ANSWER_JUDGE: 'vibes' }), /DEJA_ANSWER_JUDGE: answer judge must be one of embedding, exact, llm/);
+  });
+
   it('converts the upstream timeout to milliseconds and sizes to bytes', () => {
     assert.equal(resolveOptions({ 'upstream-timeout': '30' }, {}).upstreamTimeoutMs, 30_000);
     assert.equal(parseSize('16mb'), 16 * 1024 * 1024);

@@ -95,6 +95,11 @@ export function entryDetail(e: EntrySummaryDto): EntryDetailDto {
     ...e,
     source: e.hits % 2 === 0 ? 'json' : 'stream',
     normalized: e.hits % 3 === 0 ? ['time', 'cost'] : [],
+    learned: {
+      mode: 'verified',
+      observations: [0.81, 0.86, 0.88, 0.91, 0.93, 0.95, 0.97].map((similarity, i) => ({ similarity, correct: similarity > 0.87, at: Date.now() - (7 - i) * 3_600_000 })),
+      threshold: e.hits % 2 === 0 ? 0.934 : null,
+    },
     request: {
       model: e.model,
       messages: [
@@ -242,10 +247,13 @@ export function makeStats(window: StatsWindowDto, now: number, entries: number, 
       : { hits: { count: exactHits + semanticHits, p50: 3.4, p99: 14.2 }, misses: { count: misses, p50: 842, p99: 4310 } },
     savings: { requestsNotSent: rate(exactHits + semanticHits), promptTokensSaved: (exactHits + semanticHits) * 412, completionTokensSaved: (exactHits + semanticHits) * 187 },
     staleness: empty ? { revalidated: 0, stale: 0, rate: null } : { revalidated: 46, stale: 3, rate: 3 / 46 },
+    semanticChecks: empty
+      ? { explorations: 0, judged: 0, falseHits: 0, falseHitRate: null, falseHitInterval: null }
+      : { explorations: 412, judged: 61, falseHits: 1, falseHitRate: 1 / 61, falseHitInterval: { low: 0.0029, high: 0.0873 } },
     timeline: tl,
     cache: { entries, vectors: Math.max(0, entries - 44), caching: true },
     shared,
-    semantic: { state: 'ready', model: 'Xenova/multilingual-e5-small', threshold: 0.92 },
+    semantic: { state: 'ready', model: 'Xenova/multilingual-e5-small', threshold: 0.92, mode: 'verified', maxFalseHitRate: 0.02, judge: 'embedding', judgeCost: null },
     vllm: empty
       ? {
           prefixCacheHitRate: { available: false, reason: 'upstream /metrics not reachable (ECONNREFUSED)' },

@@ -1,6 +1,6 @@
 import type sqlite3 from 'sqlite3';
 import { allSql, jsonColumns, openSqlite, runSql } from '../stores/sqliteConnection';
-import { DEV_TOOLS, type DevToolDto, type RequestEventDto, type SkippedPageDto, type SkippedRequestDto, type SpanDto } from '../../shared/protocol';
+import { DEV_TOOLS, SEMANTIC_DECISIONS, type DevToolDto, type RequestEventDto, type SemanticDecisionDto, type SkippedPageDto, type SkippedRequestDto, type SpanDto } from '../../shared/protocol';
 import type { RevalidationRecord } from '../metrics';
 
 /** What a request leaves behind; the log assigns the id. */
@@ -48,6 +48,20 @@ interface EventRow {
   span: string | null;
   tier: string | null;
   tool: string | null;
+  decision: string | null;
+}
+
+interface CheckRow {
+  at: number;
+  entry_id: string;
+  stale: number;
+  similarity: number | null;
+}
+
+function checkFromRow(row: CheckRow): RevalidationRecord {
+  const check: RevalidationRecord = { at: row.at, entryId: row.entry_id, stale: row.stale === 1 };
+  if (row.similarity !== null) check.similarity = row.similarity;
+  return check;
 }
 
 function fromRow(row: EventRow): SkippedRequestDto {
@@ -71,6 +85,7 @@ function fromRow(row: EventRow): SkippedRequestDto {
     span: row.span ? (JSON.parse(row.span) as SpanDto) : null,
     tier: row.tier === 'team' || row.tier === 'local' ? row.tier : null,
     tool: (DEV_TOOLS as readonly string[]).includes(row.tool ?? '') ? (row.tool as DevToolDto) : null,
+    decision: (SEMANTIC_DECISIONS as readonly string[]).includes(row.decision ?? '') ? (row.decision as SemanticDecisionDto) : null,
   };
 }
 
@@ -136,11 +151,15 @@ export class EventLog {
     // Added with the team tier: older databases gain the column.
     const columns = await log.all<{ name: string }>('PRAGMA table_info(events)');
     if (!columns.some((column) => column.name === 'tier')) await log.run('ALTER TABLE events ADD COLUMN tier TEXT');
-    // Added with the per-tool view.
+    // Added with the per-tool view, and with verified semantic hits.
     if (!columns.some((column) => column.name === 'tool')) await log.run('ALTER TABLE events ADD COLUMN tool TEXT');
+    if (!columns.some((column) => column.name === 'decision')) await log.run('ALTER TABLE events ADD COLUMN decision TEXT');
     await log.run('CREATE INDEX IF NOT EXISTS events_at ON events (at)');
     await log.run('CREATE INDEX IF NOT EXISTS events_skipped ON events (outcome, reason, id)');
     await log.run('CREATE TABLE IF NOT EXISTS revalidations (at INTEGER NOT NULL, entry_id TEXT NOT NULL, stale INTEGER NOT NULL)');
+    // A semantic hit's recheck carries the similarity it was served at.
+    const checkColumns = await log.all<{ name: string }>('PRAGMA table_info(revalidations)');
+    if (!checkColumns.some((column) => column.name === 'similarity')) await log.run('ALTER TABLE revalidations ADD COLUMN similarity REAL');
     await log.run('CREATE INDEX IF NOT EXISTS revalidations_at ON revalidations (at)');
     const [last] = await log.all<{ id: number | null }>('SELECT MAX(id) AS id FROM events');
     log.nextId = (last?.id ?? 0) + 1;
@@ -148,8 +167,8 @@ export class EventLog {
     const recent = await log.all<EventRow>('SELECT * FROM events ORDER BY id DESC LIMIT ?', options.memoryEvents);
     log.memory.push(...recent.reverse().map(fromRow));
     log.memorySince = recent.length < options.memoryEvents ? 0 : (log.memory[0]?.at ?? Date.now());
-    const checks = await log.all<{ at: number; entry_id: string; stale: number }>('SELECT at, entry_id, stale FROM revalidations WHERE at >= ?', Date.now() - 7 * 86_400_000);
-    log.revalidationMemory.push(...checks.map((row) => ({ at: row.at, entryId: row.entry_id, stale: row.stale === 1 })));
+    const checks = await log.all<CheckRow>('SELECT at, entry_id, stale, similarity FROM revalidations WHERE at >= ?', Date.now() - 7 * 86_400_000);
+    log.revalidationMemory.push(...checks.map(checkFromRow));
     return log;
   }
 
@@ -213,8 +232,8 @@ export class EventLog {
       return this.revalidationMemory.filter((check) => check.at >= from && check.at < to);
     }
     await this.flush();
-    const rows = await this.all<{ at: number; entry_id: string; stale: number }>('SELECT at, entry_id, stale FROM revalidations WHERE at >= ? AND at < ?', from, to);
-    return rows.map((row) => ({ at: row.at, entryId: row.entry_id, stale: row.stale === 1 }));
+    const rows = await this.all<CheckRow>('SELECT at, entry_id, stale, similarity FROM revalidations WHERE at >= ? AND at < ?', from, to);
+    return rows.map(checkFromRow);
   }
 
   /** The skipped requests, newest first, with their prompts and spans. */
@@ -269,16 +288,17 @@ export class EventLog {
             event.span ? JSON.stringify(event.span) : null,
             event.tier ?? null,
             event.tool ?? null,
+            event.decision ?? null,
           ]);
           await this.run(
-            `INSERT OR REPLACE INTO events (id, at, endpoint, model, outcome, reason, rule, similarity, upstream_ms, gateway_ms, prompt_tokens, completion_tokens, entry_id, status, stream, prompt, span, tier, tool) SELECT ${jsonColumns(rows[0]!.length)} FROM json_each(?)`,
+            `INSERT OR REPLACE INTO events (id, at, endpoint, model, outcome, reason, rule, similarity, upstream_ms, gateway_ms, prompt_tokens, completion_tokens, entry_id, status, stream, prompt, span, tier, tool, decision) SELECT ${jsonColumns(rows[0]!.length)} FROM json_each(?)`,
             JSON.stringify(rows),
           );
         }
         if (checks.length) {
           await this.run(
-            `INSERT INTO revalidations (at, entry_id, stale) SELECT ${jsonColumns(3)} FROM json_each(?)`,
-            JSON.stringify(checks.map((check) => [check.at, check.entryId, check.stale ? 1 : 0])),
+            `INSERT INTO revalidations (at, entry_id, stale, similarity) SELECT ${jsonColumns(4)} FROM json_each(?)`,
+            JSON.stringify(checks.map((check) => [check.at, check.entryId, check.stale ? 1 : 0, check.similarity ?? null])),
           );
         }
       } catch {

@@ -1,8 +1,11 @@
 import type { Embedder, EmbedderInfo } from '../embeddings/embedder';
 import type { Logger } from '../logger';
 import type { ExactStore } from '../stores/exactStore';
+import type { ObservationStore, StoredObservation } from '../stores/observationStore';
+import { ObservationBook, type RecordedObservation } from './decision/observationBook';
+import { DEFAULT_VERIFIED, StaticDecision, VerifiedDecision, type Decision, type SemanticDecision, type SemanticMode } from './decision/semanticDecision';
 import type { StoredVector, VectorStore } from '../stores/vectorStore';
-import type { CacheEntry } from '../types';
+import type { CacheEntry, Endpoint } from '../types';
 import { semanticQueryOfEntry, type SemanticQuery } from './semanticQuery';
 import { VectorIndex, type SearchResult } from './vectorIndex';
 
@@ -20,6 +23,10 @@ export interface SemanticStatus {
   /** Entries still waiting for a vector (stored while the model was loading, or after a repair). */
   backlog?: number;
   threshold: number;
+  /** How semantic hits are decided: a learned bound on wrong answers, or the fixed threshold. */
+  mode: SemanticMode;
+  /** Verified: the chance of a wrong answer a served semantic hit may carry, at most (δ). */
+  maxFalseHitRate: number;
 }
 
 /** A semantic lookup's outcome. */
@@ -40,6 +47,16 @@ export interface SemanticCacheDeps {
   /** Identifies the vector space: vectors from another model or precision are dropped. */
   space: string;
   threshold: number;
+  /** How a semantic hit is decided: verified (a bound on wrong answers, learned) or static (the threshold, the default here). */
+  mode?: SemanticMode;
+  /** Verified: the chance of a wrong answer a served semantic hit may carry, at most (δ); 0.02 by default. */
+  maxFalseHitRate?: number;
+  /** Verified: below this similarity the nearest question is a plain miss. */
+  floor?: number;
+  /** Where observations persist; without one they live as long as the process. */
+  observations?: ObservationStore;
+  /** Told of each observation made here, to share it with the team. */
+  onObserved?: (observation: StoredObservation) => void;
   /** Ids stored elsewhere whose vectors are kept (the team's entries): not orphans for the start-up repair. */
   elsewhere?: () => Promise<ReadonlySet<string>>;
   /** Told of each vector this gateway embedded for a stored entry after the fact (the backlog), to share it. */
@@ -53,6 +70,9 @@ export interface TeamVector {
   space: string;
   vector?: { codes: Int8Array; scale: number };
 }
+
+/** The bound on wrong served semantic hits when none is given. */
+export const DEFAULT_MAX_FALSE_HIT_RATE = 0.02;
 
 /** Team vectors held while the model loads are capped: past this, the oldest are dropped (a re-sync brings them back). */
 const MAX_PENDING_TEAM = 2_000_000;
@@ -88,10 +108,67 @@ export class SemanticCache {
   /** Team entries from another vector space: embedded here, like the backlog, fetched through the exact store. */
   private readonly teamToEmbed = new Set<string>();
 
-  constructor(private readonly deps: SemanticCacheDeps) {}
+  /** What explorations and revalidations observed, per entry; the curves fitted to them. */
+  private readonly book = new ObservationBook();
+  private readonly decision: SemanticDecision;
+
+  constructor(private readonly deps: SemanticCacheDeps) {
+    this.decision =
+      deps.mode === 'verified'
+        ? new VerifiedDecision(this.book, { ...DEFAULT_VERIFIED, floor: deps.floor ?? DEFAULT_VERIFIED.floor, maxFalseHitRate: this.maxFalseHitRate })
+        : new StaticDecision(deps.threshold);
+  }
 
   get threshold(): number {
     return this.deps.threshold;
+  }
+
+  get mode(): SemanticMode {
+    return this.deps.mode ?? 'static';
+  }
+
+  get maxFalseHitRate(): number {
+    return this.deps.maxFalseHitRate ?? DEFAULT_MAX_FALSE_HIT_RATE;
+  }
+
+  /** Entries of one vector space and endpoint learn together: their similarities mean the same. */
+  private groupOf(endpoint: Endpoint): string {
+    return `${this.deps.space}|${endpoint}`;
+  }
+
+  /**
+   * What to do with the nearest stored question: serve its answer, explore (forward and
+   * learn), or treat the request as a miss. A threshold given with the request decides as
+   * the static mode does, for that request.
+   */
+  decide(candidate: { entryId: string; similarity: number; endpoint: Endpoint }, threshold?: number): Decision {
+    const decision = threshold === undefined ? this.decision : new StaticDecision(threshold);
+    return decision.decide({ entryId: candidate.entryId, similarity: candidate.similarity, group: this.groupOf(candidate.endpoint) });
+  }
+
+  /**
+   * Records what an exploration or a revalidation found: a question at `similarity` to an
+   * entry, and whether the entry's answer was right for it. `shared` marks one a teammate's
+   * gateway made: it is learned from, not told again.
+   */
+  observe(entryId: string, endpoint: Endpoint, observation: RecordedObservation, shared = false): void {
+    const group = this.groupOf(endpoint);
+    this.book.add(entryId, group, observation);
+    const stored = { entryId, group, ...observation };
+    this.deps.observations?.add(stored);
+    if (!shared) this.deps.onObserved?.(stored);
+  }
+
+  /** A teammate's observation, in a group named by its vector space: learned only when the space is this gateway's. */
+  observeShared(observation: StoredObservation): void {
+    const [space, endpoint] = splitGroup(observation.group);
+    if (space !== this.deps.space || !endpoint) return;
+    this.observe(observation.entryId, endpoint, { similarity: observation.similarity, correct: observation.correct, at: observation.at }, true);
+  }
+
+  /** An entry's observations, oldest first, and the similarity from which it is served (verified, once learned). */
+  learned(entryId: string, endpoint: Endpoint): { observations: readonly RecordedObservation[]; threshold: number | undefined } {
+    return { observations: this.book.of(entryId), threshold: this.decision.threshold(entryId, this.groupOf(endpoint)) };
   }
 
   /** The vector space this gateway's vectors belong to (`model#dtype`). */
@@ -108,6 +185,8 @@ export class SemanticCache {
       entries: this.index?.size,
       backlog: this.state === 'ready' ? this.backlog.size : undefined,
       threshold: this.deps.threshold,
+      mode: this.mode,
+      maxFalseHitRate: this.maxFalseHitRate,
     };
   }
 
@@ -141,6 +220,7 @@ export class SemanticCache {
         index = new VectorIndex(this.info.dimension);
       }
       this.index = index;
+      for (const { entryId, group, similarity, correct, at } of (await this.deps.observations?.loadAll()) ?? []) this.book.add(entryId, group, { similarity, correct, at });
       if (index.takeUnsavedCentre() || store.needsCompaction()) await store.compact(index.export(), index.centre);
       await this.repair();
       if (this.closed) return;
@@ -262,7 +342,10 @@ export class SemanticCache {
 
   /** Removes the vectors of entries that were evicted or expired. */
   forget(ids: Iterable<string>): void {
-    for (const id of ids) {
+    const list = [...ids];
+    this.book.forget(list);
+    this.deps.observations?.remove(list);
+    for (const id of list) {
       this.backlog.delete(id);
       this.pendingTeam.delete(id);
       this.puts.delete(id);
@@ -278,6 +361,8 @@ export class SemanticCache {
   }
 
   async clear(): Promise<void> {
+    this.book.clear();
+    await this.deps.observations?.clear();
     this.puts.clear();
     this.removals.clear();
     this.backlog.clear();
@@ -378,5 +463,13 @@ export class SemanticCache {
     await this.starting?.catch(() => {});
     await this.flush();
     await this.store?.close().catch(() => {});
+    await this.deps.observations?.close().catch(() => {});
   }
+}
+
+/** A group's name split back into its vector space and endpoint. */
+function splitGroup(group: string): [string, Endpoint | undefined] {
+  const at = group.lastIndexOf('|');
+  const endpoint = group.slice(at + 1);
+  return [group.slice(0, at), endpoint === 'chat.completions' || endpoint === 'completions' ? endpoint : undefined];
 }

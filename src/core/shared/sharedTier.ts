@@ -125,6 +125,8 @@ export class SharedTier implements TeamHooks {
         this.registry.add(message.id, message.expiresAt);
         vectors.push({ id: message.id, partition: message.partition, space: message.space, vector: message.vector });
         stored = true;
+      } else if (message.op === 'obs') {
+        this.semantic?.observeShared({ entryId: message.entryId, group: message.group, similarity: message.similarity, correct: message.correct, at: message.at });
       } else if (message.op === 'del') {
         flushVectors();
         this.semantic?.forget(message.ids);

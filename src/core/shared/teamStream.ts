@@ -18,7 +18,17 @@ export type TeamMessage =
       vector?: { codes: Int8Array; scale: number };
     }
   | { op: 'del'; ids: string[] }
-  | { op: 'clear' };
+  | { op: 'clear' }
+  | {
+      /** What an exploration or a revalidation learned about an entry: a question at this similarity, and whether its answer was right. */
+      op: 'obs';
+      entryId: string;
+      /** The entry's vector space and endpoint (`space|endpoint`): only a gateway in the same space can use it. */
+      group: string;
+      similarity: number;
+      correct: boolean;
+      at: number;
+    };
 
 /** The `put` announcing a stored entry, with its vector when the author's index holds one. */
 export function putMessage(
@@ -53,6 +63,8 @@ export function encodeMessage(message: TeamMessage, origin: string): string[] {
     }
   } else if (message.op === 'del') {
     fields.push('ids', message.ids.join(','));
+  } else if (message.op === 'obs') {
+    fields.push('id', message.entryId, 'group', message.group, 's', String(message.similarity), 'ok', message.correct ? '1' : '0', 'at', String(message.at));
   }
   return fields;
 }
@@ -79,6 +91,15 @@ export function decodeMessage(streamId: string, flat: readonly unknown[]): Recei
   if (op === 'del') {
     const ids = (fields.get('ids') ?? '').split(',').filter((id) => ENTRY_ID.test(id));
     return ids.length ? { streamId, at, origin, message: { op: 'del', ids } } : undefined;
+  }
+  if (op === 'obs') {
+    const entryId = fields.get('id') ?? '';
+    const group = fields.get('group') ?? '';
+    const similarity = Number(fields.get('s'));
+    const correct = fields.get('ok');
+    const observedAt = Number(fields.get('at'));
+    if (!ENTRY_ID.test(entryId) || !group.includes('|') || !(similarity >= -1 && similarity <= 1) || (correct !== '1' && correct !== '0') || !Number.isFinite(observedAt)) return undefined;
+    return { streamId, at, origin, message: { op: 'obs', entryId, group, similarity, correct: correct === '1', at: observedAt } };
   }
   if (op !== 'put') return undefined;
   const id = fields.get('id') ?? '';

@@ -1,5 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import { computeStats } from '../../core/metrics';
+import { LlmJudge } from '../llmJudge';
 import type { SharedTierStatus } from '../../core/shared/sharedTier';
 import type { EntryFilterDto, EntrySort, EvictRequestDto, SharedStatusDto, StatsDto } from '../../shared/protocol';
 import { adminAuth } from '../adminAuth';
@@ -68,9 +69,16 @@ async function stats(context: GatewayContext, req: Request): Promise<StatsDto> {
     ...computed,
     cache: { entries, vectors: semantic?.entries ?? null, caching: context.options.cachingEnabled },
     shared: context.shared ? sharedStatus(context.shared.status()) : null,
-    semantic: semantic
-      ? { state: semantic.state, reason: semantic.reason, model: semantic.model, threshold: semantic.threshold }
-      : { state: 'off', reason: 'switched off (--semantic off)', model: context.options.embeddingModel, threshold: context.options.semanticThreshold },
+    semantic: {
+      ...(semantic
+        ? { state: semantic.state, reason: semantic.reason, model: semantic.model }
+        : { state: 'off', reason: 'switched off (--semantic off)', model: context.options.embeddingModel }),
+      threshold: context.options.semanticThreshold,
+      mode: context.options.semanticMode,
+      maxFalseHitRate: context.options.maxFalseHitRate,
+      judge: context.judge.kind,
+      judgeCost: context.judge instanceof LlmJudge ? { ...context.judge.cost } : null,
+    },
     vllm: context.vllm.figures(),
     prefixStability: context.prefixStability.report(),
     volatileUserParts: context.prefixStability.userReport(),
@@ -109,7 +117,20 @@ export function adminRouter(context: GatewayContext): Router {
     const entry = await context.cache.entry(id);
     if (!entry) throw invalidRequest(`No entry ${id}`, 'entry_not_found', 'id');
     const summary = await catalog().get(id);
-    send(res, { ...(summary ?? {}), id, endpoint: entry.endpoint, model: entry.model, createdAt: entry.createdAt, expiresAt: entry.expiresAt, request: entry.request, response: entry.response, source: entry.source, normalized: entry.normalized ?? [] });
+    const learned = entry.endpoint === 'embeddings' ? undefined : context.cache.semantic?.learned(id, entry.endpoint);
+    send(res, {
+      ...(summary ?? {}),
+      id,
+      endpoint: entry.endpoint,
+      model: entry.model,
+      createdAt: entry.createdAt,
+      expiresAt: entry.expiresAt,
+      request: entry.request,
+      response: entry.response,
+      source: entry.source,
+      normalized: entry.normalized ?? [],
+      learned: learned ? { observations: [...learned.observations], threshold: learned.threshold ?? null, mode: context.cache.semantic!.mode } : null,
+    });
   });
 
   router.delete('/entries/:id', async (req, res) => {

@@ -30,6 +30,19 @@ describe('team stream messages', () => {
     assert.deepEqual(roundTrip({ op: 'clear' })?.message, { op: 'clear' });
   });
 
+  it('carries what an exploration learned, and refuses an observation it cannot read', () => {
+    const observation: TeamMessage = { op: 'obs', entryId: ID, group: 'model#q8|chat.completions', similarity: 0.8765, correct: true, at: 1_700_000_000_123 };
+    assert.deepEqual(roundTrip(observation)?.message, observation);
+    const fields = encodeMessage({ ...observation, correct: false }, 'g');
+    assert.equal((decodeMessage('1-0', fields)?.message as { correct: boolean }).correct, false);
+    const broken = (key: string, value: string) => {
+      const copy = [...fields];
+      copy[copy.indexOf(key) + 1] = value;
+      return decodeMessage('1-0', copy);
+    };
+    for (const [key, value] of [['s', '1.5'], ['s', 'x'], ['ok', 'yes'], ['group', 'nogroup'], ['id', 'nothex'], ['at', 'soon']] as const) assert.equal(broken(key, value), undefined, `${key}=${value}`);
+  });
+
   it('refuses what it cannot trust: other formats, bad ids, missing fields, odd field lists', () => {
     const good = encodeMessage({ op: 'del', ids: [ID] }, 'g');
     const withField = (key: string, value: string) => {

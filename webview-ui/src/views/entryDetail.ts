@@ -81,9 +81,43 @@ export class EntryDetailView {
       section('Prompt', h('div', { class: 'text-block' }, summary.prompt || '(empty)')),
       section('Answer', h('div', { class: 'text-block' }, summary.answer || '(empty)')),
       section('Metadata', dl),
+      ...(detail?.learned ? [this.learned(detail.learned)] : []),
       ...(detail
         ? [this.json('Request', detail.request), this.json('Response', detail.response)]
         : [loading('Loading the stored request and response…')]),
+    );
+  }
+
+  /** What the semantic level learned about this entry: the questions that found it, right or wrong, and where it is served from. */
+  private learned(learned: NonNullable<EntryDetailDto['learned']>): HTMLElement {
+    const { observations, threshold, mode } = learned;
+    const served =
+      mode !== 'verified'
+        ? 'Static mode: served to questions at or above the similarity threshold.'
+        : threshold === null
+          ? 'Not served to other questions yet: what was learned does not yet bound the chance of a wrong answer.'
+          : `Served to questions at similarity ${threshold.toFixed(3)} or more.`;
+    const rows = [...observations].reverse().slice(0, 20);
+    return h(
+      'section',
+      { class: 'detail-section learned' },
+      h('h3', {}, 'Learned from similar questions'),
+      h('p', { class: 'muted' }, served),
+      observations.length === 0
+        ? h('p', { class: 'muted' }, 'No similar question has been checked against this entry yet.')
+        : h(
+            'table',
+            { class: 'mini-table observations' },
+            h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'When'), h('th', { scope: 'col', class: 'num' }, 'Similarity'), h('th', { scope: 'col' }, 'Its answer was'))),
+            h(
+              'tbody',
+              {},
+              ...rows.map((o) =>
+                h('tr', {}, h('td', { title: dateTime(o.at) }, relative(o.at)), h('td', { class: 'num' }, o.similarity.toFixed(3)), h('td', { class: o.correct ? 'ok' : 'error' }, o.correct ? 'right' : 'wrong')),
+              ),
+            ),
+          ),
+      observations.length > rows.length ? h('p', { class: 'muted' }, `and ${count(observations.length - rows.length)} earlier`) : null,
     );
   }
 

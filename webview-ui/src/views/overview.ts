@@ -105,9 +105,9 @@ export class OverviewView {
         card('Hit rate over time', { id: 'timeline-title', className: 'timeline', action: h('span', { class: 'muted' }, `${windowLabel(window)} · ${stats.timeline.length} intervals`) }, this.chart.element),
         this.live.element,
       ),
-      h('div', { class: 'cards' }, this.latencyCard(stats), this.stalenessCard(stats), this.vllmCard(stats), this.cacheCard(stats)),
-      // The team card joins the wider row: its URL needs the room, and a fifth narrow card would squeeze the four above.
-      h('div', { class: 'cards two' }, this.modelsCard(stats), this.toolsCard(stats), this.reasonsCard(stats), this.teamCard(stats, window)),
+      h('div', { class: 'cards' }, this.latencyCard(stats), this.semanticCard(stats), this.stalenessCard(stats), this.vllmCard(stats)),
+      // The cache and team cards join the wider rows: the model's name and the team's URL need the room, and a fifth narrow card would squeeze the four above.
+      h('div', { class: 'cards two' }, this.cacheCard(stats), this.modelsCard(stats), this.toolsCard(stats), this.reasonsCard(stats), this.teamCard(stats, window)),
     );
   }
 
@@ -243,6 +243,47 @@ export class OverviewView {
     );
   }
 
+  /**
+   * How often semantic hits were the wrong answer, measured: rechecked hits judged against the
+   * upstream's own answer, with the 95% upper bound, beside the bound the user set.
+   */
+  private semanticCard(s: StatsDto): HTMLElement {
+    const { judged, falseHits, falseHitRate, falseHitInterval, explorations } = s.semanticChecks;
+    const verified = s.semantic.mode === 'verified';
+    const bound = s.semantic.maxFalseHitRate;
+    const within = falseHitInterval !== null && falseHitInterval.high <= bound;
+    const over = falseHitInterval !== null && falseHitInterval.low > bound;
+    const judgeCost = s.semantic.judgeCost;
+    return card(
+      'Wrong answers from semantic hits',
+      { id: 'semantic-title', className: 'semantic-card' },
+      h(
+        'div',
+        { class: 'kpi-value small', title: judged ? `${count(falseHits)} of ${count(judged)} rechecked semantic hits were wrong` : undefined },
+        percent(falseHitRate),
+        falseHitInterval ? h('span', { class: `interval ${over ? 'error' : within ? 'ok' : 'muted'}` }, ` 95% ≤ ${percent(falseHitInterval.high)}`) : null,
+      ),
+      facts([
+        [verified ? 'Bound (δ)' : 'Mode', verified ? percent(bound) : `static, similarity ≥ ${s.semantic.threshold.toFixed(2)}`],
+        ['Rechecked hits', count(judged), 'Semantic hits asked again upstream and judged (the revalidation share)'],
+        ['Found wrong', count(falseHits)],
+        ...(verified ? ([['Explorations', count(explorations), 'Requests forwarded to learn whether the nearest answer would have been right']] as Array<[string, Child, string?]>) : []),
+        ['Judge', s.semantic.judge, judgeCost ? `${count(judgeCost.calls)} calls, ${count(judgeCost.promptTokens + judgeCost.completionTokens)} tokens, ${count(judgeCost.failures)} without a verdict` : undefined],
+      ]),
+      h(
+        'p',
+        { class: 'footnote' },
+        judged === 0
+          ? 'No semantic hit has been rechecked in this window yet.'
+          : over
+            ? 'Measured above the bound: check the judge and the embedding model.'
+            : verified
+              ? 'Served only where the learned chance of a wrong answer is within the bound.'
+              : 'The static threshold promises no rate; this is what was measured.',
+      ),
+    );
+  }
+
   private stalenessCard(s: StatsDto): HTMLElement {
     const { revalidated, stale, rate } = s.staleness;
     return card(
@@ -285,7 +326,7 @@ export class OverviewView {
         ['Entries', count(s.cache.entries)],
         ['Semantic level', h('span', { class: stateClass }, humanize(sem.state))],
         ...(sem.reason ? ([['Why', h('span', { class: sem.state === 'failed' ? 'error' : 'muted' }, sem.reason)]] as Array<[string, Child]>) : []),
-        ['Similarity threshold', sem.threshold.toFixed(2)],
+        ['Semantic hits', sem.mode === 'verified' ? `verified, ≤ ${percent(sem.maxFalseHitRate)} wrong` : `static, similarity ≥ ${sem.threshold.toFixed(2)}`],
         ['Embedding model', h('span', { class: 'mono', title: sem.model }, sem.model || DASH)],
         ['Vectors', count(s.cache.vectors)],
       ]),
