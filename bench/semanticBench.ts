@@ -15,6 +15,7 @@ import { silentLogger } from '../src/core/logger';
 import { SemanticCache } from '../src/core/semantic/semanticCache';
 import type { ExactStore } from '../src/core/stores/exactStore';
 import { MemoryExactStore } from '../src/core/stores/memoryExactStore';
+import { MemoryVectorStore } from '../src/core/stores/memoryVectorStore';
 import { SqliteVectorStore } from '../src/core/stores/sqliteVectorStore';
 import type { VectorStore } from '../src/core/stores/vectorStore';
 import { VectraVectorStore } from '../src/core/stores/vectraVectorStore';
@@ -35,7 +36,8 @@ class VectorSource {
   constructor() {
     this.bias = new Float32Array(DIMENSION).map(() => this.gauss() * 0.05);
   }
-  private random(): number {
+  /** Uniform in [0, 1). */
+  random(): number {
     this.seed = (this.seed + 0x6d2b79f5) | 0;
     let t = Math.imul(this.seed ^ (this.seed >>> 15), 1 | this.seed);
     t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
@@ -155,6 +157,78 @@ async function measureStore(kind: 'sqlite' | 'vectra', entries: number, dir: str
   ];
 }
 
+/**
+ * What the verified decision adds to a lookup: at `entries` entries in one partition, each with a
+ * few observations learned (so its group has a threshold and the entry its own wrong answers), a
+ * paraphrase's lookup followed by the decision, against the same lookup followed by the static
+ * threshold's, interleaved; then the decision alone, and the decision right after a new
+ * observation (the group's threshold read again from its histogram).
+ */
+async function measureDecision(entries: number, rounds: number): Promise<Row[]> {
+  const source = new VectorSource();
+  const embedder = new TableEmbedder();
+  const open = (mode: 'verified' | 'static') =>
+    new SemanticCache({ embedder, openStore: async () => new MemoryVectorStore(), exact: exactStoreWithIds(entries), logger: silentLogger, model: 'table', space: 'table', threshold: 0.9, mode, maxFalseHitRate: 0.02 });
+  const verified = open('verified');
+  const fixed = open('static');
+  await verified.start();
+  await fixed.start();
+  const partition = 'one-context';
+  const vectors = Array.from({ length: entries }, () => source.vector());
+  for (let i = 0; i < entries; i++) {
+    verified.remember(`e${i}`, partition, vectors[i]!);
+    fixed.remember(`e${i}`, partition, vectors[i]!);
+    // A few observations an entry's explorations would have left: right above ~0.9, wrong below.
+    for (let k = 0; k < 1 + (i % 8); k++) {
+      const similarity = 0.7 + 0.3 * source.random();
+      verified.observe(`e${i}`, 'chat.completions', { similarity, correct: similarity > 0.88 + 0.04 * source.random(), at: k });
+    }
+    if (i % 1024 === 1023) await new Promise((resolve) => setImmediate(resolve));
+  }
+  const decide = async (semantic: SemanticCache, text: string) => {
+    const start = performance.now();
+    const found = await semantic.lookup({ text, partition });
+    const nearest = found?.nearest;
+    if (nearest) semantic.decide({ entryId: nearest.id, similarity: nearest.score, endpoint: 'chat.completions' });
+    return performance.now() - start;
+  };
+  const decisionOnly: number[] = [];
+  const decisionRecomputed: number[] = [];
+  const withVerified: number[] = [];
+  const withStatic: number[] = [];
+  for (let q = 0; q < rounds + 50; q++) {
+    const text = `query ${q}`;
+    const target = source.index(entries);
+    embedder.table.set(text, source.near(vectors[target]!));
+    const first = q % 2 === 0;
+    const a = await decide(first ? verified : fixed, text);
+    const b = await decide(first ? fixed : verified, text);
+    let start = performance.now();
+    verified.decide({ entryId: `e${source.index(entries)}`, similarity: 0.93, endpoint: 'chat.completions' });
+    const alone = performance.now() - start;
+    const similarity = 0.7 + 0.3 * source.random();
+    verified.observe(`e${source.index(entries)}`, 'chat.completions', { similarity, correct: similarity > 0.9, at: q });
+    start = performance.now();
+    verified.decide({ entryId: `e${source.index(entries)}`, similarity: 0.93, endpoint: 'chat.completions' });
+    const afterObservation = performance.now() - start;
+    // The first rounds warm the code.
+    if (q < 50) continue;
+    (first ? withVerified : withStatic).push(a);
+    (first ? withStatic : withVerified).push(b);
+    decisionOnly.push(alone);
+    decisionRecomputed.push(afterObservation);
+  }
+  await verified.close();
+  await fixed.close();
+  return [
+    {
+      measure: `verified decision, ${entries.toLocaleString('en')} entries with 1 to 8 observations each: lookup + decision p50 (verified / static), and the decision alone`,
+      result: `${fmt(percentile(withVerified, 50))} / ${fmt(percentile(withStatic, 50))} (${fmt(percentile(withVerified, 50) - percentile(withStatic, 50))} more); the decision alone p50 ${fmt(percentile(decisionOnly, 50))}, p99 ${fmt(percentile(decisionOnly, 99))}; right after an observation p50 ${fmt(percentile(decisionRecomputed, 50))}, p99 ${fmt(percentile(decisionRecomputed, 99))}`,
+      target: '≤ +0.1 ms p50 at 100k',
+    },
+  ];
+}
+
 /** vectra as its README shows it: one upsert per item (each rewrites the index file), queryItems. */
 async function measureNaiveVectra(entries: number, dir: string): Promise<Row[]> {
   const { LocalIndex } = await import('vectra');
@@ -220,11 +294,13 @@ async function measureEmbedding(dtype: 'q8' | 'fp32', rounds: number): Promise<R
   }
 }
 
-export async function semanticBench(options: { quick: boolean; only?: 'sqlite100' }): Promise<Row[]> {
+export async function semanticBench(options: { quick: boolean; only?: 'sqlite100' | 'decision' }): Promise<Row[]> {
   const dir = await mkdtemp(join(tmpdir(), 'deja-semantic-bench-'));
   try {
     const rows: Row[] = [];
     if (options.only === 'sqlite100') return await measureStore('sqlite', 100_000, dir);
+    if (options.only === 'decision') return await measureDecision(100_000, options.quick ? 300 : 1000);
+    rows.push(...(await measureDecision(options.quick ? 10_000 : 100_000, options.quick ? 300 : 1000)));
     rows.push(...(await measureEmbedding('q8', options.quick ? 50 : 200)));
     rows.push(...(await measureEmbedding('fp32', options.quick ? 50 : 200)));
     for (const entries of options.quick ? [10_000] : [10_000, 100_000]) rows.push(...(await measureStore('sqlite', entries, dir)));

@@ -2,7 +2,7 @@ import { identityOfEntry } from '../core/cacheKey';
 import type { EventLog } from '../core/events/eventLog';
 import type { LlmCache } from '../core/llmCache';
 import type { Logger } from '../core/logger';
-import { EmbeddingJudge, type AnswerJudge } from '../core/semantic/judge/answerJudge';
+import { StalenessJudge, type AnswerJudge } from '../core/semantic/judge/answerJudge';
 import { ENDPOINT_PATHS, type CacheEntry, type Endpoint, type JsonObject, type JsonValue } from '../core/types';
 import type { GatewayMetrics } from './promMetrics';
 import { readBody, type Upstream } from './upstream';
@@ -64,11 +64,11 @@ export class Revalidator {
   private readonly running = new Set<string>();
   private readonly random: () => number;
   /** The staleness comparison: the same meaning, by the answers' embeddings. */
-  private readonly staleness: EmbeddingJudge;
+  private readonly staleness: StalenessJudge;
 
   constructor(private readonly deps: RevalidatorDeps) {
     this.random = deps.random ?? Math.random;
-    this.staleness = new EmbeddingJudge((a, b) => deps.cache.semantic?.textSimilarity(a, b) ?? Promise.resolve(undefined), deps.staleThreshold);
+    this.staleness = new StalenessJudge((a, b) => deps.cache.semantic?.textSimilarity(a, b) ?? Promise.resolve(undefined), deps.staleThreshold);
   }
 
   /** Called on every hit; rechecks it with the configured probability. A semantic hit is checked for rightness. */
@@ -131,7 +131,7 @@ export class Revalidator {
       const b = firstEmbedding(fresh);
       return a !== undefined && b !== undefined && cosine(a, b) >= this.deps.staleThreshold;
     }
-    const verdict = await this.staleness.judge({ endpoint: entry.endpoint, model: entry.model, question: '', stored: entry.response, fresh, authorization });
+    const verdict = await this.staleness.judge({ stored: entry.response, fresh });
     return verdict === true;
   }
 }

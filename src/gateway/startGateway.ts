@@ -42,7 +42,7 @@ export interface RunningGateway {
 function answerJudge(options: GatewayOptions, cache: LlmCache, upstream: Upstream, logger: Logger): AnswerJudge {
   if (options.answerJudge === 'exact') return new ExactJudge();
   if (options.answerJudge === 'llm') return new LlmJudge(upstream, logger);
-  return new EmbeddingJudge((a, b) => cache.semantic?.textSimilarity(a, b) ?? Promise.resolve(undefined), options.staleThreshold);
+  return new EmbeddingJudge((texts) => cache.semantic?.embedTexts(texts) ?? Promise.resolve(undefined), options.staleThreshold);
 }
 
 function listen(server: Server, host: string, port: number): Promise<void> {

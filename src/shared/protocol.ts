@@ -199,6 +199,18 @@ export interface StatsDto {
     judge: 'embedding' | 'exact' | 'llm';
     /** The llm judge's calls and tokens since the gateway started; null for the other judges. */
     judgeCost: { calls: number; failures: number; promptTokens: number; completionTokens: number } | null;
+    /**
+     * Verified: per endpoint, what its entries have learned (every observation kept, not only
+     * this window's): how many, how many wrong, from which similarity hits are served (null
+     * while no tail passes the test) and the fewest observations that can pass it.
+     */
+    /**
+     * The embedding judge's check of its model: how many pairs of unrelated answers it compared
+     * (the latest 100), the share that looked the same, and whether it still judges (false once
+     * that share passes 20%: the model cannot tell answers apart). Null for the other judges.
+     */
+    judgeCheck: { pairs: number; alikeShare: number | null; tellsApart: boolean } | null;
+    learned: Array<{ endpoint: Exclude<EndpointDto, 'embeddings'>; observations: number; wrong: number; servedFrom: number | null; fewest: number }>;
   };
   vllm: VllmFiguresDto;
   prefixStability: PrefixStabilityDto[];

@@ -62,6 +62,7 @@ describe('verified semantic hits through the gateway', function () {
     assert.equal(observation!.correct, false);
     const stats = await admin<StatsDto>('/stats?window=1h');
     assert.equal(stats.semanticChecks.explorations, 1);
+    assert.deepEqual(stats.semantic.learned, [{ endpoint: 'chat.completions', observations: 1, wrong: 1, servedFrom: null, fewest: 149 }]);
     assert.match(await (await fetch(`${h.gateway.url}/metrics`)).text(), /deja_semantic_explorations_total 1/);
   });
 
@@ -78,6 +79,12 @@ describe('verified semantic hits through the gateway', function () {
     await stored('capital Spain');
     const unsure = await post('capital Spain city');
     assert.equal(unsure.headers.get('x-deja-decision'), 'explore');
+    // The stats say from which similarity, learned from what.
+    const [learned] = (await admin<StatsDto>('/stats?window=1h')).semantic.learned;
+    assert.equal(learned?.endpoint, 'chat.completions');
+    assert.ok(learned!.observations >= 400 && learned!.wrong >= 200 && learned!.fewest === 149, JSON.stringify(learned));
+    // The lowest tested tail of the 200 right answers above 0.85 (tails are tested at sizes 5% apart).
+    assert.ok(learned!.servedFrom! > 0.85 && learned!.servedFrom! < 0.86, JSON.stringify(learned));
   });
 
   it('measures served semantic hits against the upstream: the false-hit rate with its interval, counted in /metrics', async () => {

@@ -253,7 +253,7 @@ export function makeStats(window: StatsWindowDto, now: number, entries: number, 
     timeline: tl,
     cache: { entries, vectors: Math.max(0, entries - 44), caching: true },
     shared,
-    semantic: { state: 'ready', model: 'Xenova/multilingual-e5-small', threshold: 0.92, mode: 'verified', maxFalseHitRate: 0.02, judge: 'embedding', judgeCost: null },
+    semantic: { state: 'ready', model: 'Xenova/multilingual-e5-small', threshold: 0.92, mode: 'verified', maxFalseHitRate: 0.02, judge: 'embedding', judgeCost: null, judgeCheck: empty ? null : { pairs: 100, alikeShare: 0.03, tellsApart: true }, learned: empty ? [] : [{ endpoint: 'chat.completions', observations: 412, wrong: 6, servedFrom: 0.912, fewest: 149 }] },
     vllm: empty
       ? {
           prefixCacheHitRate: { available: false, reason: 'upstream /metrics not reachable (ECONNREFUSED)' },

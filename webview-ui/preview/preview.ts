@@ -12,7 +12,8 @@
  * Query parameters: scenario = normal | empty | off | error | starting | loading;
  * tab = overview | entries | skipped; banner = 1 shows an error banner;
  * theme = light for VS Code's Light Modern; team = connected (default) | connecting |
- * down | none for the team tier (none: no team configured).
+ * down | none for the team tier (none: no team configured); judge = blind shows an
+ * embedding judge that cannot tell answers apart (nothing learned, nothing served).
  *
  * `previewHost.setTeam('down')` (from the console, or smoke.mjs) changes the team
  * tier's state and pushes fresh stats, as the host would on its next refresh.
@@ -202,7 +203,12 @@ const up = (): boolean => gateway.state === 'running' || gateway.state === 'atta
 function sendStats(): void {
   if (!up()) return;
   const now = Date.now();
-  send({ type: 'stats/didChange', window: statsWindow, stats: makeStats(statsWindow, now, entries.length, scenario === 'empty', makeShared(team, teamSince, now)) });
+  const stats = makeStats(statsWindow, now, entries.length, scenario === 'empty', makeShared(team, teamSince, now));
+  if (params.get('judge') === 'blind') {
+    stats.semantic.judgeCheck = { pairs: 100, alikeShare: 0.94, tellsApart: false };
+    stats.semantic.learned = stats.semantic.learned.map((group) => ({ ...group, observations: 0, wrong: 0, servedFrom: null }));
+  }
+  send({ type: 'stats/didChange', window: statsWindow, stats });
 }
 
 function matches(e: EntrySummaryDto, q: { search?: string; model?: string; endpoint?: string }): boolean {

@@ -26,6 +26,7 @@ const shots = [
   // The team tier: the overview above shows it connected; here it is down (banner), in both themes.
   { name: 'overview-light', query: 'scenario=normal&theme=light', wait: '.kpis', settle: 4000, full: true },
   { name: 'team-down', query: 'scenario=normal&team=down', wait: '.banner.warning', settle: 4000, full: true },
+  { name: 'judge-blind', query: 'scenario=normal&judge=blind', wait: '.kpis', settle: 4000, full: true },
   { name: 'team-down-light', query: 'scenario=normal&team=down&theme=light', wait: '.banner.warning', settle: 4000, full: true },
 ];
 

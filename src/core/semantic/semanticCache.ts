@@ -3,7 +3,7 @@ import type { Logger } from '../logger';
 import type { ExactStore } from '../stores/exactStore';
 import type { ObservationStore, StoredObservation } from '../stores/observationStore';
 import { ObservationBook, type RecordedObservation } from './decision/observationBook';
-import { DEFAULT_VERIFIED, StaticDecision, VerifiedDecision, type Decision, type SemanticDecision, type SemanticMode } from './decision/semanticDecision';
+import { DEFAULT_VERIFIED, StaticDecision, VerifiedDecision, type Decision, type GroupLearning, type SemanticDecision, type SemanticMode } from './decision/semanticDecision';
 import type { StoredVector, VectorStore } from '../stores/vectorStore';
 import type { CacheEntry, Endpoint } from '../types';
 import { semanticQueryOfEntry, type SemanticQuery } from './semanticQuery';
@@ -108,7 +108,7 @@ export class SemanticCache {
   /** Team entries from another vector space: embedded here, like the backlog, fetched through the exact store. */
   private readonly teamToEmbed = new Set<string>();
 
-  /** What explorations and revalidations observed, per entry; the curves fitted to them. */
+  /** What explorations and revalidations observed, per entry and per group. */
   private readonly book = new ObservationBook();
   private readonly decision: SemanticDecision;
 
@@ -169,6 +169,18 @@ export class SemanticCache {
   /** An entry's observations, oldest first, and the similarity from which it is served (verified, once learned). */
   learned(entryId: string, endpoint: Endpoint): { observations: readonly RecordedObservation[]; threshold: number | undefined } {
     return { observations: this.book.of(entryId), threshold: this.decision.threshold(entryId, this.groupOf(endpoint)) };
+  }
+
+  /** Verified: what each endpoint's entries have learned in this vector space (none in static mode). */
+  learnedGroups(): Array<{ endpoint: Exclude<Endpoint, 'embeddings'> } & GroupLearning> {
+    const decision = this.decision;
+    if (!(decision instanceof VerifiedDecision)) return [];
+    return this.book.groupNames().flatMap((group) => {
+      const [space, endpoint] = splitGroup(group);
+      if (space !== this.deps.space || !endpoint) return [];
+      const { observations, wrong, threshold, fewest } = decision.learning(group);
+      return [{ endpoint, observations, wrong, threshold, fewest }];
+    });
   }
 
   /** The vector space this gateway's vectors belong to (`model#dtype`). */
@@ -277,11 +289,18 @@ export class SemanticCache {
     return { vector, nearest };
   }
 
+  /** Unit vectors for texts, or undefined when the model is not ready or cannot embed one of them whole. */
+  async embedTexts(texts: string[]): Promise<Float32Array[] | undefined> {
+    if (this.state !== 'ready') return undefined;
+    const vectors = await this.deps.embedder.embed(texts).catch(() => undefined);
+    return vectors?.every((vector) => vector !== undefined) ? (vectors as Float32Array[]) : undefined;
+  }
+
   /** Cosine similarity of two texts' embeddings, when the model is ready and both fit it. */
   async textSimilarity(a: string, b: string): Promise<number | undefined> {
-    if (this.state !== 'ready') return undefined;
-    const [va, vb] = await this.deps.embedder.embed([a, b]).catch(() => [undefined, undefined]);
-    if (!va || !vb) return undefined;
+    const vectors = await this.embedTexts([a, b]);
+    if (!vectors) return undefined;
+    const [va, vb] = vectors as [Float32Array, Float32Array];
     let dot = 0;
     for (let i = 0; i < va.length; i++) dot += va[i]! * vb[i]!;
     return dot;
@@ -468,7 +487,7 @@ export class SemanticCache {
 }
 
 /** A group's name split back into its vector space and endpoint. */
-function splitGroup(group: string): [string, Endpoint | undefined] {
+function splitGroup(group: string): [string, Exclude<Endpoint, 'embeddings'> | undefined] {
   const at = group.lastIndexOf('|');
   const endpoint = group.slice(at + 1);
   return [group.slice(0, at), endpoint === 'chat.completions' || endpoint === 'completions' ? endpoint : undefined];

@@ -2,7 +2,7 @@ import type sqlite3 from 'sqlite3';
 import type { RecordedObservation } from '../semantic/decision/observationBook';
 import { allSql, jsonColumns, openSqlite, runSql } from './sqliteConnection';
 
-/** An observation as persisted: the entry it is about and the group its curve pools in. */
+/** An observation as persisted: the entry it is about and the group whose observations it pools with. */
 export interface StoredObservation extends RecordedObservation {
   entryId: string;
   group: string;

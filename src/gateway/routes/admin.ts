@@ -1,5 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import { computeStats } from '../../core/metrics';
+import { EmbeddingJudge } from '../../core/semantic/judge/answerJudge';
 import { LlmJudge } from '../llmJudge';
 import type { SharedTierStatus } from '../../core/shared/sharedTier';
 import type { EntryFilterDto, EntrySort, EvictRequestDto, SharedStatusDto, StatsDto } from '../../shared/protocol';
@@ -78,6 +79,8 @@ async function stats(context: GatewayContext, req: Request): Promise<StatsDto> {
       maxFalseHitRate: context.options.maxFalseHitRate,
       judge: context.judge.kind,
       judgeCost: context.judge instanceof LlmJudge ? { ...context.judge.cost } : null,
+      judgeCheck: context.judge instanceof EmbeddingJudge ? context.judge.check() : null,
+      learned: (context.cache.semantic?.learnedGroups() ?? []).map(({ endpoint, observations, wrong, threshold, fewest }) => ({ endpoint, observations, wrong, servedFrom: threshold ?? null, fewest })),
     },
     vllm: context.vllm.figures(),
     prefixStability: context.prefixStability.report(),

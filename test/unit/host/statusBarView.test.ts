@@ -27,7 +27,7 @@ function stats(shared: SharedStatusDto | null, teamHits = 0): StatsDto {
     timeline: [],
     cache: { entries: 12, vectors: 12, caching: true },
     shared,
-    semantic: { state: 'ready', model: 'm', threshold: 0.95, mode: 'verified', maxFalseHitRate: 0.02, judge: 'embedding', judgeCost: null },
+    semantic: { state: 'ready', model: 'm', threshold: 0.95, mode: 'verified', maxFalseHitRate: 0.02, judge: 'embedding', judgeCost: null, judgeCheck: null, learned: [] },
     vllm: {} as StatsDto['vllm'],
     prefixStability: [],
     volatileUserParts: [],

@@ -267,18 +267,25 @@ export class OverviewView {
         [verified ? 'Bound (δ)' : 'Mode', verified ? percent(bound) : `static, similarity ≥ ${s.semantic.threshold.toFixed(2)}`],
         ['Rechecked hits', count(judged), 'Semantic hits asked again upstream and judged (the revalidation share)'],
         ['Found wrong', count(falseHits)],
-        ...(verified ? ([['Explorations', count(explorations), 'Requests forwarded to learn whether the nearest answer would have been right']] as Array<[string, Child, string?]>) : []),
-        ['Judge', s.semantic.judge, judgeCost ? `${count(judgeCost.calls)} calls, ${count(judgeCost.promptTokens + judgeCost.completionTokens)} tokens, ${count(judgeCost.failures)} without a verdict` : undefined],
+        ...(verified
+          ? ([
+              ['Explorations', count(explorations), 'Requests forwarded to learn whether the nearest answer would have been right'],
+              ['Served from', servedFrom(s.semantic.learned), 'The similarity from which semantic hits are served, learned from every observation kept (a test needs at least the number shown, all right)'],
+            ] as Array<[string, Child, string?]>)
+          : []),
+        ['Judge', judgeLabel(s.semantic), judgeCost ? `${count(judgeCost.calls)} calls, ${count(judgeCost.promptTokens + judgeCost.completionTokens)} tokens, ${count(judgeCost.failures)} without a verdict` : undefined],
       ]),
       h(
         'p',
         { class: 'footnote' },
-        judged === 0
+        s.semantic.judgeCheck?.tellsApart === false
+          ? `The embedding model cannot tell answers apart (${percent(s.semantic.judgeCheck.alikeShare)} of unrelated answers look the same to it), so nothing is learned and nothing served: use --answer-judge exact or llm, or another model.`
+          : judged === 0
           ? 'No semantic hit has been rechecked in this window yet.'
           : over
             ? 'Measured above the bound: check the judge and the embedding model.'
             : verified
-              ? 'Served only where the learned chance of a wrong answer is within the bound.'
+              ? 'Served only from a similarity where the answers checked so far show, with 95% confidence, a chance of a wrong one below the bound.'
               : 'The static threshold promises no rate; this is what was measured.',
       ),
     );
@@ -440,4 +447,24 @@ export class OverviewView {
           ),
     );
   }
+}
+
+/** From which similarity each endpoint's semantic hits are served, or how far it is from serving. */
+function servedFrom(learned: StatsDto['semantic']['learned']): string {
+  if (learned.length === 0) return 'not yet: nothing observed';
+  const label = (endpoint: string) => (endpoint === 'chat.completions' ? 'chat' : 'completions');
+  return learned
+    .map(({ endpoint, observations, wrong, servedFrom, fewest }) =>
+      servedFrom !== null
+        ? `${label(endpoint)}: similarity ≥ ${servedFrom.toFixed(3)}`
+        : `${label(endpoint)}: not yet (${count(observations)} observed, ${count(wrong)} wrong; ≥ ${count(fewest)} needed)`,
+    )
+    .join('; ');
+}
+
+/** The judge's name, and a warning when the embedding judge found that its model cannot tell answers apart. */
+function judgeLabel(semantic: StatsDto['semantic']): Child {
+  const check = semantic.judgeCheck;
+  if (check?.tellsApart !== false) return semantic.judge;
+  return h('span', { class: 'error', title: `${percent(check.alikeShare)} of ${count(check.pairs)} pairs of unrelated answers looked the same` }, `${semantic.judge}: cannot tell answers apart`);
 }

@@ -1,40 +1,28 @@
 /**
- * What explorations have taught: for each stored entry, the questions that found it at some
- * similarity and whether its answer was right for them, and the curve fitted to them; for
- * each group of entries that share an embedding model and an endpoint, the pooled curve that
- * an entry starts from while it has few observations of its own.
+ * What explorations and revalidations have taught: for each stored entry, the questions that
+ * found it at some similarity and whether its answer was right for them. Entries that share
+ * an embedding model and an endpoint form a group, whose observations pool: together they say
+ * from which similarity a stored answer is right often enough.
  */
-import { fitLogistic, UNINFORMED, widened, type Gaussian2, type Observation } from './logisticFit';
+import { SimilarityHistogram, type Observation } from './tailBound';
 
 /** One observation as kept: when it was made, besides what it says. */
 export interface RecordedObservation extends Observation {
   at: number;
 }
 
-/**
- * How far one entry's curve may sit from its group's, a priori, in the fit's units (logits at
- * similarity 0.85, and logits per 0.1 of similarity): entries differ (a question with close
- * near-misses needs a higher similarity), and an entry's own observations say how.
- */
-export const ENTRY_SPREAD = { a: 1, b: 0.5 };
-
 /** An entry keeps at most this many observations, the latest. */
 const MAX_PER_ENTRY = 64;
-/** The pooled curve is fitted again once its group gained this share of new observations (or 8, whichever is more). */
-const REFIT_SHARE = 0.05;
 
 interface EntryBook {
   group: string;
   observations: RecordedObservation[];
-  fit: Gaussian2 | undefined;
-  /** The pooled fit's version this entry's fit was made against. */
-  pooledVersion: number;
 }
 
 interface GroupBook {
-  count: number;
-  fitted: Gaussian2;
-  fittedAt: number;
+  /** Every observation kept across the group's entries, by similarity. */
+  histogram: SimilarityHistogram;
+  /** Bumped on every change, so what was computed from the group knows when it is stale. */
   version: number;
 }
 
@@ -46,13 +34,14 @@ export class ObservationBook {
   add(entryId: string, group: string, observation: RecordedObservation): void {
     let entry = this.entries.get(entryId);
     if (!entry) {
-      entry = { group, observations: [], fit: undefined, pooledVersion: -1 };
+      entry = { group, observations: [] };
       this.entries.set(entryId, entry);
     }
+    const book = this.groupOf(entry.group);
     entry.observations.push(observation);
-    if (entry.observations.length > MAX_PER_ENTRY) entry.observations.shift();
-    else this.groupOf(group).count++;
-    entry.fit = undefined;
+    book.histogram.add(observation);
+    if (entry.observations.length > MAX_PER_ENTRY) book.histogram.remove(entry.observations.shift()!);
+    book.version++;
   }
 
   /** Drops the observations of entries that were evicted or expired. */
@@ -61,14 +50,19 @@ export class ObservationBook {
       const entry = this.entries.get(id);
       if (!entry) continue;
       this.entries.delete(id);
-      const group = this.groups.get(entry.group);
-      if (group) group.count -= entry.observations.length;
+      const book = this.groups.get(entry.group);
+      if (!book) continue;
+      for (const observation of entry.observations) book.histogram.remove(observation);
+      book.version++;
     }
   }
 
   clear(): void {
     this.entries.clear();
-    this.groups.clear();
+    for (const book of this.groups.values()) {
+      book.histogram.clear();
+      book.version++;
+    }
   }
 
   /** An entry's observations, oldest first. */
@@ -76,39 +70,31 @@ export class ObservationBook {
     return this.entries.get(entryId)?.observations ?? [];
   }
 
+  /** The highest similarity at which an entry's answer was observed wrong, if ever. */
+  highestWrong(entryId: string): number | undefined {
+    let highest: number | undefined;
+    for (const observation of this.of(entryId)) if (!observation.correct && (highest === undefined || observation.similarity > highest)) highest = observation.similarity;
+    return highest;
+  }
+
+  /** A group's observations by similarity, and a version that changes whenever they do (undefined: none ever). */
+  group(group: string): { histogram: SimilarityHistogram; version: number } | undefined {
+    return this.groups.get(group);
+  }
+
+  /** The groups that hold observations. */
+  groupNames(): string[] {
+    return [...this.groups].filter(([, book]) => book.histogram.count > 0).map(([name]) => name);
+  }
+
   get size(): number {
     return this.entries.size;
-  }
-
-  /** The curve for an entry: its own observations, starting from its group's pooled curve. */
-  fitFor(entryId: string, group: string): Gaussian2 {
-    const pooled = this.pooled(group);
-    const entry = this.entries.get(entryId);
-    if (!entry || entry.observations.length === 0) return widened(pooled.fitted, ENTRY_SPREAD);
-    if (!entry.fit || entry.pooledVersion !== pooled.version) {
-      entry.fit = fitLogistic(entry.observations, widened(pooled.fitted, ENTRY_SPREAD));
-      entry.pooledVersion = pooled.version;
-    }
-    return entry.fit;
-  }
-
-  /** The pooled curve of a group, fitted again when enough has been learned since. */
-  pooled(group: string): GroupBook {
-    const book = this.groupOf(group);
-    if (book.count !== book.fittedAt && Math.abs(book.count - book.fittedAt) >= Math.max(8, book.fittedAt * REFIT_SHARE)) {
-      const observations: Observation[] = [];
-      for (const entry of this.entries.values()) if (entry.group === group) observations.push(...entry.observations);
-      book.fitted = fitLogistic(observations, UNINFORMED);
-      book.fittedAt = book.count;
-      book.version++;
-    }
-    return book;
   }
 
   private groupOf(group: string): GroupBook {
     let book = this.groups.get(group);
     if (!book) {
-      book = { count: 0, fitted: UNINFORMED, fittedAt: 0, version: 0 };
+      book = { histogram: new SimilarityHistogram(), version: 0 };
       this.groups.set(group, book);
     }
     return book;

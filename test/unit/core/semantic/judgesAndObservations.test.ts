@@ -17,13 +17,40 @@ describe('answer judges', () => {
     assert.equal(await judge.judge(input('positive', 'negative')), false);
   });
 
+  /** Unit vectors in the plane at these angles (degrees): cosines are easy to set. */
+  const at = (...degrees: number[]) => degrees.map((d) => Float32Array.of(Math.cos((d * Math.PI) / 180), Math.sin((d * Math.PI) / 180)));
+
   it('embedding: the answers\' cosine against the threshold; the same text needs no model; no model, no verdict', async () => {
-    const judge = (similarity: number | undefined) => new EmbeddingJudge(async () => similarity, 0.9);
-    assert.equal(await judge(0.95).judge(input('Paris is the capital.', 'The capital is Paris.')), true);
-    assert.equal(await judge(0.5).judge(input('Paris is the capital.', 'Madrid is the capital.')), false);
+    // cos 10° = 0.985, cos 60° = 0.5
+    const judge = (angle: number | undefined) => new EmbeddingJudge(async () => (angle === undefined ? undefined : at(0, angle)), 0.9);
+    assert.equal(await judge(10).judge(input('Paris is the capital.', 'The capital is Paris.')), true);
+    assert.equal(await judge(60).judge(input('Paris is the capital.', 'Madrid is the capital.')), false);
     assert.equal(await judge(undefined).judge(input('a', 'b')), undefined);
     assert.equal(await judge(undefined).judge(input('same  text', 'same text')), true);
     assert.equal(await new EmbeddingJudge(async () => Promise.reject(new Error('worker gone')), 0.9).judge(input('a', 'b')), undefined);
+  });
+
+  it('embedding: says nothing once its model shows it cannot tell unrelated answers apart', async () => {
+    // Every answer 5° from every other: a model whose vectors all point one way.
+    let angle = 0;
+    const alike = new EmbeddingJudge(async () => at(angle, (angle += 5)), 0.9);
+    const verdicts: Array<boolean | undefined> = [];
+    for (let i = 0; i < 20; i++) verdicts.push(await alike.judge(input(`stored ${i}`, `fresh ${i}`)));
+    // Trusted while the evidence is thin (fewer than 10 unrelated pairs), then silent.
+    assert.deepEqual(verdicts.slice(0, 10), Array(10).fill(true));
+    assert.deepEqual(verdicts.slice(10), Array(10).fill(undefined));
+    assert.deepEqual(alike.check(), { pairs: 19, alikeShare: 1, tellsApart: false });
+    // Not even identical text: only right answers would be recorded.
+    assert.equal(await alike.judge(input('same text', 'same text')), undefined);
+
+    // A model that spreads unrelated answers (each 40° from the last) keeps judging.
+    let turn = 0;
+    const apart = new EmbeddingJudge(async () => {
+      turn += 40;
+      return at(turn, turn + 10);
+    }, 0.9);
+    for (let i = 0; i < 20; i++) assert.equal(await apart.judge(input(`stored ${i}`, `fresh ${i}`)), true);
+    assert.deepEqual(apart.check(), { pairs: 19, alikeShare: 0, tellsApart: true });
   });
 });
 
