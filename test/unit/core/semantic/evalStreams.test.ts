@@ -4,7 +4,7 @@ import { HASH_DIMENSION, hashEmbed } from '../../../../scripts/evalVerified/hash
 import { expandTemplate, intentQueries } from '../../../../scripts/evalVerified/intents';
 import { seededRandom } from '../../../../scripts/evalVerified/seeded';
 import { arrivalsOf, FINE_GRID, hindsightBest, neighbourLists, similarityTable, simulateStatic, type StaticOutcome } from '../../../../scripts/evalVerified/staticSweep';
-import { ordersOf, prepare, queriesFromPairs, splitOf, type Pair } from '../../../../scripts/evalVerified/streams';
+import { contradictions, ordersOf, prepare, queriesFromPairs, splitOf, type Pair } from '../../../../scripts/evalVerified/streams';
 import { StaticDecision } from '../../../../src/core/semantic/decision/semanticDecision';
 
 const PAIRS: Pair[] = [
@@ -18,7 +18,7 @@ const cosine = (x: Float32Array, y: Float32Array) => x.reduce((sum, value, i) =>
 
 describe('the verified-mode evaluation: streams, sweep, embedder', () => {
   it('turns pairs into a stream: a fresh label for a, shared by b only when the pair is a duplicate', () => {
-    const queries = queriesFromPairs(PAIRS);
+    const queries = queriesFromPairs(PAIRS, 'per-pair');
     assert.deepEqual(
       queries.map((q) => q.label),
       [0, 0, 1, 2, 3, 3],
@@ -33,6 +33,26 @@ describe('the verified-mode evaluation: streams, sweep, embedder', () => {
     assert.equal(stream.queries[0]!.text, stream.queries[4]!.text);
     assert.notEqual(stream.queries[0]!.label, stream.queries[4]!.label);
     assert.equal(stream.labels, 4);
+  });
+
+  it('merges the labels of a question repeated across pairs (up to case and punctuation), transitively', () => {
+    assert.deepEqual(
+      queriesFromPairs(PAIRS).map((q) => q.label),
+      [0, 0, 1, 2, 0, 0],
+    );
+    const pairs: Pair[] = [
+      { a: 'What is X?', b: 'Explain X', same: true },
+      { a: 'what is x', b: 'Define X', same: true },
+      { a: 'Define X.', b: 'Explain X', same: false },
+      { a: 'What is Y?', b: 'what is x', same: false },
+    ];
+    const queries = queriesFromPairs(pairs);
+    assert.deepEqual(
+      queries.map((q) => q.label),
+      [0, 0, 0, 0, 0, 0, 1, 0],
+    );
+    // The third pair says "not the same", but the other pairs join its questions.
+    assert.equal(contradictions(pairs, queries), 1);
   });
 
   it('splits pairs by a hash of their text, about a third test, the same on every call', () => {

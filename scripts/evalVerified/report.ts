@@ -1,0 +1,95 @@
+/** Markdown tables of the evaluation: medians and worst cases over orders. */
+import type { RunMetrics } from './replay';
+import { hitRate, wrongShare } from './replay';
+import { DELTAS, STATIC_THRESHOLDS, type Overlap, type StreamResult } from './evaluate';
+
+/** The q-quantile (0..1) by linear interpolation between order statistics. */
+export function quantile(values: readonly number[], q: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (sorted.length - 1) * q;
+  const low = Math.floor(at);
+  const high = Math.ceil(at);
+  return sorted[low]! + (sorted[high]! - sorted[low]!) * (at - low);
+}
+
+export const median = (values: readonly number[]) => quantile(values, 0.5);
+/** The median as one of the values (the lower middle one): thresholds may be +∞, and are not averaged. */
+export function lowerMedian(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)] ?? Number.NaN;
+}
+export const pct = (value: number, digits = 1) => (Number.isFinite(value) ? `${(value * 100).toFixed(digits)}%` : 'n/a');
+const num = (value: number) => (Number.isFinite(value) ? value.toLocaleString('en', { maximumFractionDigits: 1 }) : 'n/a');
+/** A hindsight threshold; +∞ means no threshold of the grid was good enough: serve nothing. */
+const threshold = (value: number) => (value === Number.POSITIVE_INFINITY ? 'none' : value.toFixed(3));
+const sim = (value: number) => (Number.isFinite(value) ? value.toFixed(3) : 'n/a');
+
+export function markdownTable(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
+  const line = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
+  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n') + '\n';
+}
+
+const QUANTILES = [0.05, 0.25, 0.5, 0.75, 0.95];
+
+export function overlapTable(overlap: Overlap): string {
+  const row = (name: string, values: number[]) => [name, num(values.length), ...QUANTILES.map((q) => sim(quantile(values, q)))];
+  return markdownTable(
+    ['similarity of', 'count', ...QUANTILES.map((q) => `p${Math.round(q * 100)}`)],
+    [
+      row('same-label pairs (all)', overlap.sameLabelPairs),
+      row("a text's nearest same-label text", overlap.sameLabelNearest),
+      row("a text's nearest different-label text", overlap.otherLabelNearest),
+    ],
+  );
+}
+
+export function verifiedTable(result: StreamResult): string {
+  const rows = DELTAS.map((delta) => {
+    const runs: RunMetrics[] = result.verified.get(delta)!;
+    const shares = runs.map(wrongShare);
+    const pooled = wrongShare({ served: runs.reduce((sum, run) => sum + run.served, 0), wrong: runs.reduce((sum, run) => sum + run.wrong, 0) });
+    const best = result.hindsight.get(delta)!;
+    const thresholds = best.map((outcome) => outcome.threshold);
+    return [
+      pct(delta, 0),
+      pct(median(shares), 2),
+      pct(Math.max(...shares), 2),
+      pct(pooled, 2),
+      `${shares.filter((share) => share <= delta).length}/${runs.length}`,
+      pct(median(runs.map(hitRate))),
+      num(median(runs.map((run) => run.served))),
+      num(median(runs.map((run) => run.explorations))),
+      threshold(lowerMedian(result.learnedThreshold.get(delta)!)),
+      pct(median(best.map(hitRate))),
+      `${threshold(lowerMedian(thresholds))} (${threshold(Math.min(...thresholds))}–${threshold(Math.max(...thresholds))})`,
+      pct(median(best.map(wrongShare)), 2),
+    ];
+  });
+  return markdownTable(
+    [
+      'δ',
+      'verified wrong share: median',
+      'worst',
+      'pooled',
+      'orders within δ',
+      'verified hit rate (median)',
+      'served (median)',
+      'explorations (median)',
+      "verified's threshold for a new entry at the end (lower median)",
+      'hindsight-best static: hit rate (median)',
+      'its threshold: lower median (range)',
+      'its wrong share (median)',
+    ],
+    rows,
+  );
+}
+
+export function staticTable(result: StreamResult): string {
+  const rows = STATIC_THRESHOLDS.map((threshold) => {
+    const outcomes = result.statics.get(threshold)!;
+    const shares = outcomes.map(wrongShare);
+    return [threshold.toFixed(2), pct(median(shares), 2), pct(Math.max(...shares), 2), pct(median(outcomes.map(hitRate))), num(median(outcomes.map((o) => o.served)))];
+  });
+  return markdownTable(['static threshold', 'wrong share: median', 'worst', 'hit rate (median)', 'served (median)'], rows);
+}
