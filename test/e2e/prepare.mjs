@@ -49,7 +49,8 @@ export async function prepareE2E(root) {
     /**
      * User settings for one run: a port of its own, a data directory of its own. The tiny
      * model has random weights, so its neighbours are arbitrary: runs that count exact hits
-     * and misses leave the semantic level off.
+     * and misses leave the semantic level off. A run that wants a semantic hit decides it
+     * statically: verified mode would (rightly) serve nothing from a model that knows nothing.
      */
     async settingsFor(label, semantic) {
       const port = await freePort();
@@ -60,6 +61,7 @@ export async function prepareE2E(root) {
           'deja.port': port,
           'deja.dataDirectory': join(scratch, `data-${label}`),
           'deja.semantic.enabled': semantic,
+          'deja.semantic.mode': 'static',
           'deja.semantic.embeddingModel': model,
           'deja.semantic.embeddingDtype': 'fp32',
           'deja.logLevel': 'debug',
