@@ -1,20 +1,24 @@
 /**
- * `npm run eval:semantic -- --embedding-model <id or dir> [--dtype q8] [--limit N]`
+ * `npm run eval:semantic -- --embedding-model <id or dir> [--dtype q8] [--limit N]
+ *   [--data <pairs.jsonl> | --data-dir <dir>]`
  * (npm also accepts `npm run eval:semantic --embedding-model <dir>`).
  *
- * Runs the labelled pairs in ../shared/data through the real cache code (LlmCache,
- * SemanticCache, the transformers.js worker) and prints, for a sweep of thresholds,
- * precision of semantic hits, recall of duplicates and the false-hit rate, so the
- * default threshold can be set where precision is at least 0.97.
+ * Runs labelled question pairs through the real cache code (LlmCache, SemanticCache, the
+ * transformers.js worker) and prints, for a sweep of thresholds, precision of semantic hits,
+ * recall of duplicates and the false-hit rate, so the default threshold can be set where
+ * precision is at least 0.97.
  *
- * - qqp-dev.jsonl (Quora Question Pairs): for each pair, `a` is stored and `b` asked in
- *   a context of its own. A hit on a duplicate is correct, a hit on a non-duplicate is
- *   a wrong answer served (a false hit), a miss on a duplicate is a lost saving.
- * - gptcache-mock-pairs.jsonl: GPTCache's own benchmark set, run as GPTCache ran it:
- *   every `a` stored in one shared context, every `b` asked; a hit is correct when it
- *   returns the entry of its own pair.
+ * - By default, test/fixtures/qqp-sample.jsonl: 300 Quora Question Pairs kept in the
+ *   repository (test/fixtures/labelled-pairs.md). `--data <file>` runs another file of
+ *   `{"a","b","same"}` pairs the same way. For each pair, `a` is stored and `b` asked in a
+ *   context of its own. A hit on a duplicate is correct, a hit on a non-duplicate is a wrong
+ *   answer served (a false hit), a miss on a duplicate is a lost saving.
+ * - `--data-dir <dir>` (the larger sets, `--data-dir ../shared/data`) runs the dir's
+ *   qqp-dev.jsonl that way, then gptcache-mock-pairs.jsonl, GPTCache's own benchmark set,
+ *   run as GPTCache ran it: every `a` stored in one shared context, every `b` asked; a hit
+ *   is correct when it returns the entry of its own pair.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { identifyRequest, tenantTag } from '../src/core/cacheKey';
@@ -33,6 +37,10 @@ interface Pair {
   b: string;
   same: boolean;
 }
+
+const SAMPLE = resolve(__dirname, '../test/fixtures/qqp-sample.jsonl');
+const USAGE = `Usage: npm run eval:semantic -- --embedding-model <id or dir> [--dtype q8|fp32] [--limit N] [--data <pairs.jsonl> | --data-dir <dir>]
+  --data defaults to test/fixtures/qqp-sample.jsonl (300 labelled pairs); the larger sets: --data-dir ../shared/data\n`;
 
 const THRESHOLDS = [0.8, 0.85, 0.88, 0.9, 0.92, 0.93, 0.94, 0.95, 0.96, 0.97, 0.98, 0.99];
 const TARGET_PRECISION = 0.97;
@@ -165,12 +173,13 @@ async function main(): Promise<void> {
       'embedding-model': { type: 'string' },
       dtype: { type: 'string' },
       limit: { type: 'string' },
+      data: { type: 'string' },
       'data-dir': { type: 'string' },
       help: { type: 'boolean' },
     },
   });
   if (values.help) {
-    process.stdout.write('Usage: npm run eval:semantic -- --embedding-model <id or dir> [--dtype q8|fp32] [--limit N] [--data-dir ../shared/data]\n');
+    process.stdout.write(USAGE);
     return;
   }
   // `npm run eval:semantic --embedding-model x` (without `--`): npm keeps the flag for itself
@@ -186,10 +195,16 @@ async function main(): Promise<void> {
   const dtype = (values.dtype ?? fromNpm('dtype', isDtype) ?? 'q8') as EmbeddingDtype;
   const limitRaw = values.limit ?? fromNpm('limit', isNumber);
   const limit = limitRaw ? Number(limitRaw) : undefined;
-  const dataDir = resolve(values['data-dir'] ?? resolve(__dirname, '../../shared/data'));
+  if (values.data !== undefined && values['data-dir'] !== undefined) throw new Error('give --data <file> or --data-dir <dir>, not both');
+  const dataDir = values['data-dir'] === undefined ? undefined : resolve(values['data-dir']);
+  const qqpFile = dataDir ? resolve(dataDir, 'qqp-dev.jsonl') : resolve(values.data ?? SAMPLE);
+  const gptCacheFile = dataDir ? resolve(dataDir, 'gptcache-mock-pairs.jsonl') : undefined;
+  for (const file of [qqpFile, gptCacheFile]) {
+    if (file !== undefined && !existsSync(file)) throw new Error(`${file} not found (${dataDir ? '--data-dir needs qqp-dev.jsonl and gptcache-mock-pairs.jsonl' : '--data names a JSONL file of {"a","b","same"} pairs'})`);
+  }
   process.stdout.write(`Semantic evaluation of ${model} (${dtype}), ${new Date().toISOString().slice(0, 10)}\n`);
-  await evalQqp(model, dtype, resolve(dataDir, 'qqp-dev.jsonl'), limit);
-  await evalGptCache(model, dtype, resolve(dataDir, 'gptcache-mock-pairs.jsonl'), limit);
+  await evalQqp(model, dtype, qqpFile, limit);
+  if (gptCacheFile) await evalGptCache(model, dtype, gptCacheFile, limit);
 }
 
 main().catch((error: Error) => {

@@ -3,7 +3,7 @@
  *   [--dtype q8|fp32] [--random-spec tiny|minilm] [--pairs N] [--intent-queries N] [--orders N]
  *   [--revalidate-share 0.02] [--seed N] [--store-on-explore always|when-wrong] [--labels merged|per-pair]
  *   [--streams qqp,gptcache,intents]
- *   [--data-dir ../shared/data]`
+ *   [--data-dir ../shared/data] [--data <pairs.jsonl>]`
  *
  * Does the verified semantic mode keep the share of wrong served hits within δ, and what
  * hit rate does it keep meanwhile? Labelled query streams are replayed through the real
@@ -14,7 +14,10 @@
  * stream semantics are in ./evalVerified/replay.ts.
  *
  * Streams: QQP pairs (dev and test splits by a hash of the pair), GPTCache's paraphrase
- * pairs, and a synthetic stream of intents with paraphrases and near-misses.
+ * pairs, and a synthetic stream of intents with paraphrases and near-misses. The QQP and
+ * GPTCache files are read from --data-dir (qqp-dev.jsonl, gptcache-mock-pairs.jsonl);
+ * --data <file> replaces the QQP file with any file of {"a","b","same"} pairs, e.g. the
+ * 300 kept in the repository (test/fixtures/qqp-sample.jsonl), with --streams qqp,intents.
  * Embedders: a feature-hashing embedder defined here (deterministic), the random-weight
  * BERT the tests build, run through the real transformers.js worker (random), and any
  * local model directory (model).
@@ -57,11 +60,13 @@ interface Options {
   randomSpec: 'tiny' | 'minilm';
   streams: Array<(typeof STREAMS)[number]>;
   dataDir: string;
+  /** The pairs of the qqp stream: --data, else qqp-dev.jsonl in dataDir. */
+  qqpFile: string;
 }
 
 const USAGE = `Usage: npm run eval:verified -- [--quick] [--embedder all|deterministic,random,model] [--embedding-model <dir>] [--dtype q8|fp32]
   [--random-spec tiny|minilm] [--pairs N] [--intent-queries N] [--orders N] [--revalidate-share 0.02] [--seed N]
-  [--store-on-explore always|when-wrong] [--labels merged|per-pair] [--streams qqp,gptcache,intents] [--data-dir ../shared/data]\n`;
+  [--store-on-explore always|when-wrong] [--labels merged|per-pair] [--streams qqp,gptcache,intents] [--data-dir ../shared/data] [--data <pairs.jsonl>]\n`;
 
 function parseOptions(): Options {
   const { values } = parseArgs({
@@ -80,6 +85,7 @@ function parseOptions(): Options {
       'random-spec': { type: 'string' },
       streams: { type: 'string' },
       'data-dir': { type: 'string' },
+      data: { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -107,6 +113,18 @@ function parseOptions(): Options {
   if (labelling !== 'merged' && labelling !== 'per-pair') throw new Error('--labels is merged or per-pair');
   const randomSpec = values['random-spec'] ?? 'tiny';
   if (randomSpec !== 'tiny' && randomSpec !== 'minilm') throw new Error('--random-spec is tiny or minilm');
+  const dataDir = resolve(values['data-dir'] ?? resolve(ROOT, '../shared/data'));
+  const qqpFile = values.data === undefined ? join(dataDir, 'qqp-dev.jsonl') : resolve(values.data);
+  const needsDataDir = streams.includes('gptcache') || (streams.includes('qqp') && values.data === undefined);
+  const fail = (message: string): never => {
+    process.stderr.write(`eval:verified: ${message}\n`);
+    process.exit(1);
+  };
+  if (needsDataDir && !existsSync(dataDir)) {
+    fail(`no data folder ${dataDir}: pass --data-dir <dir> holding qqp-dev.jsonl and gptcache-mock-pairs.jsonl (or --data <pairs.jsonl> --streams qqp,intents)`);
+  }
+  const files = [...(streams.includes('qqp') ? [qqpFile] : []), ...(streams.includes('gptcache') ? [join(dataDir, 'gptcache-mock-pairs.jsonl')] : [])];
+  for (const file of files) if (!existsSync(file)) fail(`no pairs file ${file}`);
   return {
     quick,
     orders: integer(values.orders, quick ? 3 : 20, 'orders'),
@@ -122,7 +140,8 @@ function parseOptions(): Options {
     dtype: (values.dtype ?? 'q8') as EmbeddingDtype,
     randomSpec,
     streams: streams as Options['streams'],
-    dataDir: resolve(values['data-dir'] ?? resolve(ROOT, '../shared/data')),
+    dataDir,
+    qqpFile,
   };
 }
 
@@ -149,7 +168,7 @@ function buildStreams(options: Options): { streams: PreparedStream[]; notes: str
       : 'pair labels per pair, as vCache builds them: a fresh label for a, shared by b when the pair is a duplicate (a question repeated across pairs carries several labels)',
   );
   if (options.streams.includes('qqp')) {
-    const file = join(options.dataDir, 'qqp-dev.jsonl');
+    const file = options.qqpFile;
     const pairs = readPairs(file).slice(0, options.pairs);
     notes.push(`qqp: the first ${pairs.length.toLocaleString('en')} pairs of ${describeFile(file)}; a pair is test when FNV-1a(a + NUL + b) mod 3 = 2, else dev`);
     for (const split of ['dev', 'test'] as const) {

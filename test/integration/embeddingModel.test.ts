@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { WorkerEmbedder } from '../../src/core/embeddings/workerEmbedder';
@@ -125,15 +125,31 @@ describe('the real embedding model, offline (transformers.js in a worker)', func
     });
   }
 
-  it('npm run eval:semantic runs the labelled pairs through the cache with a local model', async () => {
-    const output = execFileSync(
+  const evalSemantic = (...args: string[]): string =>
+    execFileSync(
       process.execPath,
-      [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), join(ROOT, 'scripts/evalSemantic.ts'), '--embedding-model', modelDir, '--dtype', 'fp32', '--limit', '40'],
+      [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), join(ROOT, 'scripts/evalSemantic.ts'), '--embedding-model', modelDir, '--dtype', 'fp32', ...args],
       { encoding: 'utf8', cwd: ROOT },
     );
-    assert.match(output, /qqp-dev\.jsonl: 40 pairs, \d+ duplicates/);
-    assert.match(output, /\| 0\.95 \| \d+ \| \d+ \| \d+ \| [\d.]+%|n\/a \|/);
-    assert.match(output, /gptcache-mock-pairs\.jsonl: 40 paraphrase pairs/);
+
+  it('npm run eval:semantic runs the labelled pairs kept in the repository through the cache with a local model', async () => {
+    const output = evalSemantic('--limit', '40');
+    assert.match(output, /qqp-sample\.jsonl: 40 pairs, \d+ duplicates/);
+    assert.match(output, /\| 0\.95 \| \d+ \| \d+ \| \d+ \| (?:[\d.]+%|n\/a) \|/);
+    assert.doesNotMatch(output, /gptcache/);
+  });
+
+  it('eval:semantic --data-dir runs the qqp-dev.jsonl and GPTCache pairs of a folder, --data one file of pairs', async () => {
+    const dir = join(root, 'pairs');
+    await mkdir(dir);
+    const sample = (await readFile(join(ROOT, 'test/fixtures/qqp-sample.jsonl'), 'utf8')).split('\n').slice(0, 12).join('\n');
+    await writeFile(join(dir, 'qqp-dev.jsonl'), sample);
+    await writeFile(join(dir, 'gptcache-mock-pairs.jsonl'), sample);
+    await writeFile(join(dir, 'mine.jsonl'), sample);
+    const output = evalSemantic('--data-dir', dir);
+    assert.match(output, /qqp-dev\.jsonl: 12 pairs, \d+ duplicates/);
+    assert.match(output, /gptcache-mock-pairs\.jsonl: 12 paraphrase pairs/);
+    assert.match(evalSemantic('--data', join(dir, 'mine.jsonl')), /mine\.jsonl: 12 pairs, \d+ duplicates/);
   });
 
   it('deja reindex rebuilds the index from the stored entries', async () => {
