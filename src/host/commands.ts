@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import type { EntrySummaryDto } from '../shared/protocol';
-import { DashboardPanel } from './dashboardView';
+import { DashboardPanel } from './dashboardPanel';
 import type { GatewayConnection } from './gatewayConnection';
 import type { GatewayController } from './gatewayController';
 

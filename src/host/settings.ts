@@ -1,4 +1,5 @@
 import type { PatternRule, PolicyOverrides } from '../core/policy/policyTypes';
+import type { GatewayStatusDto } from '../shared/protocol';
 
 /**
  * The extension's settings, typed to mirror `contributes.configuration` in
@@ -188,4 +189,66 @@ export function needsRestart(before: DejaSettings, after: DejaSettings): boolean
   const { autoStart: _a, ...restBefore } = before;
   const { autoStart: _b, ...restAfter } = after;
   return JSON.stringify(restBefore) !== JSON.stringify(restAfter);
+}
+
+/**
+ * What a settings change asks of the gateway: a restart of one this window owns,
+ * a new start of one that failed (the change may be the fix) or of one that is
+ * off while autoStart is on; otherwise nothing.
+ */
+export function settingsChangeAction(
+  before: DejaSettings,
+  after: DejaSettings,
+  gateway: Pick<GatewayStatusDto, 'state' | 'owned'>,
+): 'restart' | 'start' | undefined {
+  const restart = needsRestart(before, after);
+  if (restart && gateway.owned) return 'restart';
+  if (restart && gateway.state === 'error') return 'start';
+  if (after.autoStart && gateway.state === 'off') return 'start';
+  return undefined;
+}
+
+/** Where the settings come from: VS Code's configuration in the extension, a stand-in in the tests. */
+export interface SettingsSource {
+  read(): DejaSettings;
+  /** Calls the listener when a `deja.` setting may have changed. */
+  onDidChange(listener: () => void): { dispose(): void };
+}
+
+/** The part of the gateway controller a settings change acts on. */
+export interface RestartableGateway {
+  readonly current: GatewayStatusDto;
+  start(): Promise<void>;
+  restart(): Promise<void>;
+}
+
+/** A burst of changes (typing in the settings editor, a synced settings.json) acts once, this long after the last. */
+export const SETTINGS_DEBOUNCE_MS = 300;
+
+/** Live reload: applies changed settings to the gateway (see settingsChangeAction), once per burst of changes. */
+export function watchSettings(
+  gateway: RestartableGateway,
+  source: SettingsSource,
+  timers: { setTimeout: typeof setTimeout; clearTimeout: typeof clearTimeout } = { setTimeout, clearTimeout },
+): { dispose(): void } {
+  let settings = source.read();
+  let pending: NodeJS.Timeout | undefined;
+  const subscription = source.onDidChange(() => {
+    if (pending) timers.clearTimeout(pending);
+    pending = timers.setTimeout(() => {
+      pending = undefined;
+      const next = source.read();
+      const action = settingsChangeAction(settings, next, gateway.current);
+      settings = next;
+      if (action === 'restart') void gateway.restart();
+      else if (action === 'start') void gateway.start();
+    }, SETTINGS_DEBOUNCE_MS);
+  });
+  return {
+    dispose: () => {
+      subscription.dispose();
+      if (pending) timers.clearTimeout(pending);
+      pending = undefined;
+    },
+  };
 }

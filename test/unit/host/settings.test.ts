@@ -1,7 +1,20 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_SETTINGS, needsRestart, policyOverrides, readSettings, serveArguments, serveEnvironment, type DejaSettings } from '../../../src/host/settings';
+import {
+  DEFAULT_SETTINGS,
+  needsRestart,
+  policyOverrides,
+  readSettings,
+  serveArguments,
+  serveEnvironment,
+  settingsChangeAction,
+  SETTINGS_DEBOUNCE_MS,
+  watchSettings,
+  type DejaSettings,
+} from '../../../src/host/settings';
+import type { GatewayStatusDto } from '../../../src/shared/protocol';
+import { FakeClock } from './fakes';
 
 const ROOT = join(__dirname, '..', '..', '..');
 
@@ -364,6 +377,90 @@ describe('host settings', () => {
         assert.equal(needsRestart(base, change(values)), true, JSON.stringify(values));
         assert.equal(needsRestart(base, change({ ...values, autoStart: false })), true, `${JSON.stringify(values)} with autoStart`);
       }
+    });
+  });
+
+  describe('settingsChangeAction', () => {
+    const base = readSettings(() => undefined);
+    const moved = { ...base, port: base.port + 1 };
+    const manual = { ...base, autoStart: false };
+    const status = (state: GatewayStatusDto['state'], owned = false) => ({ state, owned });
+
+    it('restarts a gateway this window owns when something it runs with changed', () => {
+      assert.equal(settingsChangeAction(base, moved, status('running', true)), 'restart');
+      assert.equal(settingsChangeAction(base, { ...moved, autoStart: false }, status('running', true)), 'restart');
+    });
+
+    it('leaves an attached gateway alone: another window or the CLI owns it', () => {
+      assert.equal(settingsChangeAction(base, moved, status('attached')), undefined);
+    });
+
+    it('starts again after an error when the settings changed (the change may be the fix)', () => {
+      assert.equal(settingsChangeAction(base, moved, status('error')), 'start');
+      assert.equal(settingsChangeAction(base, base, status('error')), undefined);
+    });
+
+    it('starts a stopped gateway when autoStart is on, and not when it is off', () => {
+      assert.equal(settingsChangeAction(manual, base, status('off')), 'start');
+      assert.equal(settingsChangeAction(base, manual, status('off')), undefined);
+      assert.equal(settingsChangeAction(manual, base, status('running', true)), undefined);
+    });
+  });
+
+  describe('watchSettings', () => {
+    function setup(state: GatewayStatusDto['state'], owned: boolean) {
+      const clock = new FakeClock();
+      const calls: string[] = [];
+      let settings = readSettings(() => undefined);
+      let listener: (() => void) | undefined;
+      const gateway = {
+        current: { state, owned, url: null, message: null } as GatewayStatusDto,
+        start: async () => void calls.push('start'),
+        restart: async () => void calls.push('restart'),
+      };
+      const source = {
+        read: () => settings,
+        onDidChange: (fire: () => void) => {
+          listener = fire;
+          return { dispose: () => (listener = undefined) };
+        },
+      };
+      const watcher = watchSettings(gateway, source, clock);
+      const change = (values: Partial<DejaSettings>) => {
+        settings = { ...settings, ...values };
+        listener?.();
+      };
+      return { clock, calls, watcher, change, subscribed: () => listener !== undefined };
+    }
+
+    it('acts once per burst of changes, after the last one settles', async () => {
+      const { clock, calls, change } = setup('running', true);
+      change({ port: 9001 });
+      await clock.advance(SETTINGS_DEBOUNCE_MS - 1);
+      change({ port: 9002 });
+      await clock.advance(SETTINGS_DEBOUNCE_MS - 1);
+      assert.deepEqual(calls, []);
+      await clock.advance(1);
+      assert.deepEqual(calls, ['restart']);
+    });
+
+    it('compares with the settings last acted on, not those at start', async () => {
+      const { clock, calls, change } = setup('running', true);
+      change({ port: 9001 });
+      await clock.advance(SETTINGS_DEBOUNCE_MS);
+      change({ autoStart: false });
+      await clock.advance(SETTINGS_DEBOUNCE_MS);
+      assert.deepEqual(calls, ['restart']);
+    });
+
+    it('unsubscribes and drops a pending change when disposed', async () => {
+      const { clock, calls, change, watcher, subscribed } = setup('running', true);
+      change({ port: 9001 });
+      watcher.dispose();
+      assert.equal(subscribed(), false);
+      assert.equal(clock.size, 0);
+      await clock.advance(SETTINGS_DEBOUNCE_MS);
+      assert.deepEqual(calls, []);
     });
   });
 });
