@@ -2,6 +2,7 @@ import { maskVolatile } from './anatomy/maskVolatile';
 import { readAnatomy, type VolatileMask } from './anatomy/promptAnatomy';
 import type { VolatileKind } from './anatomy/volatileValues';
 import { hexDigest } from './digest';
+import { exactTree, stringifyExact, type ExactNumber } from './exactNumbers';
 import type { CacheEntry, Endpoint, JsonObject, JsonValue } from './types';
 
 /**
@@ -23,19 +24,31 @@ export const FIELDS_OUTSIDE_KEY: ReadonlySet<string> = new Set([
 /**
  * JSON with object keys sorted at every depth, so that two bodies that mean the
  * same thing serialize the same. Built as a string, never as an object, so keys
- * such as `__proto__` stay plain data.
+ * such as `__proto__` stay plain data. `exact` lists the numbers a double does not
+ * keep (see exactNumbers.ts): they are written as the client wrote them.
  */
-export function canonicalJson(value: JsonValue): string {
+export function canonicalJson(value: JsonValue, exact?: readonly ExactNumber[]): string {
+  const tree = exactTree(exact);
+  return tree ? stringifyExact(value, tree, true) : plainCanonicalJson(value);
+}
+
+function plainCanonicalJson(value: JsonValue): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (Array.isArray(value)) return `[${value.map(plainCanonicalJson).join(',')}]`;
   const keys = Object.keys(value).sort();
   const parts: string[] = [];
   for (const key of keys) {
     const item = value[key];
     if (item === undefined) continue;
-    parts.push(`${JSON.stringify(key)}:${canonicalJson(item)}`);
+    parts.push(`${JSON.stringify(key)}:${plainCanonicalJson(item)}`);
   }
   return `{${parts.join(',')}}`;
+}
+
+/** The inexact numbers of the fields in the key; undefined when there are none. */
+export function keyedNumbers(exact: readonly ExactNumber[] | undefined): ExactNumber[] | undefined {
+  const keyed = exact?.filter((number) => !FIELDS_OUTSIDE_KEY.has(String(number.path[0])));
+  return keyed?.length ? keyed : undefined;
 }
 
 /** The request body without the fields that do not change the answer. */
@@ -82,24 +95,42 @@ export interface RequestIdentity {
   key: string;
   /** The kinds of volatile values masked in the key (clock, date, cost...); empty when none were. */
   normalized: VolatileKind[];
+  /** The numbers of `keyed` a double does not keep, as the client wrote them; undefined when there are none. */
+  exactNumbers?: ExactNumber[];
 }
 
-/** The canonical form a key is made of: the keyed body, its volatile values masked and their places listed. */
-export function canonicalRequest(keyed: JsonObject, masks: readonly VolatileMask[] = []): { canonical: string; normalized: VolatileKind[] } {
+/**
+ * The canonical form a key is made of: the keyed body, its volatile values masked and their
+ * places listed, its inexact numbers as written.
+ */
+export function canonicalRequest(
+  keyed: JsonObject,
+  masks: readonly VolatileMask[] = [],
+  exact?: readonly ExactNumber[],
+): { canonical: string; normalized: VolatileKind[] } {
   const masked = maskVolatile(keyed, masks);
-  if (!masked) return { canonical: canonicalJson(keyed), normalized: [] };
-  return { canonical: `${canonicalJson(masked.masked)}\n${JSON.stringify(masked.positions)}`, normalized: masked.kinds };
+  if (!masked) return { canonical: canonicalJson(keyed, exact), normalized: [] };
+  return { canonical: `${canonicalJson(masked.masked, exact)}\n${JSON.stringify(masked.positions)}`, normalized: masked.kinds };
 }
 
 /**
  * The exact identity of a request. `masks` are the volatile values of a tool's boilerplate
- * (from the request's anatomy): masked, two sessions of one workspace share a key.
+ * (from the request's anatomy): masked, two sessions of one workspace share a key. `exact`
+ * lists the body's numbers that a double does not keep, as the client wrote them (see
+ * exactNumbers.ts): two requests that differ only there get two keys.
  */
-export function identifyRequest(endpoint: Endpoint, tenant: string, body: JsonObject, masks: readonly VolatileMask[] = []): RequestIdentity {
+export function identifyRequest(
+  endpoint: Endpoint,
+  tenant: string,
+  body: JsonObject,
+  masks: readonly VolatileMask[] = [],
+  exact?: readonly ExactNumber[],
+): RequestIdentity {
   const keyed = keyedRequest(body);
-  const { canonical, normalized } = canonicalRequest(keyed, masks);
+  const exactNumbers = keyedNumbers(exact);
+  const { canonical, normalized } = canonicalRequest(keyed, masks, exactNumbers);
   const key = sha256(`deja:exact:v1\n${endpoint}\n${tenant}\n${canonical}`).slice(0, 32);
-  return { keyed, canonical, key, normalized };
+  return exactNumbers ? { keyed, canonical, key, normalized, exactNumbers } : { keyed, canonical, key, normalized };
 }
 
 /**
@@ -108,6 +139,8 @@ export function identifyRequest(endpoint: Endpoint, tenant: string, body: JsonOb
  */
 export function identityOfEntry(entry: CacheEntry): RequestIdentity {
   const masks = entry.normalized?.length ? readAnatomy(entry.endpoint, entry.request).volatile : [];
-  const { canonical, normalized } = canonicalRequest(entry.request, masks);
-  return { keyed: entry.request, canonical, key: entry.id, normalized };
+  const { canonical, normalized } = canonicalRequest(entry.request, masks, entry.exactNumbers);
+  const identity: RequestIdentity = { keyed: entry.request, canonical, key: entry.id, normalized };
+  if (entry.exactNumbers?.length) identity.exactNumbers = entry.exactNumbers;
+  return identity;
 }

@@ -170,7 +170,7 @@ export class LlmCache {
     const anatomy = this.semantic && (query.anatomy ?? readAnatomy(query.endpoint, query.identity.keyed));
     // The partition masks what the key masked, so two sessions of one workspace share it too.
     const masks = anatomy && query.identity.normalized.length ? anatomy.volatile : [];
-    const semanticQuery = anatomy && semanticQueryFor(query.endpoint, query.tenant, query.identity.keyed, anatomy, masks);
+    const semanticQuery = anatomy && semanticQueryFor(query.endpoint, query.tenant, query.identity.keyed, anatomy, masks, query.identity.exactNumbers);
     if (!this.semantic || !semanticQuery) return { kind: 'miss', nearestSimilarity: undefined, semantic: undefined, exploration: undefined };
     const found = await this.semantic.lookup(semanticQuery);
     const context: SemanticContext = { query: semanticQuery, vector: found?.vector };
@@ -220,6 +220,7 @@ export class LlmCache {
       source: request.source,
     };
     if (request.identity.normalized.length) entry.normalized = request.identity.normalized;
+    if (request.identity.exactNumbers?.length) entry.exactNumbers = request.identity.exactNumbers;
     canonicalRequests.set(entry, request.identity.canonical);
     try {
       await this.exact.set(entry);

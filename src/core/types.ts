@@ -1,3 +1,5 @@
+import type { ExactNumber } from './exactNumbers';
+
 /** Plain JSON, as request and response bodies arrive over the wire. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | JsonObject;
 export interface JsonObject {
@@ -50,4 +52,10 @@ export interface CacheEntry {
    * was stored: the request is kept as it came, and its key is made again from it with them masked.
    */
   normalized?: string[];
+  /**
+   * The numbers of `request` a double does not keep (a seed past 2^53, a decimal with more
+   * digits than a double holds), as the client wrote them: `request` holds their rounded
+   * doubles, and the key, the forwarded body and a revalidation are made with these.
+   */
+  exactNumbers?: ExactNumber[];
 }

@@ -1,8 +1,10 @@
 import type { IncomingMessage } from 'node:http';
+import { inexactNumbersIn, isInexactNumber, type ExactNumber } from '../core/exactNumbers';
 import { GatewayError, invalidRequest } from './errors';
 import type { Middleware } from './pipeline';
 
 const rawBodies = new WeakMap<object, Buffer>();
+const exactNumbers = new WeakMap<object, ExactNumber[]>();
 
 /** A request once `jsonBody` has read it; express's own Request type has the same field. */
 type WithJsonBody = IncomingMessage & { body?: unknown };
@@ -18,6 +20,14 @@ export function rawBodyOf(req: object): Buffer | undefined {
 }
 
 /**
+ * The numbers of the body that JSON.parse rounded (a seed past 2^53, a decimal with more digits
+ * than a double holds), as the client wrote them; undefined when there were none, as is usual.
+ */
+export function exactNumbersOf(req: object): ExactNumber[] | undefined {
+  return exactNumbers.get(req);
+}
+
+/**
  * Deepest nesting of arrays and objects accepted. Real requests (tool schemas included)
  * stay far below it; deeper input would only exhaust the stack of the code that walks it.
  */
@@ -25,15 +35,21 @@ export const MAX_JSON_DEPTH = 128;
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
+/** What one pass over a JSON text found: a problem that makes it unfit, or numbers JSON.parse rounded. */
+export type JsonTextScan = 'too_deep' | 'number_overflow' | 'inexact_number' | undefined;
+
 /**
  * What makes valid JSON text unfit to key and forward: nesting deeper than `maxDepth`
  * (the code that walks it would exhaust the stack), or a number too large for a double
- * (`1e999` parses to Infinity, which serializes as null: another request's key). One pass;
- * strings are skipped.
+ * (`1e999` parses to Infinity, which serializes as null: another request's key). Else
+ * `inexact_number` when a number loses digits to a double (see core/exactNumbers.ts): the
+ * caller then reads those numbers as written. One pass; strings are skipped, and only a
+ * number with an exponent or more than 15 characters is looked at closely.
  */
-export function jsonTextProblem(text: string, maxDepth: number): 'too_deep' | 'number_overflow' | undefined {
+export function jsonTextProblem(text: string, maxDepth: number): JsonTextScan {
   let depth = 0;
   let inString = false;
+  let inexact = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
@@ -49,10 +65,15 @@ export function jsonTextProblem(text: string, maxDepth: number): 'too_deep' | 'n
       for (let n = text.charCodeAt(i + 1); (n >= 0x30 && n <= 0x39) || n === 0x2e || n === 0x2b || n === 0x2d || n === 0x65 || n === 0x45; n = text.charCodeAt(++i + 1)) {
         exponent ||= n === 0x65 || n === 0x45;
       }
-      if ((exponent || i - start > 300) && !Number.isFinite(Number(text.slice(start, i + 1)))) return 'number_overflow';
+      // mayBeInexact, inlined: this loop runs for every number of every body.
+      if (exponent || i - start >= 15) {
+        const literal = text.slice(start, i + 1);
+        if (!Number.isFinite(Number(literal))) return 'number_overflow';
+        inexact ||= isInexactNumber(literal);
+      }
     }
   }
-  return undefined;
+  return inexact ? 'inexact_number' : undefined;
 }
 
 /**
@@ -123,6 +144,8 @@ export function jsonBody(limit: number): Middleware {
         fail(invalidRequest('The request body holds a number too large to represent (such as 1e999)', 'invalid_value'));
         return;
       }
+      // Rare: a number JSON.parse rounded. The key, the stored request and the forwarded body keep it as written.
+      if (problem === 'inexact_number') exactNumbers.set(req, inexactNumbersIn(text));
       next();
     });
   };

@@ -1,5 +1,6 @@
 import { identityOfEntry } from '../core/cacheKey';
 import type { EventLog } from '../core/events/eventLog';
+import { exactTree, stringifyExact, type ExactNumber } from '../core/exactNumbers';
 import type { LlmCache } from '../core/llmCache';
 import type { Logger } from '../core/logger';
 import { StalenessJudge, type AnswerJudge } from '../core/semantic/judge/answerJudge';
@@ -47,6 +48,8 @@ export interface RevalidatorDeps {
 export interface ServedSemanticHit {
   endpoint: Endpoint;
   request: JsonObject;
+  /** Its numbers a double does not keep, as the client wrote them. */
+  exactNumbers?: ExactNumber[];
   question: string;
   similarity: number;
 }
@@ -82,10 +85,13 @@ export class Revalidator {
   }
 
   /** The upstream's answer to a request, or undefined when it did not give one. */
-  private async ask(endpoint: Endpoint, request: JsonObject, authorization: string | undefined): Promise<JsonObject | undefined> {
+  private async ask(endpoint: Endpoint, request: JsonObject, exactNumbers: ExactNumber[] | undefined, authorization: string | undefined): Promise<JsonObject | undefined> {
     const headers: Record<string, string> = { 'content-type': 'application/json', 'accept-encoding': 'identity' };
     if (authorization) headers.authorization = authorization;
-    const response = await this.deps.upstream.request({ method: 'POST', path: ENDPOINT_PATHS[endpoint], headers, body: Buffer.from(JSON.stringify(request)) });
+    // A seed past 2^53 is asked as it was stored, digit for digit.
+    const exact = exactTree(exactNumbers);
+    const text = exact ? stringifyExact(request, exact) : JSON.stringify(request);
+    const response = await this.deps.upstream.request({ method: 'POST', path: ENDPOINT_PATHS[endpoint], headers, body: Buffer.from(text) });
     const body = await readBody(response.body, MAX_BODY);
     if (response.status !== 200) return undefined;
     return JSON.parse(body.toString('utf8')) as JsonObject;
@@ -93,7 +99,7 @@ export class Revalidator {
 
   /** Rechecks one entry now; resolves with whether it was stale, or undefined when it could not be checked. */
   async revalidate(entry: CacheEntry, authorization: string | undefined): Promise<boolean | undefined> {
-    const fresh = await this.ask(entry.endpoint, entry.request, authorization);
+    const fresh = await this.ask(entry.endpoint, entry.request, entry.exactNumbers, authorization);
     if (!fresh) return undefined;
     const stale = !(await this.same(entry, fresh, authorization));
     this.deps.events.recordRevalidation({ at: Date.now(), entryId: entry.id, stale });
@@ -113,7 +119,7 @@ export class Revalidator {
    * undefined when the upstream or the judge gave no verdict (then nothing is recorded).
    */
   async checkSemantic(entry: CacheEntry, served: ServedSemanticHit, authorization: string | undefined): Promise<boolean | undefined> {
-    const fresh = await this.ask(served.endpoint, served.request, authorization);
+    const fresh = await this.ask(served.endpoint, served.request, served.exactNumbers, authorization);
     if (!fresh) return undefined;
     const right = await this.deps.judge.judge({ endpoint: served.endpoint, model: entry.model, question: served.question, stored: entry.response, fresh, authorization });
     if (right === undefined) return undefined;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
+import { formatNumberReport, runNumberCampaign } from '../../scripts/fuzzNumbers';
 import { campaignPassed, formatReport, runCampaign } from '../fixtures/fuzz/fuzzCampaign';
 import { chatBody, MODEL, sleep, startHarness, type Harness } from './harness';
 
@@ -31,6 +32,13 @@ describe('hostile input (seeded fuzz)', function () {
     const unauthorized = [...report.byTarget.values()].reduce((sum, counts) => sum + (counts.get('401') ?? 0), 0);
     assert.ok(unauthorized > 0, 'no request was refused for a missing or wrong token');
     assert.ok(campaignPassed(report), formatReport(report));
+  });
+
+  it('gives requests that differ only in a number a double does not keep two entries, each its own answer (issue 14)', async () => {
+    const report = await runNumberCampaign({ seed: 20_240_603, pairs: 60 });
+    assert.equal(report.pairs, 60);
+    assert.equal(report.upstreamCalls, 120, formatNumberReport(report));
+    assert.equal(report.failures.length, 0, formatNumberReport(report));
   });
 });
 

@@ -2,6 +2,7 @@ import { applyEdits, maskToken, maskVolatile } from '../anatomy/maskVolatile';
 import { readAnatomy, type PromptAnatomy, type VolatileMask } from '../anatomy/promptAnatomy';
 import { hexDigest } from '../digest';
 import { canonicalJson } from '../cacheKey';
+import type { ExactNumber } from '../exactNumbers';
 import type { CacheEntry, Endpoint, JsonObject, JsonValue } from '../types';
 
 /** What the semantic level compares: one question's text, inside the context that fixes everything else. */
@@ -34,9 +35,10 @@ function plainText(content: JsonValue | undefined): string | undefined {
 
 const PLACEHOLDER = '\u0000deja:semantic-text\u0000';
 
-function partitionOf(endpoint: Endpoint, tenant: string, context: JsonObject, positions?: Array<[string, number]>): string {
+function partitionOf(endpoint: Endpoint, tenant: string, context: JsonObject, positions: Array<[string, number]> | undefined, exact: readonly ExactNumber[] | undefined): string {
   const masked = positions?.length ? `\n${JSON.stringify(positions)}` : '';
-  const material = `deja:semantic:v1\n${endpoint}\n${tenant}\n${canonicalJson(context)}${masked}`;
+  // A seed past 2^53 (any number a double does not keep) separates partitions as it separates keys.
+  const material = `deja:semantic:v1\n${endpoint}\n${tenant}\n${canonicalJson(context, exact)}${masked}`;
   return hexDigest('sha256', material).slice(0, 32);
 }
 
@@ -46,7 +48,14 @@ function partitionOf(endpoint: Endpoint, tenant: string, context: JsonObject, po
  * volatile values masked as in the exact key. Undefined when the last user message holds no
  * question of the user's (an agent's later turn, only tool results).
  */
-function wrappedQuery(endpoint: Endpoint, tenant: string, keyed: JsonObject, anatomy: PromptAnatomy, masks: readonly VolatileMask[]): SemanticQuery | undefined {
+function wrappedQuery(
+  endpoint: Endpoint,
+  tenant: string,
+  keyed: JsonObject,
+  anatomy: PromptAnatomy,
+  masks: readonly VolatileMask[],
+  exact: readonly ExactNumber[] | undefined,
+): SemanticQuery | undefined {
   const messages = keyed.messages as JsonValue[];
   const lastIndex = messages.length - 1;
   const question = anatomy.question;
@@ -75,14 +84,15 @@ function wrappedQuery(endpoint: Endpoint, tenant: string, keyed: JsonObject, ana
   const earlier = maskVolatile(keyed, masks.filter((mask) => !inLastContent(mask)));
   const base = earlier?.masked ?? keyed;
   const contextBody: JsonObject = { ...base, messages: [...(base.messages as JsonValue[]).slice(0, -1), { ...last, content: context }] };
-  return { text, partition: partitionOf(endpoint, tenant, contextBody, earlier?.positions) };
+  return { text, partition: partitionOf(endpoint, tenant, contextBody, earlier?.positions, exact) };
 }
 
 /**
  * The semantic view of a keyed request, or undefined when the request is not a
  * question that a paraphrase could answer: embeddings, a conversation that does not
  * end with a user's text, a token-id prompt, an empty question. `anatomy` is read from
- * the body when not given; `masks` are the volatile values masked in its key (none by default).
+ * the body when not given; `masks` are the volatile values masked in its key (none by default);
+ * `exact` the numbers of the body a double does not keep, as the client wrote them.
  */
 export function semanticQueryFor(
   endpoint: Endpoint,
@@ -90,6 +100,7 @@ export function semanticQueryFor(
   keyed: JsonObject,
   anatomy?: PromptAnatomy,
   masks?: readonly VolatileMask[],
+  exact?: readonly ExactNumber[],
 ): SemanticQuery | undefined {
   if (endpoint === 'chat.completions') {
     const messages = keyed.messages;
@@ -97,19 +108,19 @@ export function semanticQueryFor(
     const last = messages[messages.length - 1];
     if (!isObject(last) || last.role !== 'user') return undefined;
     const read = anatomy ?? readAnatomy(endpoint, keyed);
-    if (read.wrapped) return wrappedQuery(endpoint, tenant, keyed, read, masks ?? []);
+    if (read.wrapped) return wrappedQuery(endpoint, tenant, keyed, read, masks ?? [], exact);
     const text = plainText(last.content);
     if (text === undefined || text.trim() === '') return undefined;
     const earlier = masks?.length ? maskVolatile(keyed, masks) : undefined;
     const base = earlier?.masked ?? keyed;
     const context: JsonObject = { ...base, messages: [...(base.messages as JsonValue[]).slice(0, -1), { ...last, content: PLACEHOLDER }] };
-    return { text, partition: partitionOf(endpoint, tenant, context, earlier?.positions) };
+    return { text, partition: partitionOf(endpoint, tenant, context, earlier?.positions, exact) };
   }
   if (endpoint === 'completions') {
     const prompt = keyed.prompt;
     const text = typeof prompt === 'string' ? prompt : Array.isArray(prompt) && prompt.length === 1 && typeof prompt[0] === 'string' ? prompt[0] : undefined;
     if (text === undefined || text.trim() === '') return undefined;
-    return { text, partition: partitionOf(endpoint, tenant, { ...keyed, prompt: PLACEHOLDER }) };
+    return { text, partition: partitionOf(endpoint, tenant, { ...keyed, prompt: PLACEHOLDER }, undefined, exact) };
   }
   return undefined;
 }
@@ -117,5 +128,5 @@ export function semanticQueryFor(
 /** The semantic view of a stored entry, read as the request that stored it was: masked where its key was. */
 export function semanticQueryOfEntry(entry: CacheEntry): SemanticQuery | undefined {
   const anatomy = readAnatomy(entry.endpoint, entry.request);
-  return semanticQueryFor(entry.endpoint, entry.tenant, entry.request, anatomy, entry.normalized?.length ? anatomy.volatile : []);
+  return semanticQueryFor(entry.endpoint, entry.tenant, entry.request, anatomy, entry.normalized?.length ? anatomy.volatile : [], entry.exactNumbers);
 }

@@ -9,6 +9,7 @@ import type { CacheEntry, Endpoint, JsonObject } from '../../core/types';
 import { readCacheControl, type CacheControl } from '../cacheControl';
 import { Flight, type FlightResult } from '../flight';
 import type { GatewayContext } from '../gatewayContext';
+import { exactNumbersOf } from '../jsonBody';
 import { sendEntry, sendFromFlight, type ClientWants } from '../respond';
 import {
   answerOf,
@@ -65,7 +66,7 @@ export class CachedRequest {
     const optOut = this.control.noStore ? 'no-store' : this.control.noCache ? 'no-cache' : undefined;
     this.policyInput = { endpoint, body: request, clientOptOut: optOut ? `Cache-Control: ${optOut}` : undefined, anatomy: this.anatomy };
     this.tenant = tenantTag(context.upstream.baseUrl, this.authorization);
-    this.identity = identifyRequest(endpoint, this.tenant, request, context.options.normalizeVolatile ? this.anatomy.volatile : []);
+    this.identity = identifyRequest(endpoint, this.tenant, request, context.options.normalizeVolatile ? this.anatomy.volatile : [], exactNumbersOf(req));
     this.event = {
       at: Date.now(),
       endpoint,
@@ -145,7 +146,8 @@ export class CachedRequest {
       headers['x-deja-decision'] = 'exploit';
       this.event.decision = 'exploit';
     }
-    this.answerFromCache('SEMANTIC_HIT', found.entry, headers, { endpoint: this.endpoint, request: this.identity.keyed, question: found.question, similarity: found.similarity });
+    const served = { endpoint: this.endpoint, request: this.identity.keyed, exactNumbers: this.identity.exactNumbers, question: found.question, similarity: found.similarity };
+    this.answerFromCache('SEMANTIC_HIT', found.entry, headers, served);
   }
 
   private answerFromCache(outcome: 'HIT' | 'SEMANTIC_HIT', entry: CacheEntry, headers: OutgoingHttpHeaders, served?: Parameters<GatewayContext['revalidator']['maybeRevalidate']>[2]): void {

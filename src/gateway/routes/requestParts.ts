@@ -5,9 +5,10 @@
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import type { ClientHints } from '../../core/anatomy/devTools';
 import { fieldText } from '../../core/policy/policy';
+import { exactTree, stringifyExact } from '../../core/exactNumbers';
 import { ENDPOINT_PATHS, type CacheEntry, type CacheOutcome, type Endpoint, type JsonObject, type JsonValue } from '../../core/types';
 import type { FlightResult } from '../flight';
-import { rawBodyOf } from '../jsonBody';
+import { exactNumbersOf, rawBodyOf } from '../jsonBody';
 import { forwardableHeaders, type UpstreamRequest } from '../upstream';
 
 export function isObject(value: JsonValue | undefined): value is JsonObject {
@@ -21,18 +22,28 @@ export function upstreamAuthorization(req: IncomingMessage, apiKey: string | und
   return apiKey ? `Bearer ${apiKey}` : undefined;
 }
 
-/** The request to forward. A streamed call always asks for usage, so a stored answer knows its token counts. */
+/**
+ * The request to forward: the client's own bytes, unless it streams without asking for usage.
+ * A streamed call always asks for usage, so a stored answer knows its token counts; the body
+ * is then written again, with the numbers JSON.parse rounded written as the client wrote them.
+ */
 export function upstreamRequestFor(endpoint: Endpoint, req: IncomingMessage, body: JsonObject, streaming: boolean, authorization: string | undefined): UpstreamRequest {
   const streamOptions = isObject(body.stream_options) ? body.stream_options : {};
   const unchanged = !streaming || streamOptions.include_usage === true;
   const raw = unchanged ? rawBodyOf(req) : undefined;
-  const forwarded = raw ?? Buffer.from(JSON.stringify(streaming ? { ...body, stream_options: { ...streamOptions, include_usage: true } } : body));
+  const forwarded = raw ?? Buffer.from(jsonText(streaming ? { ...body, stream_options: { ...streamOptions, include_usage: true } } : body, req));
   const headers = forwardableHeaders(req.headers, ['authorization', 'accept-encoding', 'content-type', 'cache-control']);
   headers['content-type'] = 'application/json';
   // Deja reads streams and bodies itself: ask for them uncompressed.
   headers['accept-encoding'] = 'identity';
   if (authorization) headers.authorization = authorization;
   return { method: 'POST', path: ENDPOINT_PATHS[endpoint], headers, body: forwarded };
+}
+
+/** A body as JSON text, its numbers as the client of `req` wrote them. */
+function jsonText(body: JsonObject, req: IncomingMessage): string {
+  const exact = exactTree(exactNumbersOf(req));
+  return exact ? stringifyExact(body, exact) : JSON.stringify(body);
 }
 
 export function hitHeaders(outcome: 'HIT' | 'SEMANTIC_HIT', entry: CacheEntry): OutgoingHttpHeaders {
