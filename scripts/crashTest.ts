@@ -18,6 +18,7 @@ import http from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import sqlite3 from 'sqlite3';
 import { readSnapshot } from '../src/core/stores/vectorSnapshot';
@@ -134,8 +135,6 @@ async function storedCount(dataDir: string): Promise<number> {
     await new Promise<void>((resolve) => db.close(() => resolve()));
   }
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Health {
   semantic: { state: string; entries?: number; backlog?: number; reason?: string };

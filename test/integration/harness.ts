@@ -90,7 +90,8 @@ export async function readSse(response: Response): Promise<{ events: string[]; d
   return { events: events.filter((data) => data !== '[DONE]'), done };
 }
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+// Re-exported under the name the integration tests import.
+export { setTimeout as sleep } from 'node:timers/promises';
 
 export function chatBody(content: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { model: MODEL, messages: [{ role: 'user', content }], ...extra };

@@ -1,5 +1,6 @@
 import type sqlite3 from 'sqlite3';
 import { allSql, jsonColumns, openSqlite, runSql } from '../stores/sqliteConnection';
+import { WriteBehind } from '../stores/writeBehind';
 import type { EntryFilterDto, EntryPageDto, EntrySort, EntrySummaryDto } from '../../shared/protocol';
 
 export interface EntryQuery extends EntryFilterDto {
@@ -23,6 +24,12 @@ interface Row {
   last_hit_at: number | null;
   hits: number;
   size: number;
+}
+
+interface CatalogBatch {
+  upserts: EntrySummaryDto[];
+  touches: Array<[string, { count: number; at: number }]>;
+  removals: string[];
 }
 
 const toSummary = (row: Row): EntrySummaryDto => ({
@@ -53,8 +60,14 @@ export class EntryCatalog {
   private readonly upserts = new Map<string, EntrySummaryDto>();
   private readonly touches = new Map<string, { count: number; at: number }>();
   private readonly removals = new Set<string>();
-  private flushTimer: NodeJS.Timeout | undefined;
-  private flushing: Promise<void> = Promise.resolve();
+  private readonly writes = new WriteBehind<CatalogBatch>({
+    delayMs: FLUSH_DELAY_MS,
+    take: () => this.takePending(),
+    write: (batch) => this.write(batch),
+    onError: () => {
+      // The catalog is an index over the exact store: the next start-up repair rebuilds what is lost.
+    },
+  });
 
   private constructor(private readonly db: sqlite3.Database) {}
 
@@ -87,7 +100,7 @@ export class EntryCatalog {
     this.removals.delete(summary.id);
     this.touches.delete(summary.id);
     this.upserts.set(summary.id, summary);
-    this.schedule();
+    this.writes.schedule();
   }
 
   /** Counts a hit. */
@@ -96,7 +109,7 @@ export class EntryCatalog {
     touch.count++;
     touch.at = at;
     this.touches.set(id, touch);
-    this.schedule();
+    this.writes.schedule();
   }
 
   remove(ids: Iterable<string>): void {
@@ -105,14 +118,14 @@ export class EntryCatalog {
       this.touches.delete(id);
       this.removals.add(id);
     }
-    this.schedule();
+    this.writes.schedule();
   }
 
   async clear(): Promise<void> {
     this.upserts.clear();
     this.touches.clear();
     this.removals.clear();
-    await this.flushing;
+    await this.writes.flush();
     await this.run('DELETE FROM entry_catalog');
   }
 
@@ -167,61 +180,54 @@ export class EntryCatalog {
     return new Set((await this.all<{ id: string }>('SELECT id FROM entry_catalog')).map((row) => row.id));
   }
 
-  private schedule(): void {
-    this.flushTimer ??= setTimeout(() => void this.flush(), FLUSH_DELAY_MS);
-    this.flushTimer.unref?.();
+  /** Writes pending changes; resolves when they are in the table (or their write failed). */
+  flush(): Promise<void> {
+    return this.writes.flush();
   }
 
-  flush(): Promise<void> {
-    if (this.flushTimer) clearTimeout(this.flushTimer);
-    this.flushTimer = undefined;
-    if (this.upserts.size === 0 && this.touches.size === 0 && this.removals.size === 0) return this.flushing;
-    const upserts = [...this.upserts.values()];
-    const touches = [...this.touches.entries()];
-    const removals = [...this.removals];
+  private takePending(): CatalogBatch | undefined {
+    if (this.upserts.size === 0 && this.touches.size === 0 && this.removals.size === 0) return undefined;
+    const batch: CatalogBatch = { upserts: [...this.upserts.values()], touches: [...this.touches.entries()], removals: [...this.removals] };
     this.upserts.clear();
     this.touches.clear();
     this.removals.clear();
-    // One statement per kind of change, its batch passed as JSON, and no BEGIN ... COMMIT around
-    // them. A transaction spanning several statements holds the database's write lock across
-    // event-loop turns; another connection's write then waits in SQLite's busy handler on a
-    // thread-pool thread, holding its connection's mutex, and the event loop blocks on that
-    // mutex: the transaction can never finish, and the gateway freezes for the busy timeout.
-    this.flushing = this.flushing.then(async () => {
-      try {
-        if (removals.length) await this.run('DELETE FROM entry_catalog WHERE id IN (SELECT value FROM json_each(?))', JSON.stringify(removals));
-        if (upserts.length) {
-          const rows = upserts.map((entry) => [
-            entry.id,
-            entry.endpoint,
-            entry.model,
-            entry.prompt,
-            entry.answer,
-            `${entry.prompt}\n${entry.answer}`.toLowerCase(),
-            entry.createdAt,
-            entry.expiresAt,
-            entry.lastHitAt,
-            entry.hits,
-            entry.size,
-          ]);
-          await this.run(
-            `INSERT OR REPLACE INTO entry_catalog (id, endpoint, model, prompt, answer, search_text, created_at, expires_at, last_hit_at, hits, size)
-             SELECT ${jsonColumns(rows[0]!.length)} FROM json_each(?)`,
-            JSON.stringify(rows),
-          );
-        }
-        if (touches.length) {
-          await this.run(
-            `UPDATE entry_catalog SET hits = hits + touch.count, last_hit_at = touch.at
-             FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS count, json_extract(value, '$[2]') AS at FROM json_each(?)) AS touch WHERE entry_catalog.id = touch.id`,
-            JSON.stringify(touches.map(([id, touch]) => [id, touch.count, touch.at])),
-          );
-        }
-      } catch {
-        // The catalog is an index over the exact store: the next start-up repair rebuilds what is lost.
-      }
-    });
-    return this.flushing;
+    return batch;
+  }
+
+  // One statement per kind of change, its batch passed as JSON, and no BEGIN ... COMMIT around
+  // them. A transaction spanning several statements holds the database's write lock across
+  // event-loop turns; another connection's write then waits in SQLite's busy handler on a
+  // thread-pool thread, holding its connection's mutex, and the event loop blocks on that
+  // mutex: the transaction can never finish, and the gateway freezes for the busy timeout.
+  private async write({ upserts, touches, removals }: CatalogBatch): Promise<void> {
+    if (removals.length) await this.run('DELETE FROM entry_catalog WHERE id IN (SELECT value FROM json_each(?))', JSON.stringify(removals));
+    if (upserts.length) {
+      const rows = upserts.map((entry) => [
+        entry.id,
+        entry.endpoint,
+        entry.model,
+        entry.prompt,
+        entry.answer,
+        `${entry.prompt}\n${entry.answer}`.toLowerCase(),
+        entry.createdAt,
+        entry.expiresAt,
+        entry.lastHitAt,
+        entry.hits,
+        entry.size,
+      ]);
+      await this.run(
+        `INSERT OR REPLACE INTO entry_catalog (id, endpoint, model, prompt, answer, search_text, created_at, expires_at, last_hit_at, hits, size)
+         SELECT ${jsonColumns(rows[0]!.length)} FROM json_each(?)`,
+        JSON.stringify(rows),
+      );
+    }
+    if (touches.length) {
+      await this.run(
+        `UPDATE entry_catalog SET hits = hits + touch.count, last_hit_at = touch.at
+         FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS count, json_extract(value, '$[2]') AS at FROM json_each(?)) AS touch WHERE entry_catalog.id = touch.id`,
+        JSON.stringify(touches.map(([id, touch]) => [id, touch.count, touch.at])),
+      );
+    }
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,6 @@
 import type sqlite3 from 'sqlite3';
 import { allSql, jsonColumns, openSqlite, runSql } from '../stores/sqliteConnection';
+import { WriteBehind } from '../stores/writeBehind';
 import { DEV_TOOLS, SEMANTIC_DECISIONS, type DevToolDto, type RequestEventDto, type SemanticDecisionDto, type SkippedPageDto, type SkippedRequestDto, type SpanDto } from '../../shared/protocol';
 import type { RevalidationRecord } from '../metrics';
 
@@ -56,6 +57,11 @@ interface CheckRow {
   entry_id: string;
   stale: number;
   similarity: number | null;
+}
+
+interface EventBatch {
+  events: SkippedRequestDto[];
+  checks: RevalidationRecord[];
 }
 
 function checkFromRow(row: CheckRow): RevalidationRecord {
@@ -117,8 +123,14 @@ export class EventLog {
   private readonly pendingRevalidations: RevalidationRecord[] = [];
   private readonly listeners = new Set<(event: RequestEventDto) => void>();
   private nextId = 1;
-  private flushTimer: NodeJS.Timeout | undefined;
-  private flushing: Promise<void> = Promise.resolve();
+  private readonly writes = new WriteBehind<EventBatch>({
+    delayMs: FLUSH_DELAY_MS,
+    take: () => this.takePending(),
+    write: (batch) => this.write(batch),
+    onError: () => {
+      // Events are statistics: losing a batch to a full disk must not stop the gateway.
+    },
+  });
   private readonly pruneTimer: NodeJS.Timeout | undefined;
   /** Events before this time are not all in memory. */
   private memorySince: number;
@@ -197,7 +209,7 @@ export class EventLog {
     for (const listener of this.listeners) listener(visible);
     if (this.db) {
       this.pending.push(event);
-      this.scheduleFlush();
+      this.writes.schedule();
     }
     return visible;
   }
@@ -206,7 +218,7 @@ export class EventLog {
     this.revalidationMemory.push(record);
     if (this.db) {
       this.pendingRevalidations.push(record);
-      this.scheduleFlush();
+      this.writes.schedule();
     }
   }
 
@@ -250,62 +262,54 @@ export class EventLog {
     return { total: count?.total ?? 0, offset: options.offset, items: rows.map(fromRow) };
   }
 
-  private scheduleFlush(): void {
-    this.flushTimer ??= setTimeout(() => void this.flush(), FLUSH_DELAY_MS);
-    this.flushTimer.unref?.();
+  /** Writes pending events, one statement per table; resolves when they are on disk (or their write failed). */
+  flush(): Promise<void> {
+    return this.writes.flush();
   }
 
-  /** Writes pending events, one statement per table; resolves when they are on disk. */
-  flush(): Promise<void> {
-    if (this.flushTimer) clearTimeout(this.flushTimer);
-    this.flushTimer = undefined;
-    if (!this.db || (this.pending.length === 0 && this.pendingRevalidations.length === 0)) return this.flushing;
-    const events = this.pending.splice(0);
-    const checks = this.pendingRevalidations.splice(0);
-    // Each batch is one statement over a JSON array, never a BEGIN ... COMMIT spanning event-loop
-    // turns: that holds the write lock while other connections to the file wait for it in
-    // SQLite's busy handler, and the event loop blocks behind them (EntryCatalog.flush says how).
-    this.flushing = this.flushing.then(async () => {
-      try {
-        if (events.length) {
-          const rows = events.map((event) => [
-            event.id,
-            event.at,
-            event.endpoint,
-            event.model,
-            event.outcome,
-            event.reason,
-            event.rule,
-            event.similarity,
-            event.upstreamMs,
-            event.gatewayMs,
-            event.promptTokens,
-            event.completionTokens,
-            event.entryId,
-            event.status,
-            event.stream ? 1 : 0,
-            event.prompt,
-            event.span ? JSON.stringify(event.span) : null,
-            event.tier ?? null,
-            event.tool ?? null,
-            event.decision ?? null,
-          ]);
-          await this.run(
-            `INSERT OR REPLACE INTO events (id, at, endpoint, model, outcome, reason, rule, similarity, upstream_ms, gateway_ms, prompt_tokens, completion_tokens, entry_id, status, stream, prompt, span, tier, tool, decision) SELECT ${jsonColumns(rows[0]!.length)} FROM json_each(?)`,
-            JSON.stringify(rows),
-          );
-        }
-        if (checks.length) {
-          await this.run(
-            `INSERT INTO revalidations (at, entry_id, stale, similarity) SELECT ${jsonColumns(4)} FROM json_each(?)`,
-            JSON.stringify(checks.map((check) => [check.at, check.entryId, check.stale ? 1 : 0, check.similarity ?? null])),
-          );
-        }
-      } catch {
-        // Events are statistics: losing a batch to a full disk must not stop the gateway.
-      }
-    });
-    return this.flushing;
+  private takePending(): EventBatch | undefined {
+    if (!this.db || (this.pending.length === 0 && this.pendingRevalidations.length === 0)) return undefined;
+    return { events: this.pending.splice(0), checks: this.pendingRevalidations.splice(0) };
+  }
+
+  // Each batch is one statement over a JSON array, never a BEGIN ... COMMIT spanning event-loop
+  // turns: that holds the write lock while other connections to the file wait for it in
+  // SQLite's busy handler, and the event loop blocks behind them (EntryCatalog.write says how).
+  private async write({ events, checks }: EventBatch): Promise<void> {
+    if (events.length) {
+      const rows = events.map((event) => [
+        event.id,
+        event.at,
+        event.endpoint,
+        event.model,
+        event.outcome,
+        event.reason,
+        event.rule,
+        event.similarity,
+        event.upstreamMs,
+        event.gatewayMs,
+        event.promptTokens,
+        event.completionTokens,
+        event.entryId,
+        event.status,
+        event.stream ? 1 : 0,
+        event.prompt,
+        event.span ? JSON.stringify(event.span) : null,
+        event.tier ?? null,
+        event.tool ?? null,
+        event.decision ?? null,
+      ]);
+      await this.run(
+        `INSERT OR REPLACE INTO events (id, at, endpoint, model, outcome, reason, rule, similarity, upstream_ms, gateway_ms, prompt_tokens, completion_tokens, entry_id, status, stream, prompt, span, tier, tool, decision) SELECT ${jsonColumns(rows[0]!.length)} FROM json_each(?)`,
+        JSON.stringify(rows),
+      );
+    }
+    if (checks.length) {
+      await this.run(
+        `INSERT INTO revalidations (at, entry_id, stale, similarity) SELECT ${jsonColumns(4)} FROM json_each(?)`,
+        JSON.stringify(checks.map((check) => [check.at, check.entryId, check.stale ? 1 : 0, check.similarity ?? null])),
+      );
+    }
   }
 
   /** Deletes events past the retention period or beyond the size bound. */

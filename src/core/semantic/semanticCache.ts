@@ -5,6 +5,7 @@ import type { ObservationStore, StoredObservation } from '../stores/observationS
 import { ObservationBook, type RecordedObservation } from './decision/observationBook';
 import { DEFAULT_VERIFIED, StaticDecision, VerifiedDecision, type Decision, type GroupLearning, type SemanticDecision, type SemanticMode } from './decision/semanticDecision';
 import type { StoredVector, VectorStore } from '../stores/vectorStore';
+import { WriteBehind } from '../stores/writeBehind';
 import type { CacheEntry, Endpoint } from '../types';
 import { semanticQueryOfEntry, type SemanticQuery } from './semanticQuery';
 import { VectorIndex, type SearchResult } from './vectorIndex';
@@ -82,6 +83,12 @@ const FLUSH_DELAY_MS = 50;
 const FLUSH_BATCH = 512;
 const BACKFILL_BATCH = 16;
 
+interface VectorBatch {
+  store: VectorStore;
+  puts: StoredVector[];
+  removals: string[];
+}
+
 /**
  * The semantic level: embeds the question, searches its partition, and keeps the
  * vector index consistent with the exact store. It loads lazily (the first
@@ -97,8 +104,16 @@ export class SemanticCache {
   private starting: Promise<void> | undefined;
   private readonly puts = new Map<string, StoredVector>();
   private readonly removals = new Set<string>();
-  private flushTimer: NodeJS.Timeout | undefined;
-  private flushing: Promise<void> = Promise.resolve();
+  private readonly writes = new WriteBehind<VectorBatch>({
+    delayMs: FLUSH_DELAY_MS,
+    full: () => this.puts.size + this.removals.size >= FLUSH_BATCH,
+    take: () => this.takePending(),
+    write: (batch) => this.write(batch),
+    onError: (error, batch) => {
+      // The index in memory is still right; the next start-up repair re-embeds what is missing.
+      this.deps.logger.warn('writing vectors failed', { error, vectors: batch.puts.length });
+    },
+  });
   /** Stored entries that have no vector yet. */
   private readonly backlog = new Set<string>();
   private backfilling = false;
@@ -387,7 +402,7 @@ export class SemanticCache {
     this.backlog.clear();
     this.pendingTeam.clear();
     this.index?.clear();
-    await this.flushing;
+    await this.writes.flush();
     if (this.store && this.info) await this.store.reset({ model: this.deps.space, dimension: this.info.dimension });
   }
 
@@ -441,38 +456,29 @@ export class SemanticCache {
   }
 
   private scheduleFlush(): void {
-    if (!this.store) return;
-    if (this.puts.size + this.removals.size >= FLUSH_BATCH) {
-      void this.flush();
-      return;
-    }
-    this.flushTimer ??= setTimeout(() => void this.flush(), FLUSH_DELAY_MS);
-    this.flushTimer.unref?.();
+    if (this.store) this.writes.schedule();
   }
 
-  /** Writes pending vector changes in one batch; resolves when they are on disk. */
+  /** Writes pending vector changes in one batch; resolves when they are on disk (or their write failed). */
   flush(): Promise<void> {
-    if (this.flushTimer) clearTimeout(this.flushTimer);
-    this.flushTimer = undefined;
+    return this.writes.flush();
+  }
+
+  private takePending(): VectorBatch | undefined {
     const store = this.store;
-    if (!store || (this.puts.size === 0 && this.removals.size === 0)) return this.flushing;
-    const puts = [...this.puts.values()];
-    const removals = [...this.removals];
+    if (!store || (this.puts.size === 0 && this.removals.size === 0)) return undefined;
+    const batch: VectorBatch = { store, puts: [...this.puts.values()], removals: [...this.removals] };
     this.puts.clear();
     this.removals.clear();
-    this.flushing = this.flushing
-      .then(async () => {
-        await store.write(puts, removals);
-        // The log of batches is rewritten from the live set once it grows long or mostly dead,
-        // and once the centre freezes, so that every stored vector carries its sign bits.
-        const index = this.index;
-        if (index && (index.takeUnsavedCentre() || store.needsCompaction())) await store.compact(index.export(), index.centre);
-      })
-      .catch((error: unknown) => {
-        // The index in memory is still right; the next start-up repair re-embeds what is missing.
-        this.deps.logger.warn('writing vectors failed', { error, vectors: puts.length });
-      });
-    return this.flushing;
+    return batch;
+  }
+
+  private async write({ store, puts, removals }: VectorBatch): Promise<void> {
+    await store.write(puts, removals);
+    // The log of batches is rewritten from the live set once it grows long or mostly dead,
+    // and once the centre freezes, so that every stored vector carries its sign bits.
+    const index = this.index;
+    if (index && (index.takeUnsavedCentre() || store.needsCompaction())) await store.compact(index.export(), index.centre);
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,13 @@
 import type sqlite3 from 'sqlite3';
 import { allSql, jsonColumns, openSqlite, runSql } from '../stores/sqliteConnection';
+import { WriteBehind } from '../stores/writeBehind';
+
+const FLUSH_DELAY_MS = 100;
+
+interface RegistryBatch {
+  adds: Array<[string, number]>;
+  removals: string[];
+}
 
 /**
  * The team entries this gateway has indexed without holding them locally: their
@@ -10,8 +18,14 @@ import { allSql, jsonColumns, openSqlite, runSql } from '../stores/sqliteConnect
 export class TeamRegistry {
   private readonly pending = new Map<string, number>();
   private readonly removals = new Set<string>();
-  private flushing: Promise<void> = Promise.resolve();
-  private flushTimer: NodeJS.Timeout | undefined;
+  private readonly writes = new WriteBehind<RegistryBatch>({
+    delayMs: FLUSH_DELAY_MS,
+    take: () => this.takePending(),
+    write: (batch) => this.write(batch),
+    onError: () => {
+      // A lost write costs at most a re-sync: those vectors are dropped at the next start as orphans.
+    },
+  });
 
   private constructor(private readonly db: sqlite3.Database) {}
 
@@ -34,7 +48,7 @@ export class TeamRegistry {
   add(id: string, expiresAt: number): void {
     this.removals.delete(id);
     this.pending.set(id, expiresAt);
-    this.schedule();
+    this.writes.schedule();
   }
 
   remove(ids: Iterable<string>): void {
@@ -42,13 +56,13 @@ export class TeamRegistry {
       this.pending.delete(id);
       this.removals.add(id);
     }
-    this.schedule();
+    this.writes.schedule();
   }
 
   async clear(): Promise<void> {
     this.pending.clear();
     this.removals.clear();
-    await this.flushing;
+    await this.writes.flush();
     await this.run('DELETE FROM team_entries');
   }
 
@@ -67,39 +81,34 @@ export class TeamRegistry {
     return rows.map((row) => row.id);
   }
 
-  private schedule(): void {
-    this.flushTimer ??= setTimeout(() => void this.flush(), 100);
-    this.flushTimer.unref?.();
-  }
-
   /** Writes what is pending: one statement for the removals, one for the additions. */
   flush(): Promise<void> {
-    if (this.flushTimer) clearTimeout(this.flushTimer);
-    this.flushTimer = undefined;
-    if (this.pending.size === 0 && this.removals.size === 0) return this.flushing;
-    const adds = [...this.pending];
-    const removals = [...this.removals];
+    return this.writes.flush();
+  }
+
+  private takePending(): RegistryBatch | undefined {
+    if (this.pending.size === 0 && this.removals.size === 0) return undefined;
+    const batch: RegistryBatch = { adds: [...this.pending], removals: [...this.removals] };
     this.pending.clear();
     this.removals.clear();
-    // Each statement is atomic on its own; no BEGIN ... COMMIT around them, which would hold the
-    // database's write lock across event-loop turns while the other connections to this file
-    // wait in SQLite's busy handler and block the event loop (see EntryCatalog.flush).
-    this.flushing = this.flushing.then(async () => {
-      if (removals.length) await this.run('DELETE FROM team_entries WHERE id IN (SELECT value FROM json_each(?))', JSON.stringify(removals));
-      if (adds.length) {
-        await this.run(
-          `INSERT OR REPLACE INTO team_entries (id, expires_at) SELECT ${jsonColumns(2)} FROM json_each(?)`,
-          JSON.stringify(adds),
-        );
-      }
-    }).catch(() => {
-      // A lost write costs at most a re-sync: those vectors are dropped at the next start as orphans.
-    });
-    return this.flushing;
+    return batch;
+  }
+
+  // Each statement is atomic on its own; no BEGIN ... COMMIT around them, which would hold the
+  // database's write lock across event-loop turns while the other connections to this file
+  // wait in SQLite's busy handler and block the event loop (see EntryCatalog.write).
+  private async write({ adds, removals }: RegistryBatch): Promise<void> {
+    if (removals.length) await this.run('DELETE FROM team_entries WHERE id IN (SELECT value FROM json_each(?))', JSON.stringify(removals));
+    if (adds.length) {
+      await this.run(
+        `INSERT OR REPLACE INTO team_entries (id, expires_at) SELECT ${jsonColumns(2)} FROM json_each(?)`,
+        JSON.stringify(adds),
+      );
+    }
   }
 
   async close(): Promise<void> {
-    await this.flush().catch(() => {});
+    await this.flush();
     await new Promise<void>((resolve) => this.db.close(() => resolve()));
   }
 }

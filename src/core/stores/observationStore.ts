@@ -1,6 +1,7 @@
 import type sqlite3 from 'sqlite3';
 import type { RecordedObservation } from '../semantic/decision/observationBook';
 import { allSql, jsonColumns, openSqlite, runSql } from './sqliteConnection';
+import { WriteBehind } from './writeBehind';
 
 /** An observation as persisted: the entry it is about and the group whose observations it pools with. */
 export interface StoredObservation extends RecordedObservation {
@@ -12,6 +13,11 @@ const FLUSH_DELAY_MS = 100;
 /** At start, at most this many observations per entry are read back (the latest; the book keeps no more). */
 const PER_ENTRY = 64;
 
+interface ObservationBatch {
+  added: StoredObservation[];
+  removed: string[];
+}
+
 /**
  * What explorations and revalidations observed, persisted with the entries in the cache's
  * database, so a restart keeps what was learned; evicting an entry deletes its observations.
@@ -20,8 +26,14 @@ const PER_ENTRY = 64;
 export class ObservationStore {
   private readonly pending: StoredObservation[] = [];
   private readonly removals = new Set<string>();
-  private flushTimer: NodeJS.Timeout | undefined;
-  private flushing: Promise<void> = Promise.resolve();
+  private readonly writes = new WriteBehind<ObservationBatch>({
+    delayMs: FLUSH_DELAY_MS,
+    take: () => this.takePending(),
+    write: (batch) => this.write(batch),
+    onError: () => {
+      // Observations are what was learned, not what was stored: losing a batch costs some learning, never an answer.
+    },
+  });
 
   private constructor(private readonly db: sqlite3.Database | undefined) {}
 
@@ -54,52 +66,45 @@ export class ObservationStore {
   add(observation: StoredObservation): void {
     if (!this.db) return;
     this.pending.push(observation);
-    this.schedule();
+    this.writes.schedule();
   }
 
   remove(ids: Iterable<string>): void {
     if (!this.db) return;
     for (const id of ids) this.removals.add(id);
-    this.schedule();
+    this.writes.schedule();
   }
 
   async clear(): Promise<void> {
     this.pending.length = 0;
     this.removals.clear();
     if (!this.db) return;
-    await this.flushing;
+    await this.writes.flush();
     await this.run('DELETE FROM semantic_observations');
   }
 
-  private schedule(): void {
-    this.flushTimer ??= setTimeout(() => void this.flush(), FLUSH_DELAY_MS);
-    this.flushTimer.unref?.();
+  /** Writes pending changes in one statement each; resolves when they are on disk (or their write failed). */
+  flush(): Promise<void> {
+    return this.writes.flush();
   }
 
-  /** Writes pending changes in one statement each; resolves when they are on disk. */
-  flush(): Promise<void> {
-    if (this.flushTimer) clearTimeout(this.flushTimer);
-    this.flushTimer = undefined;
-    if (!this.db || (this.pending.length === 0 && this.removals.size === 0)) return this.flushing;
-    const added = this.pending.splice(0);
-    const removed = [...this.removals];
+  private takePending(): ObservationBatch | undefined {
+    if (!this.db || (this.pending.length === 0 && this.removals.size === 0)) return undefined;
+    const batch: ObservationBatch = { added: this.pending.splice(0), removed: [...this.removals] };
     this.removals.clear();
-    this.flushing = this.flushing.then(async () => {
-      try {
-        // Removals first: an entry evicted after its observation was made takes that observation with it.
-        if (removed.length) await this.run('DELETE FROM semantic_observations WHERE entry_id IN (SELECT value FROM json_each(?))', JSON.stringify(removed));
-        const kept = added.filter((observation) => !removed.includes(observation.entryId));
-        if (kept.length) {
-          await this.run(
-            `INSERT INTO semantic_observations (entry_id, grp, similarity, correct, at) SELECT ${jsonColumns(5)} FROM json_each(?)`,
-            JSON.stringify(kept.map((o) => [o.entryId, o.group, o.similarity, o.correct ? 1 : 0, o.at])),
-          );
-        }
-      } catch {
-        // Observations are what was learned, not what was stored: losing a batch costs some learning, never an answer.
-      }
-    });
-    return this.flushing;
+    return batch;
+  }
+
+  private async write({ added, removed }: ObservationBatch): Promise<void> {
+    // Removals first: an entry evicted after its observation was made takes that observation with it.
+    if (removed.length) await this.run('DELETE FROM semantic_observations WHERE entry_id IN (SELECT value FROM json_each(?))', JSON.stringify(removed));
+    const kept = added.filter((observation) => !removed.includes(observation.entryId));
+    if (kept.length) {
+      await this.run(
+        `INSERT INTO semantic_observations (entry_id, grp, similarity, correct, at) SELECT ${jsonColumns(5)} FROM json_each(?)`,
+        JSON.stringify(kept.map((o) => [o.entryId, o.group, o.similarity, o.correct ? 1 : 0, o.at])),
+      );
+    }
   }
 
   async close(): Promise<void> {

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { RedisConnection } from '../../../src/core/shared/redisConnection';
 import { createLogger } from '../../../src/core/logger';
 import { RedisServer } from '../../fixtures/redisServer';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('RedisConnection', function () {
   this.timeout(30_000);
