@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Policy } from '../src/core/policy/policy';
-import { SKIP_REASONS } from '../src/core/policy/policyTypes';
+import { SKIP_REASONS } from '../src/shared/protocol';
 import type { Endpoint, JsonObject } from '../src/core/types';
 
 interface LabelledPrompt {

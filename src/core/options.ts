@@ -2,11 +2,12 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import type { EmbeddingDtype } from './embeddings/embedder';
-import { SEMANTIC_MODES, type SemanticMode } from './semantic/decision/semanticDecision';
+import type { SemanticMode } from './semantic/decision/semanticDecision';
 import { ANSWER_JUDGES, type AnswerJudgeKind } from './semantic/judge/answerJudge';
 import type { PolicyOverrides } from './policy/policyTypes';
 import { LOG_LEVELS, type LogLevel } from './logger';
 import { sharedStoreProblem } from './shared/redisUrl';
+import { SEMANTIC_MODES } from '../shared/protocol';
 
 /** Everything a gateway needs to run; the CLI and the extension both build one. */
 export interface GatewayOptions {

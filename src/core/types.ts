@@ -1,4 +1,5 @@
 import type { ExactNumber } from './exactNumbers';
+import type { CacheOutcomeDto, EndpointDto } from '../shared/protocol';
 
 /** Plain JSON, as request and response bodies arrive over the wire. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | JsonObject;
@@ -6,8 +7,8 @@ export interface JsonObject {
   [key: string]: JsonValue;
 }
 
-/** The OpenAI endpoints whose answers Deja may cache. */
-export type Endpoint = 'chat.completions' | 'completions' | 'embeddings';
+/** The OpenAI endpoints whose answers Deja may cache (the list is `ENDPOINTS` in the protocol). */
+export type Endpoint = EndpointDto;
 
 /** The request path under `/v1` for each cacheable endpoint. */
 export const ENDPOINT_PATHS: Readonly<Record<Endpoint, string>> = {
@@ -16,17 +17,8 @@ export const ENDPOINT_PATHS: Readonly<Record<Endpoint, string>> = {
   embeddings: '/embeddings',
 };
 
-/**
- * What the cache did with a request: a closed set shared by the `x-deja-cache`
- * header, the metrics and the dashboard.
- * - HIT: answered from the exact cache.
- * - SEMANTIC_HIT: answered from a similar stored question.
- * - MISS: forwarded upstream; the answer is stored when it may be.
- * - SKIP: forwarded upstream and not stored, because a rule or the client said so.
- * - BYPASS: the cache was not involved at all (caching off, or a path Deja never caches).
- */
-export const CACHE_OUTCOMES = ['HIT', 'SEMANTIC_HIT', 'MISS', 'SKIP', 'BYPASS'] as const;
-export type CacheOutcome = (typeof CACHE_OUTCOMES)[number];
+/** What the cache did with a request: `CACHE_OUTCOMES` in the protocol lists the outcomes and what each means. */
+export type CacheOutcome = CacheOutcomeDto;
 
 /** A stored answer. The store keeps it as JSON; `version` guards future format changes. */
 export interface CacheEntry {

@@ -1,6 +1,5 @@
 import type { RequestListener } from 'node:http';
 import express from 'express';
-import type { Endpoint } from '../core/types';
 import { ENDPOINT_PATHS } from '../core/types';
 import { apiTokenAuth } from './apiToken';
 import { answerError, errorMiddleware, GatewayError } from './errors';
@@ -13,9 +12,7 @@ import { cachedEndpoint } from './routes/cachedEndpoint';
 import { healthEndpoint } from './routes/health';
 import { adminRouter } from './routes/admin';
 import { proxyEndpoint } from './routes/proxy';
-import { ADMIN_BASE } from '../shared/protocol';
-
-const CACHED_ENDPOINTS: readonly Endpoint[] = ['chat.completions', 'completions', 'embeddings'];
+import { ADMIN_BASE, ENDPOINTS } from '../shared/protocol';
 
 /**
  * The path a route is matched on, as express matches it: without the query string,
@@ -59,7 +56,7 @@ export function createApp(context: GatewayContext): RequestListener {
   const json = jsonBody(context.options.maxBodyBytes);
   const onError = answerError(context.logger);
   const cached = new Map<string, RequestListener>(
-    CACHED_ENDPOINTS.map((endpoint) => [`/v1${ENDPOINT_PATHS[endpoint]}`, pipeline([requireHostHeader(), ...guards, json, cachedEndpoint(endpoint, context)], onError)]),
+    ENDPOINTS.map((endpoint) => [`/v1${ENDPOINT_PATHS[endpoint]}`, pipeline([requireHostHeader(), ...guards, json, cachedEndpoint(endpoint, context)], onError)]),
   );
   return (req, res) => {
     const direct = req.method === 'POST' ? cached.get(routePath(req.url)) : undefined;

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders } from 'node:http';
 import { StreamAssembler } from '../core/openai/streamAssembler';
-import type { JsonObject } from '../core/types';
+import type { Endpoint, JsonObject } from '../core/types';
 import { GatewayError } from './errors';
 import { SseParser } from './sse';
 import { collectBody, toGatewayError, type Upstream, type UpstreamRequest, type UpstreamResponse } from './upstream';
@@ -67,7 +67,7 @@ export class Flight {
 
   constructor(
     readonly streaming: boolean,
-    private readonly endpoint: 'chat.completions' | 'completions' | 'embeddings',
+    private readonly endpoint: Endpoint,
     /** Pass any answer on as it came (caching switched off); otherwise a 2xx answer must be one the client can read. */
     private readonly passThrough = false,
   ) {

@@ -9,21 +9,18 @@ import {
   type EntryPageDto,
   type EntryQueryDto,
   type EvictResultDto,
+  type HealthDto as GatewayHealthDto,
   type LiveEventDto,
   type SkippedPageDto,
   type StatsDto,
   type StatsWindowDto,
 } from '../shared/protocol';
 
-/** What `/health` says about a gateway; `name: "deja"` is how a running Deja is recognized. */
-export interface HealthDto {
-  name: string;
-  version: string;
-  pid: number;
-  dataDir: string | null;
-  upstream: string;
-  caching: boolean;
-}
+/**
+ * What the host reads of `/health` (the protocol's `HealthDto`). Whatever holds the port answers
+ * it, so `name` is any string here: `name: "deja"` is how a running Deja is recognized.
+ */
+export type HealthDto = Pick<GatewayHealthDto, 'version' | 'pid' | 'dataDir' | 'upstream' | 'caching'> & { name: string };
 
 export class AdminError extends Error {
   constructor(

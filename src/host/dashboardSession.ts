@@ -1,4 +1,4 @@
-import type { EntryQueryDto, GatewayStatusDto, HostToWebview, LiveEventDto, StatsWindowDto, WebviewToHost } from '../shared/protocol';
+import { PAGE_SIZE, type EntryQueryDto, type GatewayStatusDto, type HostToWebview, type LiveEventDto, type SkipReasonDto, type StatsWindowDto, type WebviewToHost } from '../shared/protocol';
 import type { AdminClient } from './adminClient';
 
 /** What a dashboard session needs from the extension; injected, so it is tested without VS Code. */
@@ -23,8 +23,8 @@ const STATS_INTERVAL_MS = 2000;
  */
 export class DashboardSession {
   private window: StatsWindowDto = '1h';
-  private query: EntryQueryDto = { sort: 'created', order: 'desc', offset: 0, limit: 50 };
-  private skipped: { reason: string | null; offset: number; limit: number } = { reason: null, offset: 0, limit: 50 };
+  private query: EntryQueryDto = { sort: 'created', order: 'desc', offset: 0, limit: PAGE_SIZE };
+  private skipped: { reason: SkipReasonDto | null; offset: number; limit: number } = { reason: null, offset: 0, limit: PAGE_SIZE };
   private ready = false;
   private visible = true;
   private statsDue = false;

@@ -4,9 +4,34 @@
  * runtime dependencies: only types and a few constants.
  */
 
-export type CacheOutcomeDto = 'HIT' | 'SEMANTIC_HIT' | 'MISS' | 'SKIP' | 'BYPASS';
-export type SkipReasonDto = 'client_opt_out' | 'high_temperature' | 'code_generation' | 'financial' | 'personalized' | 'time_sensitive';
-export type EndpointDto = 'chat.completions' | 'completions' | 'embeddings';
+// The closed sets below are declared here once, as tuples: core, gateway, host and webview
+// derive their types (and their runtime checks) from them, so a new member is added in one place.
+
+/**
+ * What the cache did with a request: the `x-deja-cache` header, the metrics and the dashboard.
+ * - HIT: answered from the exact cache.
+ * - SEMANTIC_HIT: answered from a similar stored question.
+ * - MISS: forwarded upstream; the answer is stored when it may be.
+ * - SKIP: forwarded upstream and not stored, because a rule or the client said so.
+ * - BYPASS: the cache was not involved at all (caching off, or a path Deja never caches).
+ */
+export const CACHE_OUTCOMES = ['HIT', 'SEMANTIC_HIT', 'MISS', 'SKIP', 'BYPASS'] as const;
+export type CacheOutcomeDto = (typeof CACHE_OUTCOMES)[number];
+
+/** Why a request was not cached: the policy's reasons, in the header, the metrics and the dashboard. */
+export const SKIP_REASONS = ['client_opt_out', 'high_temperature', 'code_generation', 'financial', 'personalized', 'time_sensitive'] as const;
+export type SkipReasonDto = (typeof SKIP_REASONS)[number];
+
+/** The OpenAI endpoints whose answers Deja may cache. */
+export const ENDPOINTS = ['chat.completions', 'completions', 'embeddings'] as const;
+export type EndpointDto = (typeof ENDPOINTS)[number];
+
+/** How semantic hits are decided: a learned bound on wrong answers (verified), or a fixed similarity threshold (static). */
+export const SEMANTIC_MODES = ['verified', 'static'] as const;
+export type SemanticModeDto = (typeof SEMANTIC_MODES)[number];
+
+/** Rows in one page of entries or of skipped requests: what the dashboard asks for and shows. */
+export const PAGE_SIZE = 50;
 
 /**
  * The dev tools the gateway recognises from a request's shape and headers; `openai-sdk` is
@@ -193,7 +218,7 @@ export interface StatsDto {
     reason?: string;
     model: string;
     threshold: number;
-    mode: 'verified' | 'static';
+    mode: SemanticModeDto;
     /** Verified: the bound on wrong answers from semantic hits (δ). */
     maxFalseHitRate: number;
     judge: 'embedding' | 'exact' | 'llm';
@@ -218,7 +243,9 @@ export interface StatsDto {
   volatileUserParts: VolatileUserPartsDto[];
 }
 
-export type EntrySort = 'created' | 'lastHit' | 'hits' | 'size';
+/** What the entries table sorts by. */
+export const ENTRY_SORTS = ['created', 'lastHit', 'hits', 'size'] as const;
+export type EntrySort = (typeof ENTRY_SORTS)[number];
 
 export interface EntrySummaryDto {
   id: string;
@@ -252,7 +279,7 @@ export interface EntryDetailDto extends EntrySummaryDto {
    * whether its answer was right for them) and, verified, the similarity from which it is
    * served; null without a semantic level.
    */
-  learned: { mode: 'verified' | 'static'; observations: Array<{ similarity: number; correct: boolean; at: number }>; threshold: number | null } | null;
+  learned: { mode: SemanticModeDto; observations: Array<{ similarity: number; correct: boolean; at: number }>; threshold: number | null } | null;
 }
 
 export interface SkippedPageDto {
@@ -279,6 +306,50 @@ export interface EvictResultDto {
 
 /** Server-sent events on `/deja/v1/events`. */
 export type LiveEventDto = { type: 'request'; event: RequestEventDto } | { type: 'entries/changed'; reason: 'stored' | 'evicted' | 'cleared' | 'expired' } | { type: 'caching/changed'; enabled: boolean };
+
+/** The semantic level as `/health` shows it. */
+export interface SemanticStatusDto {
+  state: 'off' | 'idle' | 'loading' | 'ready' | 'failed';
+  model: string;
+  /** Why the level is off or failed. */
+  reason?: string;
+  dimension?: number;
+  /** Vectors in the index. */
+  entries?: number;
+  /** Entries still waiting for a vector (stored while the model was loading, or after a repair). */
+  backlog?: number;
+  threshold: number;
+  mode: SemanticModeDto;
+  /** Verified: the chance of a wrong answer a served semantic hit may carry, at most (δ). */
+  maxFalseHitRate: number;
+}
+
+/** The team tier as `/health` shows it: the dashboard's figures, and how the gateway keeps up with the team. */
+export interface SharedTierStatusDto extends SharedStatusDto {
+  /** Team entries indexed here without a local copy (their answers stay in Redis). */
+  indexed: number | null;
+  /** From Redis taking an update to this gateway applying it, over the latest ones (ms). */
+  lag: { p50: number; p95: number; max: number; count: number } | null;
+}
+
+/**
+ * The shape of `GET /health` (no token needed): also how a second window recognises a
+ * running Deja (`name: 'deja'`) and attaches to it instead of starting another.
+ */
+export interface HealthDto {
+  name: 'deja';
+  version: string;
+  pid: number;
+  /** Null when the gateway keeps nothing on disk. */
+  dataDir: string | null;
+  upstream: string;
+  caching: boolean;
+  uptimeSeconds: number;
+  /** The semantic level: off, idle (waiting for a first request), loading, ready or failed, and why. */
+  semantic: SemanticStatusDto | { state: 'off'; reason: string };
+  /** The team tier: null when none is configured; otherwise its state (`down` means local only for now). */
+  shared: SharedTierStatusDto | null;
+}
 
 /** The admin API's base path. */
 export const ADMIN_BASE = '/deja/v1';
@@ -315,7 +386,7 @@ export type HostToWebview =
   | { type: 'stats/didChange'; window: StatsWindowDto; stats: StatsDto }
   | { type: 'entries/didLoad'; query: EntryQueryDto; page: EntryPageDto }
   | { type: 'entry/didLoad'; entry: EntryDetailDto }
-  | { type: 'skipped/didLoad'; reason: string | null; page: SkippedPageDto }
+  | { type: 'skipped/didLoad'; reason: SkipReasonDto | null; page: SkippedPageDto }
   | { type: 'live/request'; event: RequestEventDto }
   | { type: 'error/show'; message: string };
 
@@ -328,5 +399,5 @@ export type WebviewToHost =
   | { type: 'entries/evict'; ids: string[] }
   | { type: 'entries/evictMatching'; filter: EntryFilterDto }
   | { type: 'entries/clear' }
-  | { type: 'skipped/request'; reason: string | null; offset: number; limit: number }
+  | { type: 'skipped/request'; reason: SkipReasonDto | null; offset: number; limit: number }
   | { type: 'gateway/start' };

@@ -19,7 +19,7 @@
  * tier's state and pushes fresh stats, as the host would on its next refresh.
  */
 
-import type { EntryQueryDto, EntrySummaryDto, GatewayStatusDto, HostToWebview, SkippedRequestDto, StatsWindowDto, WebviewToHost } from '../../src/shared/protocol';
+import { PAGE_SIZE, type EntryQueryDto, type EntrySummaryDto, type GatewayStatusDto, type HostToWebview, type SkippedRequestDto, type StatsWindowDto, type WebviewToHost } from '../../src/shared/protocol';
 import { MODELS, entryDetail, event, makeEntries, makeShared, makeSkipped, makeStats, randomOutcome, rng, type FakeTeamState } from './fakeData';
 
 const DARK_MODERN: Record<string, string> = {
@@ -186,7 +186,7 @@ let team: FakeTeamState = TEAM_STATES.find((t) => t === params.get('team')) ?? '
 // In this state since: a while for the states a screenshot shows, so durations read naturally.
 let teamSince = NOW - (team === 'down' ? 3 * 60_000 : team === 'connecting' ? 4_000 : 2 * 3_600_000);
 let statsWindow: StatsWindowDto = '24h';
-let lastQuery: EntryQueryDto = { sort: 'created', order: 'desc', offset: 0, limit: 50 };
+let lastQuery: EntryQueryDto = { sort: 'created', order: 'desc', offset: 0, limit: PAGE_SIZE };
 const r = rng(99);
 let nextEventId = 1;
 

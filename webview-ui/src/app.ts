@@ -1,15 +1,17 @@
 /**
  * The dashboard's shell: header, banners, the gateway-down panel and the three
- * tabs. It owns what the views share (gateway status, window, latest stats)
- * and turns user actions into requests to the host.
+ * tabs. It owns what the views share (gateway status, window, latest stats),
+ * and it alone talks to the host and to the saved state: the views report what
+ * the user wants through callbacks, and the app turns that into requests.
  */
 
-import type { EntryDetailDto, EntryPageDto, EntryQueryDto, GatewayStatusDto, RequestEventDto, SkippedPageDto, StatsDto, StatsWindowDto } from '../../src/shared/protocol';
+import type { EntryDetailDto, EntryPageDto, EntryQueryDto, GatewayStatusDto, RequestEventDto, SkippedPageDto, SkipReasonDto, StatsDto, StatsWindowDto } from '../../src/shared/protocol';
 import { Banners } from './components/banner';
 import { LiveFeed } from './components/liveFeed';
 import { button, h, icon, loading } from './dom';
 import { compactCount } from './format';
-import { getState, post, setState, TABS, type TabId } from './vscodeApi';
+import { parseState, TABS, type PersistedState, type TabId } from './state';
+import { getState, post, setState } from './vscodeApi';
 import { EntriesView } from './views/entries';
 import { Header } from './views/header';
 import { OverviewView } from './views/overview';
@@ -25,6 +27,7 @@ export class App {
   private stats: StatsDto | null = null;
   private window: StatsWindowDto;
   private requested = false;
+  private saved: PersistedState;
 
   private readonly header: Header;
   private readonly banners = new Banners();
@@ -37,7 +40,8 @@ export class App {
   private readonly tabBadges: Record<'entries' | 'skipped', HTMLElementTagNameMap['vscode-badge']>;
 
   constructor(root: HTMLElement) {
-    const saved = getState();
+    const saved = parseState(getState());
+    this.saved = saved;
     this.window = saved.window;
     this.header = new Header(saved.window, {
       onWindow: (w) => this.selectWindow(w),
@@ -46,8 +50,20 @@ export class App {
     });
     this.overview = new OverviewView(this.live);
     this.overview.showPlaceholder(loading('Loading statistics…'));
-    this.entries = new EntriesView(saved.entries);
-    this.skipped = new SkippedView(saved.skippedReason);
+    this.entries = new EntriesView(saved.entries, {
+      onQuery: (query) => {
+        this.save({ entries: { ...query } });
+        post({ type: 'entries/request', query: { ...query } });
+      },
+      onOpen: (id) => post({ type: 'entry/request', id }),
+      onEvict: (ids) => post({ type: 'entries/evict', ids }),
+      onEvictMatching: (filter) => post({ type: 'entries/evictMatching', filter }),
+      onClear: () => post({ type: 'entries/clear' }),
+    });
+    this.skipped = new SkippedView(saved.skippedReason, {
+      onReason: (reason) => this.save({ skippedReason: reason }),
+      onRequest: (request) => post({ type: 'skipped/request', ...request }),
+    });
 
     this.tabBadges = {
       entries: h('vscode-badge', { variant: 'counter', hidden: true }),
@@ -65,7 +81,7 @@ export class App {
     );
     this.tabs.addEventListener('vsc-tabs-select', (ev) => {
       const tab: TabId = TABS[ev.detail.selectedIndex] ?? 'overview';
-      setState({ tab });
+      this.save({ tab });
     });
     this.downPanel = h('div', { class: 'gateway-down', hidden: true });
 
@@ -83,8 +99,7 @@ export class App {
     this.requested = true;
     post({ type: 'stats/request', window: this.window });
     post({ type: 'entries/request', query: this.entries.currentQuery() });
-    const s = this.skipped.currentRequest();
-    post({ type: 'skipped/request', reason: s.reason, offset: s.offset, limit: s.limit });
+    post({ type: 'skipped/request', ...this.skipped.currentRequest() });
   }
 
   setGateway(status: GatewayStatusDto): void {
@@ -121,7 +136,7 @@ export class App {
     this.entries.showDetail(entry);
   }
 
-  setSkipped(reason: string | null, page: SkippedPageDto): void {
+  setSkipped(reason: SkipReasonDto | null, page: SkippedPageDto): void {
     this.skipped.showPage(reason, page);
     // The badge counts what the tab lists (all reasons), not the stats window.
     if (reason === null) this.setBadge('skipped', page.total);
@@ -137,8 +152,14 @@ export class App {
 
   private selectWindow(window: StatsWindowDto): void {
     this.window = window;
-    setState({ window });
+    this.save({ window });
     post({ type: 'stats/request', window });
+  }
+
+  /** Merges `patch` into the saved state. */
+  private save(patch: Partial<PersistedState>): void {
+    this.saved = { ...this.saved, ...patch };
+    setState(this.saved);
   }
 
   /** While the team tier is down: a state, not an error, so it goes by itself when Redis is back. */

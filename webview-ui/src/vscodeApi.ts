@@ -5,28 +5,7 @@
  * hosting the page in an iframe can play the host.
  */
 
-import type { EntryQueryDto, EntrySort, HostToWebview, StatsWindowDto, WebviewToHost } from '../../src/shared/protocol';
-import { isStatsWindow } from './format';
-
-export type TabId = 'overview' | 'entries' | 'skipped';
-export const TABS: TabId[] = ['overview', 'entries', 'skipped'];
-
-/** What survives the webview being hidden and shown again (VS Code keeps it across reloads of the panel). */
-export interface PersistedState {
-  tab: TabId;
-  window: StatsWindowDto;
-  entries: EntryQueryDto;
-  skippedReason: string | null;
-}
-
-export const PAGE_SIZE = 50;
-
-export const DEFAULT_STATE: PersistedState = {
-  tab: 'overview',
-  window: '24h',
-  entries: { sort: 'created', order: 'desc', offset: 0, limit: PAGE_SIZE },
-  skippedReason: null,
-};
+import type { HostToWebview, WebviewToHost } from '../../src/shared/protocol';
 
 interface VsCodeApi {
   postMessage(message: unknown): void;
@@ -40,8 +19,11 @@ declare global {
   var acquireVsCodeApi: (() => VsCodeApi) | undefined;
 }
 
-/** The host types the dashboard understands; anything else on the message channel is ignored. */
-const HOST_TYPES = new Set<HostToWebview['type']>(['gateway/didChange', 'stats/didChange', 'entries/didLoad', 'entry/didLoad', 'skipped/didLoad', 'live/request', 'error/show']);
+/**
+ * One handler for each type of message from the host. The compiler checks that every type
+ * has one, and the handlers' keys are what the dashboard accepts on the message channel.
+ */
+export type HostHandlers = { [K in HostToWebview['type']]: (message: Extract<HostToWebview, { type: K }>) => void };
 
 function createApi(): VsCodeApi {
   if (typeof globalThis.acquireVsCodeApi === 'function') return globalThis.acquireVsCodeApi();
@@ -66,47 +48,35 @@ export function post(message: WebviewToHost): void {
   api.postMessage(message);
 }
 
-/** Calls `handler` for every message from the host; returns a function that stops listening. */
-export function onMessage(handler: (message: HostToWebview) => void): () => void {
+/**
+ * Hands each message from the host to its handler; anything else on the message channel
+ * (another type, a newer host's message) is ignored. A handler that throws goes to
+ * `onError`. Returns a function that stops listening.
+ */
+export function onMessage(handlers: HostHandlers, onError: (message: HostToWebview, error: unknown) => void): () => void {
   const listener = (event: MessageEvent<unknown>): void => {
     const data = event.data;
     if (typeof data !== 'object' || data === null) return;
     const type = (data as { type?: unknown }).type;
-    if (typeof type !== 'string' || !HOST_TYPES.has(type as HostToWebview['type'])) return;
-    handler(data as HostToWebview);
+    if (typeof type !== 'string' || !Object.hasOwn(handlers, type)) return;
+    const message = data as HostToWebview;
+    // The map pairs each type with its message's handler; TypeScript cannot follow that through an index.
+    const handle = handlers[message.type] as (message: HostToWebview) => void;
+    try {
+      handle(message);
+    } catch (error) {
+      onError(message, error);
+    }
   };
   window.addEventListener('message', listener);
   return () => window.removeEventListener('message', listener);
 }
 
-const SORTS: EntrySort[] = ['created', 'lastHit', 'hits', 'size'];
-
-/** The saved state, validated: anything missing or malformed falls back to the defaults. */
-export function getState(): PersistedState {
-  const raw = api.getState() as Partial<PersistedState> | null | undefined;
-  if (!raw || typeof raw !== 'object') return structuredClone(DEFAULT_STATE);
-  const e = (raw.entries ?? {}) as Partial<EntryQueryDto>;
-  const entries: EntryQueryDto = {
-    sort: SORTS.includes(e.sort as EntrySort) ? (e.sort as EntrySort) : DEFAULT_STATE.entries.sort,
-    order: e.order === 'asc' ? 'asc' : 'desc',
-    offset: typeof e.offset === 'number' && e.offset >= 0 ? Math.floor(e.offset) : 0,
-    limit: PAGE_SIZE,
-  };
-  if (typeof e.search === 'string' && e.search !== '') entries.search = e.search;
-  if (typeof e.model === 'string' && e.model !== '') entries.model = e.model;
-  if (e.endpoint === 'chat.completions' || e.endpoint === 'completions' || e.endpoint === 'embeddings') entries.endpoint = e.endpoint;
-  return {
-    tab: TABS.includes(raw.tab as TabId) ? (raw.tab as TabId) : DEFAULT_STATE.tab,
-    window: isStatsWindow(raw.window) ? raw.window : DEFAULT_STATE.window,
-    entries,
-    skippedReason: typeof raw.skippedReason === 'string' ? raw.skippedReason : null,
-  };
+/** What the webview saved last (see state.ts for its shape); undefined before it first saves. */
+export function getState(): unknown {
+  return api.getState();
 }
 
-let saved: PersistedState | undefined;
-
-/** Merges `patch` into the saved state. */
-export function setState(patch: Partial<PersistedState>): void {
-  saved = { ...(saved ?? getState()), ...patch };
-  api.setState(saved);
+export function setState(state: unknown): void {
+  api.setState(state);
 }

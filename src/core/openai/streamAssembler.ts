@@ -1,6 +1,6 @@
-import type { JsonObject, JsonValue } from '../types';
+import type { Endpoint, JsonObject, JsonValue } from '../types';
 
-type StreamedEndpoint = 'chat.completions' | 'completions';
+type StreamedEndpoint = Exclude<Endpoint, 'embeddings'>;
 
 function isObject(value: JsonValue | undefined): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

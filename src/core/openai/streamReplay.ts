@@ -1,7 +1,7 @@
-import type { JsonObject, JsonValue } from '../types';
+import type { Endpoint, JsonObject, JsonValue } from '../types';
 import { textPieces } from './textPieces';
 
-type StreamedEndpoint = 'chat.completions' | 'completions';
+type StreamedEndpoint = Exclude<Endpoint, 'embeddings'>;
 
 export interface ReplayOptions {
   /** Append the usage chunk (`stream_options.include_usage`). */

@@ -1,6 +1,7 @@
-/** Why a request was not cached: a closed set shared by the header, the metrics and the dashboard. */
-export const SKIP_REASONS = ['client_opt_out', 'high_temperature', 'code_generation', 'financial', 'personalized', 'time_sensitive'] as const;
-export type SkipReason = (typeof SKIP_REASONS)[number];
+import type { SkipReasonDto } from '../../shared/protocol';
+
+/** Why a request was not cached: a closed set shared by the header, the metrics and the dashboard (`SKIP_REASONS` in the protocol). */
+export type SkipReason = SkipReasonDto;
 
 /** The exact text that made a rule fire, so the dashboard can highlight it. */
 export interface TextSpan {

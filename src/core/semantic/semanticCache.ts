@@ -6,29 +6,14 @@ import { ObservationBook, type RecordedObservation } from './decision/observatio
 import { DEFAULT_VERIFIED, StaticDecision, VerifiedDecision, type Decision, type GroupLearning, type SemanticDecision, type SemanticMode } from './decision/semanticDecision';
 import type { StoredVector, VectorStore } from '../stores/vectorStore';
 import { WriteBehind } from '../stores/writeBehind';
+import type { SemanticStatusDto } from '../../shared/protocol';
 import type { CacheEntry, Endpoint } from '../types';
 import { semanticQueryOfEntry, type SemanticQuery } from './semanticQuery';
 import { VectorIndex, type SearchResult } from './vectorIndex';
 
-export type SemanticState = 'off' | 'idle' | 'loading' | 'ready' | 'failed';
-
-/** What `/health` and the dashboard show about the semantic level. */
-export interface SemanticStatus {
-  state: SemanticState;
-  model: string;
-  /** Why the level is off or failed. */
-  reason?: string;
-  dimension?: number;
-  /** Vectors in the index. */
-  entries?: number;
-  /** Entries still waiting for a vector (stored while the model was loading, or after a repair). */
-  backlog?: number;
-  threshold: number;
-  /** How semantic hits are decided: a learned bound on wrong answers, or the fixed threshold. */
-  mode: SemanticMode;
-  /** Verified: the chance of a wrong answer a served semantic hit may carry, at most (δ). */
-  maxFalseHitRate: number;
-}
+/** What `/health` and the dashboard show about the semantic level: its shape is the protocol's. */
+export type SemanticStatus = SemanticStatusDto;
+export type SemanticState = SemanticStatus['state'];
 
 /** A semantic lookup's outcome. */
 export interface SemanticLookup {

@@ -1,8 +1,9 @@
 import { createClient, type RedisClientType } from '@redis/client';
+import type { SharedStatusDto } from '../../shared/protocol';
 import type { Logger } from '../logger';
 import { redactRedisUrl } from './redisUrl';
 
-export type SharedState = 'connecting' | 'connected' | 'down';
+export type SharedState = SharedStatusDto['state'];
 
 /** The shared tier's connection as `/health`, the status bar and the dashboard show it. */
 export interface SharedConnectionStatus {

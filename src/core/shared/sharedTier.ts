@@ -5,8 +5,9 @@ import type { SemanticCache, TeamVector } from '../semantic/semanticCache';
 import { RedisExactStore } from '../stores/redisExactStore';
 import { TieredExactStore } from '../stores/tieredExactStore';
 import type { ExactStore } from '../stores/exactStore';
+import type { SharedTierStatusDto } from '../../shared/protocol';
 import type { CacheEntry } from '../types';
-import { RedisConnection, type SharedConnectionStatus } from './redisConnection';
+import { RedisConnection } from './redisConnection';
 import { TeamRegistry } from './teamRegistry';
 import { TeamStream, type ReceivedMessage, type TeamMessage } from './teamStream';
 
@@ -22,17 +23,8 @@ export interface SharedTierOptions {
   logger: Logger;
 }
 
-/** The shared tier as `/health` and the dashboard show it. */
-export interface SharedTierStatus extends SharedConnectionStatus {
-  team: string;
-  /** Team messages applied since start, and the Redis time of the last one. */
-  applied: number;
-  lastAppliedAt: number | null;
-  /** Team entries indexed here without a local copy (their answers stay in Redis). */
-  indexed: number | null;
-  /** From Redis taking an update to this gateway applying it, over the latest ones (ms). */
-  lag: { p50: number; p95: number; max: number; count: number } | null;
-}
+/** The shared tier as `/health` and the dashboard show it: its shape is the protocol's. */
+export type SharedTierStatus = SharedTierStatusDto;
 
 /** What the cache levels need to find out about and tell the team. */
 export interface TeamHooks {

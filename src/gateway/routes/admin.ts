@@ -3,7 +3,7 @@ import { computeStats } from '../../core/metrics';
 import { EmbeddingJudge } from '../../core/semantic/judge/answerJudge';
 import { LlmJudge } from '../llmJudge';
 import type { SharedTierStatus } from '../../core/shared/sharedTier';
-import type { EntryFilterDto, EntrySort, EvictRequestDto, SharedStatusDto, StatsDto } from '../../shared/protocol';
+import { ENDPOINTS, ENTRY_SORTS, type EndpointDto, type EntryFilterDto, type EntrySort, type EvictRequestDto, type SharedStatusDto, type StatsDto } from '../../shared/protocol';
 import { adminAuth } from '../adminAuth';
 import { invalidRequest } from '../errors';
 import type { GatewayContext } from '../gatewayContext';
@@ -12,8 +12,6 @@ import { sendJson } from '../respond';
 import { SSE_HEADERS, sseFrame } from '../sse';
 
 const WINDOWS: Record<string, number> = { '15m': 15 * 60_000, '1h': 3_600_000, '6h': 6 * 3_600_000, '24h': 86_400_000, '7d': 7 * 86_400_000, '30d': 30 * 86_400_000 };
-const SORTS: readonly EntrySort[] = ['created', 'lastHit', 'hits', 'size'];
-const ENDPOINTS = ['chat.completions', 'completions', 'embeddings'] as const;
 const MAX_PAGE = 500;
 const KEEPALIVE_MS = 15_000;
 
@@ -35,8 +33,8 @@ function filterFrom(source: Record<string, unknown>): EntryFilterDto {
   if (typeof source.search === 'string' && source.search !== '') filter.search = source.search;
   if (typeof source.model === 'string' && source.model !== '') filter.model = source.model;
   if (source.endpoint !== undefined && source.endpoint !== '') {
-    if (!ENDPOINTS.includes(source.endpoint as (typeof ENDPOINTS)[number])) throw invalidRequest(`'endpoint' must be one of ${ENDPOINTS.join(', ')}`, 'invalid_value', 'endpoint');
-    filter.endpoint = source.endpoint as EntryFilterDto['endpoint'];
+    if (!ENDPOINTS.includes(source.endpoint as EndpointDto)) throw invalidRequest(`'endpoint' must be one of ${ENDPOINTS.join(', ')}`, 'invalid_value', 'endpoint');
+    filter.endpoint = source.endpoint as EndpointDto;
   }
   return filter;
 }
@@ -102,7 +100,7 @@ export function adminRouter(context: GatewayContext): Router {
 
   router.get('/entries', async (req, res) => {
     const sort = (queryText(req, 'sort') ?? 'created') as EntrySort;
-    if (!SORTS.includes(sort)) throw invalidRequest(`'sort' must be one of ${SORTS.join(', ')}`, 'invalid_value', 'sort');
+    if (!ENTRY_SORTS.includes(sort)) throw invalidRequest(`'sort' must be one of ${ENTRY_SORTS.join(', ')}`, 'invalid_value', 'sort');
     const order = queryText(req, 'order') ?? 'desc';
     if (order !== 'asc' && order !== 'desc') throw invalidRequest("'order' must be asc or desc", 'invalid_value', 'order');
     const page = await catalog().list({

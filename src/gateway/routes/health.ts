@@ -1,27 +1,12 @@
 import type { RequestHandler } from 'express';
-import type { SemanticStatus } from '../../core/semantic/semanticCache';
-import type { SharedTierStatus } from '../../core/shared/sharedTier';
+import type { HealthDto } from '../../shared/protocol';
 import { PRODUCT_NAME, VERSION } from '../../version';
 import type { GatewayContext } from '../gatewayContext';
 
-/** The shape of `GET /health`: also how a second window recognizes a running Deja. */
-export interface HealthReport {
-  name: typeof PRODUCT_NAME;
-  version: string;
-  pid: number;
-  dataDir: string | null;
-  upstream: string;
-  caching: boolean;
-  uptimeSeconds: number;
-  /** The semantic level: off, idle (waiting for a first request), loading, ready or failed, and why. */
-  semantic: SemanticStatus | { state: 'off'; reason: string };
-  /** The team tier: null when none is configured; otherwise its state (`down` means local only for now). */
-  shared: SharedTierStatus | null;
-}
-
+/** `GET /health`: what the gateway is and how its levels are doing, as `HealthDto` in the protocol. */
 export function healthEndpoint(context: GatewayContext): RequestHandler {
   return (_req, res) => {
-    const report: HealthReport = {
+    const report: HealthDto = {
       name: PRODUCT_NAME,
       version: VERSION,
       pid: process.pid,

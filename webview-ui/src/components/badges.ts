@@ -1,6 +1,6 @@
-/** Colored vscode-badges for request outcomes and skip reasons (colors live in styles.css). */
+/** Colored vscode-badges for request outcomes and skip reasons (outcome colors live in styles.css, reason colors here). */
 
-import type { CacheOutcomeDto, RequestEventDto } from '../../../src/shared/protocol';
+import { SKIP_REASONS, type CacheOutcomeDto, type RequestEventDto, type SkipReasonDto } from '../../../src/shared/protocol';
 import { h } from '../dom';
 import { humanize } from '../format';
 
@@ -37,9 +37,27 @@ export function tierBadge(event: Pick<RequestEventDto, 'outcome' | 'tier'>): HTM
   return h('vscode-badge', { class: 'badge tier-team', title: 'Answered from the team cache (shared Redis)' }, 'team');
 }
 
-export const SKIP_REASONS = ['client_opt_out', 'high_temperature', 'code_generation', 'financial', 'personalized', 'time_sensitive'] as const;
+/** Each skip reason's color, on its badge and its bar in the overview: a reason without one does not compile. */
+const REASON_COLORS: Record<SkipReasonDto, string> = {
+  client_opt_out: 'var(--vscode-descriptionForeground)',
+  high_temperature: 'var(--vscode-charts-orange)',
+  code_generation: 'var(--vscode-charts-blue)',
+  financial: 'var(--vscode-charts-yellow)',
+  personalized: 'var(--vscode-charts-purple)',
+  time_sensitive: 'var(--vscode-charts-red)',
+};
+
+const isSkipReason = (value: string | null): value is SkipReasonDto => (SKIP_REASONS as readonly (string | null)[]).includes(value);
+
+/** The color of a reason's badge and bar; undefined for a reason this dashboard does not know. */
+export function reasonColor(reason: string | null): string | undefined {
+  return isSkipReason(reason) ? REASON_COLORS[reason] : undefined;
+}
 
 export function reasonBadge(reason: string | null): HTMLElement {
-  const known = (SKIP_REASONS as readonly string[]).includes(reason ?? '');
-  return h('vscode-badge', { class: `badge reason reason-${known ? reason : 'other'}` }, reason ? humanize(reason) : 'Unknown');
+  const badge = h('vscode-badge', { class: `badge reason reason-${isSkipReason(reason) ? reason : 'other'}` }, reason ? humanize(reason) : 'Unknown');
+  // Through the CSSOM, which a strict style-src allows (a style attribute it would block).
+  const color = reasonColor(reason);
+  if (color) badge.style.setProperty('--badge-color', color);
+  return badge;
 }

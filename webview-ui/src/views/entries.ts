@@ -4,11 +4,10 @@
  * detail pane of the clicked entry.
  */
 
-import type { EntryDetailDto, EntryFilterDto, EntryPageDto, EntryQueryDto, EntrySort, EntrySummaryDto } from '../../../src/shared/protocol';
+import { PAGE_SIZE, type EntryDetailDto, type EntryFilterDto, type EntryPageDto, type EntryQueryDto, type EntrySort, type EntrySummaryDto } from '../../../src/shared/protocol';
 import { Pager } from '../components/pager';
 import { button, h, icon, iconButton, loading, select, setOptions, srOnly } from '../dom';
 import { bytes, count, dateTime, oneLine, relative, shortModel } from '../format';
-import { PAGE_SIZE, post, setState } from '../vscodeApi';
 import { EntryDetailView } from './entryDetail';
 
 const SEARCH_DEBOUNCE_MS = 250;
@@ -30,6 +29,18 @@ const COLUMNS: Column[] = [
   { key: 'created', label: 'Created', sort: 'created', className: 'col-created' },
   { key: 'size', label: 'Size', sort: 'size', className: 'col-size num' },
 ];
+
+/** What the user asks of the tab; the app talks to the host and keeps the saved state. */
+export interface EntriesIntents {
+  /** Search, filter, sort or page changed: remember the query and load its page. */
+  onQuery(query: EntryQueryDto): void;
+  /** An entry's detail pane opened: load the whole entry. */
+  onOpen(id: string): void;
+  onEvict(ids: string[]): void;
+  onEvictMatching(filter: EntryFilterDto): void;
+  /** Evict every entry (the host asks first). */
+  onClear(): void;
+}
 
 export class EntriesView {
   readonly element: HTMLDivElement;
@@ -53,7 +64,10 @@ export class EntriesView {
   private readonly detail: EntryDetailView;
   private readonly split: HTMLDivElement;
 
-  constructor(initial: EntryQueryDto) {
+  constructor(
+    initial: EntryQueryDto,
+    private readonly intents: EntriesIntents,
+  ) {
     this.query = { ...initial, limit: PAGE_SIZE };
 
     this.search = h('vscode-textfield', { type: 'search', placeholder: 'Search prompts and answers', class: 'search' });
@@ -82,7 +96,7 @@ export class EntriesView {
 
     this.evictSelected = button('Evict selected', { icon: 'trash', secondary: true, onClick: () => this.evictChecked() });
     this.evictMatching = button('Evict all matching', { icon: 'filter', secondary: true, onClick: () => this.evictAllMatching() });
-    const clear = button('Clear cache', { icon: 'clear-all', secondary: true, title: 'Evict every entry (asks first)', onClick: () => post({ type: 'entries/clear' }) });
+    const clear = button('Clear cache', { icon: 'clear-all', secondary: true, title: 'Evict every entry (asks first)', onClick: () => this.intents.onClear() });
 
     const toolbar = h(
       'div',
@@ -116,7 +130,7 @@ export class EntriesView {
     this.detail = new EntryDetailView(
       (id) => {
         this.selected.delete(id);
-        post({ type: 'entries/evict', ids: [id] });
+        this.intents.onEvict([id]);
         this.closeDetail();
       },
       () => this.closeDetail(),
@@ -189,10 +203,9 @@ export class EntriesView {
     const filterChanged = next.search !== this.query.search || next.model !== this.query.model || next.endpoint !== this.query.endpoint;
     this.query = next;
     if (filterChanged) this.selected.clear();
-    setState({ entries: { ...next } });
     this.renderHead();
     this.renderControls();
-    post({ type: 'entries/request', query: { ...next } });
+    this.intents.onQuery({ ...next });
   }
 
   private onSearchInput(): void {
@@ -303,7 +316,7 @@ export class EntriesView {
       row.classList.toggle('active', active);
       row.setAttribute('aria-selected', active ? 'true' : 'false');
     }
-    post({ type: 'entry/request', id: entry.id });
+    this.intents.onOpen(entry.id);
   }
 
   private closeDetail(): void {
@@ -349,7 +362,7 @@ export class EntriesView {
   private evictChecked(): void {
     const ids = [...this.selected];
     if (ids.length === 0) return;
-    post({ type: 'entries/evict', ids });
+    this.intents.onEvict(ids);
     if (this.detail.id && this.selected.has(this.detail.id)) this.closeDetail();
     this.selected.clear();
     this.renderControls();
@@ -357,7 +370,7 @@ export class EntriesView {
 
   private evictAllMatching(): void {
     if (!this.hasFilter()) return;
-    post({ type: 'entries/evictMatching', filter: this.filter() });
+    this.intents.onEvictMatching(this.filter());
     this.selected.clear();
     this.closeDetail();
     this.renderControls();

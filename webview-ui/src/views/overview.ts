@@ -4,6 +4,7 @@
  */
 
 import type { DevToolDto, GatewayStatusDto, LatencyDto, Maybe, PrefixStabilityDto, SharedStatusDto, StatsDto, StatsWindowDto, VolatileUserPartsDto } from '../../../src/shared/protocol';
+import { reasonColor } from '../components/badges';
 import { TimelineChart, sparkline } from '../components/chart';
 import type { LiveFeed } from '../components/liveFeed';
 import { h, icon, type Child } from '../dom';
@@ -41,9 +42,10 @@ function speedup(hits: LatencyDto, misses: LatencyDto, key: 'p50' | 'p99'): numb
 }
 
 /** A horizontal bar, width set through the CSSOM (allowed under the webview's CSP). */
-function bar(share: number, className: string): HTMLDivElement {
+function bar(share: number, className: string, color?: string): HTMLDivElement {
   const fill = h('div', { class: `bar-fill ${className}` });
   fill.style.width = `${Math.max(0, Math.min(1, share)) * 100}%`;
+  if (color) fill.style.setProperty('--badge-color', color);
   return h('div', { class: 'bar', 'aria-hidden': 'true' }, fill);
 }
 
@@ -443,7 +445,7 @@ export class OverviewView {
         : h(
             'ul',
             { class: 'reason-bars' },
-            ...rows.map(([reason, n]) => h('li', {}, h('span', { class: 'reason-name' }, humanize(reason)), bar(n / Math.max(1, rows[0]?.[1] ?? 1), `reason-${reason}`), h('span', { class: 'num' }, count(n)), h('span', { class: 'muted num' }, percent(total ? n / total : null, 0)))),
+            ...rows.map(([reason, n]) => h('li', {}, h('span', { class: 'reason-name' }, humanize(reason)), bar(n / Math.max(1, rows[0]?.[1] ?? 1), `reason-${reason}`, reasonColor(reason)), h('span', { class: 'num' }, count(n)), h('span', { class: 'muted num' }, percent(total ? n / total : null, 0)))),
           ),
     );
   }

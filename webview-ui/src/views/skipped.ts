@@ -3,39 +3,50 @@
  * the text that made the rule fire marked in the prompt.
  */
 
-import type { SkippedPageDto, SkippedRequestDto } from '../../../src/shared/protocol';
-import { SKIP_REASONS, reasonBadge } from '../components/badges';
+import { PAGE_SIZE, SKIP_REASONS, type SkippedPageDto, type SkippedRequestDto, type SkipReasonDto, type WebviewToHost } from '../../../src/shared/protocol';
+import { reasonBadge } from '../components/badges';
 import { Pager } from '../components/pager';
 import { h, icon, loading, select, setChildren, type Child } from '../dom';
 import { clock, count, dateTime, humanize, monthDay, relative } from '../format';
 import { excerpt, highlight, isPromptField, locateSpan } from '../highlight';
-import { post, setState } from '../vscodeApi';
 
-const PAGE = 50;
 /** Characters of prompt shown around the span before "Show full prompt". */
 const CONTEXT = 300;
 
+/** A page of skipped requests to ask the host for. */
+export type SkippedRequest = Omit<Extract<WebviewToHost, { type: 'skipped/request' }>, 'type'>;
+
+/** What the user asks of the tab; the app talks to the host and keeps the saved state. */
+export interface SkippedIntents {
+  /** The reason filter changed (null: all reasons); a request for its first page follows. */
+  onReason(reason: SkipReasonDto | null): void;
+  onRequest(request: SkippedRequest): void;
+}
+
 export class SkippedView {
   readonly element: HTMLDivElement;
-  private reason: string | null;
+  private reason: SkipReasonDto | null;
   private offset = 0;
   private readonly list: HTMLOListElement;
   private readonly status: HTMLDivElement;
   private readonly totalLabel: HTMLSpanElement;
   private readonly pager: Pager;
 
-  constructor(initialReason: string | null) {
+  constructor(
+    initialReason: SkipReasonDto | null,
+    private readonly intents: SkippedIntents,
+  ) {
     this.reason = initialReason;
     const reasonSelect = select('Filter by reason', [{ value: '', label: 'All reasons' }, ...SKIP_REASONS.map((r) => ({ value: r, label: humanize(r) }))], initialReason ?? '', (value) => {
-      this.reason = value || null;
-      setState({ skippedReason: this.reason });
+      this.reason = SKIP_REASONS.find((r) => r === value) ?? null;
+      this.intents.onReason(this.reason);
       this.request(0);
     });
     reasonSelect.classList.add('reason-select');
     this.totalLabel = h('span', { class: 'muted', 'aria-live': 'polite' });
     this.list = h('ol', { class: 'skipped-list', 'aria-label': 'Skipped requests, newest first' });
     this.status = h('div', { class: 'table-status' }, loading('Loading skipped requests…'));
-    this.pager = new Pager(PAGE, (offset) => this.request(offset), 'skipped requests');
+    this.pager = new Pager(PAGE_SIZE, (offset) => this.request(offset), 'skipped requests');
     this.element = h(
       'div',
       { class: 'skipped' },
@@ -48,22 +59,22 @@ export class SkippedView {
   }
 
   /** What to ask for when the dashboard starts. */
-  currentRequest(): { reason: string | null; offset: number; limit: number } {
-    return { reason: this.reason, offset: this.offset, limit: PAGE };
+  currentRequest(): SkippedRequest {
+    return { reason: this.reason, offset: this.offset, limit: PAGE_SIZE };
   }
 
-  request(offset: number): void {
+  private request(offset: number): void {
     this.offset = offset;
-    post({ type: 'skipped/request', reason: this.reason, offset, limit: PAGE });
+    this.intents.onRequest({ reason: this.reason, offset, limit: PAGE_SIZE });
   }
 
-  showPage(reason: string | null, page: SkippedPageDto): void {
+  showPage(reason: SkipReasonDto | null, page: SkippedPageDto): void {
     if (reason !== this.reason) return; // an answer for a filter the user has since changed
     this.offset = page.offset;
-    const items = page.items.slice(0, PAGE).sort((a, b) => b.at - a.at);
+    const items = page.items.slice(0, PAGE_SIZE).sort((a, b) => b.at - a.at);
     this.list.replaceChildren(...items.map((item) => this.item(item)));
     this.pager.update(page.offset, items.length, page.total);
-    this.pager.element.hidden = page.total <= PAGE && page.offset === 0;
+    this.pager.element.hidden = page.total <= PAGE_SIZE && page.offset === 0;
     this.totalLabel.textContent = `${count(page.total)} skipped`;
     this.status.replaceChildren(
       ...(items.length === 0 ? [h('div', { class: 'empty-table' }, icon('pass'), h('p', {}, reason ? `No requests were skipped as “${humanize(reason)}”.` : 'No request has been skipped. Everything was cacheable.'))] : []),

@@ -5,11 +5,12 @@
  * bound on the chance of serving a wrong answer, learned from the upstream's own answers
  * (verified).
  */
+import type { SemanticModeDto } from '../../../shared/protocol';
 import type { ObservationBook } from './observationBook';
 import { BINS, binOf, WrongAllowance } from './tailBound';
 
-export const SEMANTIC_MODES = ['verified', 'static'] as const;
-export type SemanticMode = (typeof SEMANTIC_MODES)[number];
+/** Verified or static (`SEMANTIC_MODES` in the protocol). */
+export type SemanticMode = SemanticModeDto;
 
 /** The nearest stored question, as the lookup found it. */
 export interface Candidate {
