@@ -337,30 +337,35 @@ describe('security: files and secrets', function () {
       { logger: createLogger('debug', (_level, line) => logLines.push(line)), embedder: new FakeEmbedder() },
     );
 
-  it('creates the data directory owner-only (0700) and every file in it 0600', async () => {
-    // The usual umask, so that the modes below come from Deja and not from a strict umask.
-    const umask = process.umask(0o022);
-    try {
-      gateway = await start();
-    } finally {
-      process.umask(umask);
-    }
-    const post = (path: string, body: unknown) => fetch(`${gateway!.baseUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((res) => res.text());
-    await post('/chat/completions', chatBody('What is a cache?'));
-    await post('/chat/completions', chatBody('What is a cache?'));
-    await post('/embeddings', { model: MODEL, input: 'files' });
-    await post('/chat/completions', chatBody('Write a function that adds numbers'));
-    await sleep(300);
-    assert.equal((await stat(dataDir)).mode & 0o777, 0o700);
-    const files = await filesUnder(dataDir);
-    assert.ok(files.some((file) => file.endsWith('cache.sqlite')), files.join(', '));
-    assert.ok(files.some((file) => file.endsWith('admin-token')), files.join(', '));
-    for (const file of files) {
-      const info = await stat(file);
-      if (info.isDirectory()) assert.equal(info.mode & 0o777, 0o700, `${file} is ${(info.mode & 0o777).toString(8)}`);
-      else assert.equal(info.mode & 0o777, 0o600, `${file} is ${(info.mode & 0o777).toString(8)}`);
-    }
-  });
+  for (const vectorStore of ['sqlite', 'vectra'] as const) {
+    it(`creates the data directory owner-only (0700) and every file in it 0600 (vector store ${vectorStore})`, async () => {
+      // The usual umask, so that the modes below come from Deja and not from a strict umask.
+      const umask = process.umask(0o022);
+      try {
+        gateway = await start({ vectorStore });
+        const post = (path: string, body: unknown) => fetch(`${gateway!.baseUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((res) => res.text());
+        await post('/chat/completions', chatBody('What is a cache?'));
+        await post('/chat/completions', chatBody('What is a cache?'));
+        await post('/embeddings', { model: MODEL, input: 'files' });
+        await post('/chat/completions', chatBody('Write a function that adds numbers'));
+        // More questions, so that vectra rewrites shard files it created.
+        for (let i = 0; i < 12; i++) await post('/chat/completions', chatBody(`What is cache number ${i}?`));
+        await sleep(300);
+      } finally {
+        process.umask(umask);
+      }
+      assert.equal((await stat(dataDir)).mode & 0o777, 0o700);
+      const files = await filesUnder(dataDir);
+      assert.ok(files.some((file) => file.endsWith('cache.sqlite')), files.join(', '));
+      assert.ok(files.some((file) => file.endsWith('admin-token')), files.join(', '));
+      if (vectorStore === 'vectra') assert.ok(files.some((file) => /vectra\/shard-\d+\/index\.json$/.test(file)), files.join(', '));
+      for (const file of files) {
+        const info = await stat(file);
+        if (info.isDirectory()) assert.equal(info.mode & 0o777, 0o700, `${file} is ${(info.mode & 0o777).toString(8)}`);
+        else assert.equal(info.mode & 0o777, 0o600, `${file} is ${(info.mode & 0o777).toString(8)}`);
+      }
+    });
+  }
 
   it('never writes API keys, tokens or Authorization headers to the data directory, the log, the admin API or the metrics', async () => {
     gateway = await start({ upstreamApiKey: UPSTREAM_SECRET });

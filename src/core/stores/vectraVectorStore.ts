@@ -1,10 +1,28 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { toBatch, type StoredIndex, type StoredVector, type VectorBatch, type VectorSpace, type VectorStore } from './vectorStore';
 
 /** vectra rewrites a whole index file on every update: spreading vectors over shards keeps each rewrite small. */
 const SHARDS = 64;
+
+/**
+ * vectra has no option for file modes: it creates its files 0644 (and folders
+ * 0755) under the process umask. After each of its writes, the shard folder is
+ * made 0700 and everything in it 0600, like every other file Deja writes. A
+ * rewrite in place keeps the mode; a file vectra would create anew (a new
+ * shard, a metadata file, a write through a temporary file) is caught by the
+ * next pass. Within the 0700 data directory no other user can reach a file in
+ * between. Errors are ignored, as for the database file: a file system
+ * without modes must not fail a write that succeeded.
+ */
+async function ownerOnly(folder: string): Promise<void> {
+  await chmod(folder, 0o700).catch(() => {});
+  const entries = await readdir(folder, { withFileTypes: true }).catch(() => []);
+  for (const entry of entries) {
+    await chmod(join(folder, entry.name), entry.isDirectory() ? 0o700 : 0o600).catch(() => {});
+  }
+}
 
 interface VectraMetadata extends Record<string, string | number | boolean> {
   partition: string;
@@ -34,6 +52,8 @@ export class VectraVectorStore implements VectorStore {
 
   static async open(folder: string): Promise<VectraVectorStore> {
     await mkdir(folder, { recursive: true, mode: 0o700 });
+    // A folder left by an older Deja: owner-only again (each shard's files when it is opened).
+    await ownerOnly(folder);
     return new VectraVectorStore(folder, await import('vectra'));
   }
 
@@ -44,8 +64,13 @@ export class VectraVectorStore implements VectorStore {
   private async shard(number: number): Promise<LocalIndex> {
     let index = this.shards.get(number);
     if (!index) {
-      index = new this.vectra.LocalIndex<VectraMetadata>(join(this.folder, `shard-${String(number).padStart(2, '0')}`));
+      const folder = join(this.folder, `shard-${String(number).padStart(2, '0')}`);
+      // Created owner-only before vectra's own mkdir, which then finds it.
+      await mkdir(folder, { recursive: true, mode: 0o700 });
+      index = new this.vectra.LocalIndex<VectraMetadata>(folder);
       if (!(await index.isIndexCreated())) await index.createIndex({ version: 1 });
+      // Also brings a shard written by an older Deja (0644 files) to 0600.
+      await ownerOnly(folder);
       this.shards.set(number, index);
     }
     return index;
@@ -116,6 +141,7 @@ export class VectraVectorStore implements VectorStore {
         index.cancelUpdate();
         throw error;
       }
+      await ownerOnly(index.folderPath);
     }
   }
 
@@ -130,6 +156,7 @@ export class VectraVectorStore implements VectorStore {
         index.cancelUpdate();
         throw error;
       }
+      await ownerOnly(index.folderPath);
     }
   }
 
