@@ -1,3 +1,5 @@
+import { words } from './words';
+
 /** A date written in a prompt, with where it is. */
 export interface FoundDate {
   start: number;
@@ -7,8 +9,45 @@ export interface FoundDate {
   year: number | undefined;
 }
 
-const MONTHS_EN = 'january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec';
-const MONTHS_RU = 'январ\\p{L}*|феврал\\p{L}*|март\\p{L}*|апрел\\p{L}*|ма[йяю]|июн\\p{L}*|июл\\p{L}*|август\\p{L}*|сентябр\\p{L}*|октябр\\p{L}*|ноябр\\p{L}*|декабр\\p{L}*';
+const MONTHS_EN = words([
+  'january',
+  'february',
+  'march',
+  'april',
+  'may',
+  'june',
+  'july',
+  'august',
+  'september',
+  'october',
+  'november',
+  'december',
+  'jan',
+  'feb',
+  'mar',
+  'apr',
+  'jun',
+  'jul',
+  'aug',
+  'sept?',
+  'oct',
+  'nov',
+  'dec',
+]);
+const MONTHS_RU = words([
+  'январ\\p{L}*',
+  'феврал\\p{L}*',
+  'март\\p{L}*',
+  'апрел\\p{L}*',
+  'ма[йяю]',
+  'июн\\p{L}*',
+  'июл\\p{L}*',
+  'август\\p{L}*',
+  'сентябр\\p{L}*',
+  'октябр\\p{L}*',
+  'ноябр\\p{L}*',
+  'декабр\\p{L}*',
+]);
 
 /**
  * Date forms, each with the group that holds its year when it has one:
@@ -19,9 +58,18 @@ const FORMS: Array<{ pattern: RegExp; yearGroup: number | undefined }> = [
   { pattern: /\b((?:19|20)\d{2})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])\b/gu, yearGroup: 1 },
   { pattern: /\b(0?[1-9]|[12]\d|3[01])[./](0?[1-9]|1[0-2])[./]((?:19|20)\d{2})\b/gu, yearGroup: 3 },
   { pattern: /\b(0?[1-9]|1[0-2])\/(0?[1-9]|[12]\d|3[01])\/((?:19|20)\d{2})\b/gu, yearGroup: 3 },
-  { pattern: new RegExp(`\\b(?:${MONTHS_EN})\\.? (0?[1-9]|[12]\\d|3[01])(?:st|nd|rd|th)?\\b(?:,? ((?:19|20)\\d{2})\\b)?`, 'giu'), yearGroup: 2 },
-  { pattern: new RegExp(`\\b(0?[1-9]|[12]\\d|3[01])(?:st|nd|rd|th)? (?:of )?(?:${MONTHS_EN})\\b\\.?(?:,? ((?:19|20)\\d{2})\\b)?`, 'giu'), yearGroup: 2 },
-  { pattern: new RegExp(`(?<![\\p{L}\\p{N}])(0?[1-9]|[12]\\d|3[01]) (?:${MONTHS_RU})(?![\\p{L}])(?: ((?:19|20)\\d{2}))?`, 'giu'), yearGroup: 2 },
+  {
+    pattern: new RegExp(`\\b(?:${MONTHS_EN})\\.? (0?[1-9]|[12]\\d|3[01])(?:st|nd|rd|th)?\\b(?:,? ((?:19|20)\\d{2})\\b)?`, 'giu'),
+    yearGroup: 2,
+  },
+  {
+    pattern: new RegExp(`\\b(0?[1-9]|[12]\\d|3[01])(?:st|nd|rd|th)? (?:of )?(?:${MONTHS_EN})\\b\\.?(?:,? ((?:19|20)\\d{2})\\b)?`, 'giu'),
+    yearGroup: 2,
+  },
+  {
+    pattern: new RegExp(`(?<![\\p{L}\\p{N}])(0?[1-9]|[12]\\d|3[01]) (?:${MONTHS_RU})(?![\\p{L}])(?: ((?:19|20)\\d{2}))?`, 'giu'),
+    yearGroup: 2,
+  },
 ];
 
 /** Every date written in the text, leftmost first, overlapping forms collapsed. */
@@ -43,7 +91,44 @@ export function findDates(text: string): FoundDate[] {
 }
 
 /** Words that make a yearless date a question about a calendar day rather than a recurring one. */
-const UPCOMING = /\b(events?|schedule|open|closed|happening|going on|concerts?|meetings?|flights?|weather|forecast|deadline|appointment|available|reservation|booking|delivery|what'?s on|any)\b|(?<![\p{L}])(событи\p{L}*|расписани\p{L}*|работает|открыт\p{L}*|погод\p{L}*|концерт\p{L}*|встреч\p{L}*|рейс\p{L}*|что будет|что проходит)/iu;
+const UPCOMING = new RegExp(
+  words([
+    `\\b(${words([
+      'events?',
+      'schedule',
+      'open',
+      'closed',
+      'happening',
+      'going on',
+      'concerts?',
+      'meetings?',
+      'flights?',
+      'weather',
+      'forecast',
+      'deadline',
+      'appointment',
+      'available',
+      'reservation',
+      'booking',
+      'delivery',
+      "what'?s on",
+      'any',
+    ])})\\b`,
+    `(?<![\\p{L}])(${words([
+      'событи\\p{L}*',
+      'расписани\\p{L}*',
+      'работает',
+      'открыт\\p{L}*',
+      'погод\\p{L}*',
+      'концерт\\p{L}*',
+      'встреч\\p{L}*',
+      'рейс\\p{L}*',
+      'что будет',
+      'что проходит',
+    ])})`,
+  ]),
+  'iu',
+);
 
 /**
  * The first date that ties the answer to the present: a year no older than

@@ -4,6 +4,7 @@ import type { Endpoint, JsonObject, JsonValue } from '../types';
 import { DEFAULT_POLICY } from './defaultRules';
 import { recentDate } from './explicitDates';
 import type { PatternRule, PolicyConfig, PolicyDecision, PolicyOverrides, SkipReason, TextSpan } from './policyTypes';
+import { words } from './words';
 
 /** What the policy looks at: the request body, and whether the client opted out. */
 export interface PolicyInput {
@@ -74,7 +75,14 @@ export function maskQuoted(text: string): string {
   return text.replace(QUOTED, (quoted) => quoted.replace(/[^\n]/g, ' '));
 }
 
-const PRESENT = /\b(now|today|current(ly)?|this (year|week|month)|latest|right now)\b|(?<![\p{L}])(сейчас|сегодня|текущ\p{L}*|нынешн\p{L}*)/iu;
+/** Words that tie a text to the present, whatever years it names. */
+const PRESENT = new RegExp(
+  words([
+    '\\b(now|today|current(ly)?|this (year|week|month)|latest|right now)\\b',
+    '(?<![\\p{L}])(сейчас|сегодня|текущ\\p{L}*|нынешн\\p{L}*)',
+  ]),
+  'iu',
+);
 const YEAR = /(?<![\p{L}\p{N}])(1[6-9]\d\d|20\d\d)(?![\p{N}])/gu;
 
 /** True when the text is about a past year and nothing ties it to the present. */
@@ -111,7 +119,10 @@ function compile(rule: PatternRule): CompiledPattern {
 
 /** Merges a team's overrides over the defaults: settings replace, extra patterns are added. */
 export function resolvePolicy(overrides: PolicyOverrides = {}, base: PolicyConfig = DEFAULT_POLICY): PolicyConfig {
-  const textRule = <T extends { patterns: PatternRule[] }>(defaults: T, override: (Partial<T> & { extraPatterns?: PatternRule[] }) | undefined): T => {
+  const textRule = <T extends { patterns: PatternRule[] }>(
+    defaults: T,
+    override: (Partial<T> & { extraPatterns?: PatternRule[] }) | undefined,
+  ): T => {
     const { extraPatterns = [], ...rest } = override ?? ({} as Partial<T> & { extraPatterns?: PatternRule[] });
     const replaced = (rest as Partial<T>).patterns;
     return { ...defaults, ...rest, patterns: [...(replaced ?? defaults.patterns), ...extraPatterns] };
@@ -169,7 +180,14 @@ export class Policy {
   private readonly rules: CompiledRule[];
 
   constructor(readonly config: PolicyConfig = DEFAULT_POLICY) {
-    const rule = (reason: SkipReason, name: string, enabled: boolean, patterns: PatternRule[], ignoreQuoted: boolean, ignoreHistorical: boolean): CompiledRule[] =>
+    const rule = (
+      reason: SkipReason,
+      name: string,
+      enabled: boolean,
+      patterns: PatternRule[],
+      ignoreQuoted: boolean,
+      ignoreHistorical: boolean,
+    ): CompiledRule[] =>
       enabled ? [{ reason, name, patterns: patterns.map(compile), ignoreQuoted, ignoreHistorical }] : [];
     // Order is priority: the more specific reason wins when several apply.
     this.rules = [
@@ -197,7 +215,12 @@ export class Policy {
   private byParameters(input: PolicyInput): PolicyDecision | undefined {
     const { body, endpoint } = input;
     if (input.clientOptOut) {
-      return skip('client_opt_out', 'client_opt_out/cache-control', { field: 'cache-control', start: 0, end: input.clientOptOut.length, text: input.clientOptOut });
+      return skip('client_opt_out', 'client_opt_out/cache-control', {
+        field: 'cache-control',
+        start: 0,
+        end: input.clientOptOut.length,
+        text: input.clientOptOut,
+      });
     }
     if (endpoint === 'embeddings') return CACHEABLE;
 
@@ -217,7 +240,12 @@ export class Policy {
       // Any suffix but an empty one: a tool that sends "\n" for an empty file end still asks for the middle; null is no suffix.
       const suffix = body.suffix;
       if (typeof suffix === 'string' && suffix !== '') {
-        return skip('code_generation', 'code_generation/fill-in-the-middle', { field: 'suffix', start: 0, end: suffix.length, text: suffix });
+        return skip('code_generation', 'code_generation/fill-in-the-middle', {
+          field: 'suffix',
+          start: 0,
+          end: suffix.length,
+          text: suffix,
+        });
       }
     }
     return undefined;
@@ -251,7 +279,12 @@ export class Policy {
     let historicalMemo: boolean | undefined;
     const isHistorical = () => (historicalMemo ??= historical(masked, now, recentYears));
     // Spans are read from the field's text: masking and blanking kept every offset.
-    const spanAt = (start: number, end: number): TextSpan => ({ field: question.field, start: offset + start, end: offset + end, text: question.text.slice(offset + start, offset + end) });
+    const spanAt = (start: number, end: number): TextSpan => ({
+      field: question.field,
+      start: offset + start,
+      end: offset + end,
+      text: question.text.slice(offset + start, offset + end),
+    });
     for (const rule of this.rules) {
       for (const pattern of rule.patterns) {
         const text = rule.ignoreQuoted || pattern.ignoreQuoted ? masked : original;
