@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- gateway|devtools|semantic|decision|shared]`: runs the benchmarks and prints their
+ * `npm run bench [-- --quick] [-- gateway|devtools|semantic|decision|team]`: runs the benchmarks and prints their
  * figures as Markdown tables, ready for BENCHMARKS.md.
  */
 import { execFileSync } from 'node:child_process';
@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { devtoolsBench, printDevtoolsRows } from './devtoolsBench';
 import { gatewayBench, printRows } from './gatewayBench';
 import { printSemanticRows, semanticBench } from './semanticBench';
-import { printSharedRows, sharedBench } from './sharedBench';
+import { printTeamRows, teamBench } from './teamBench';
 import { ROOT } from './lib';
 
 async function main(): Promise<void> {
@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   if (only.length === 0 || only.includes('devtools')) printDevtoolsRows('Reading dev-tool requests (npm run bench -- devtools)', devtoolsBench({ quick }));
   if (only.length === 0 || only.includes('semantic')) printSemanticRows('Semantic level at scale (npm run bench -- semantic)', await semanticBench({ quick }));
   if (only.includes('decision')) printSemanticRows('The verified decision (npm run bench -- decision)', await semanticBench({ quick, only: 'decision' }));
-  if (only.length === 0 || only.includes('shared')) printSharedRows('Team tier: four gateways, one Redis (npm run bench -- shared)', await sharedBench({ quick }));
+  if (only.length === 0 || only.includes('team')) printTeamRows('Team tier: four gateways, one Redis (npm run bench -- team)', await teamBench({ quick }));
 }
 
 main().catch((error: Error) => {

@@ -4,7 +4,7 @@ import { resolveOptions, SETTINGS, type GatewayOptions } from './core/options';
 import { openCache } from './core/openCache';
 import { isLoopback } from './gateway/hostGuard';
 import { startGateway } from './gateway/startGateway';
-import { redactRedisUrl } from './core/shared/redisUrl';
+import { redactRedisUrl } from './core/team/redisUrl';
 import { VERSION } from './version';
 
 const STOP_DEADLINE_MS = 10_000;

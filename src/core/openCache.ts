@@ -12,8 +12,8 @@ import { LlmCache } from './llmCache';
 import type { Logger } from './logger';
 import type { GatewayOptions } from './options';
 import { SemanticCache, type SemanticCacheDeps } from './semantic/semanticCache';
-import { SharedTier } from './shared/sharedTier';
-import { putMessage } from './shared/teamStream';
+import { TeamTier } from './team/teamTier';
+import { putMessage } from './team/teamStream';
 import type { ExactStore } from './stores/exactStore';
 import { HotExactStore } from './stores/hotExactStore';
 import { MemoryExactStore } from './stores/memoryExactStore';
@@ -123,8 +123,8 @@ function createSemanticCache(
 
 export interface OpenedCache {
   cache: LlmCache;
-  /** The team tier, when `sharedStore` names one; the gateway starts it following the team's stream. */
-  shared: SharedTier | undefined;
+  /** The team tier, when `sharedStore` (`--shared-store`) names one; the gateway starts it following the team's stream. */
+  team: TeamTier | undefined;
   /** Every request's outcome, for the metrics and the dashboard. */
   events: EventLog;
   /** Records where the gateway listens in the data directory's lock. */
@@ -149,11 +149,11 @@ export async function openCache(options: GatewayOptions, logger: Logger, embedde
   let catalog: EntryCatalog;
   let events: EventLog;
   let observations: ObservationStore;
-  let shared: SharedTier | undefined;
+  let teamTier: TeamTier | undefined;
   try {
     store = await openStore(options, logger);
     if (options.sharedStore) {
-      shared = await SharedTier.open(
+      teamTier = await TeamTier.open(
         {
           url: options.sharedStore,
           team: options.team,
@@ -164,17 +164,17 @@ export async function openCache(options: GatewayOptions, logger: Logger, embedde
         },
         store,
       );
-      store = shared.store;
+      store = teamTier.store;
     }
     catalog = await EntryCatalog.open(file);
     events = await EventLog.open({ ...DEFAULT_EVENT_LOG, file, retentionDays: options.eventsRetentionDays });
     observations = await ObservationStore.open(options.semantic ? file : null);
   } catch (error) {
-    await shared?.close().catch(() => {});
+    await teamTier?.close().catch(() => {});
     await lock?.release();
     throw error;
   }
-  const team = shared;
+  const team = teamTier;
   const semantic = createSemanticCache(options, store, observations, logger, embedder, team && ((space) => ({
     elsewhere: () => team.teamIds(),
     // A vector embedded late (the backlog) is shared too: the others need not embed it again.
@@ -190,12 +190,12 @@ export async function openCache(options: GatewayOptions, logger: Logger, embedde
     .catch((error: unknown) => logger.warn('entry list repair failed', { error }));
   return {
     cache,
-    shared,
+    team,
     events,
     lock,
     async close() {
       // The stream stops first: nothing from the team lands while the levels close.
-      await shared?.close().catch((error: unknown) => logger.warn('closing the team tier failed', { error }));
+      await team?.close().catch((error: unknown) => logger.warn('closing the team tier failed', { error }));
       await cache.close();
       await events.close();
       await lock?.release();

@@ -6,7 +6,7 @@ import type { SemanticMode } from './semantic/decision/semanticDecision';
 import { ANSWER_JUDGES, type AnswerJudgeKind } from './semantic/judge/answerJudge';
 import type { PolicyOverrides } from './policy/policyTypes';
 import { LOG_LEVELS, type LogLevel } from './logger';
-import { sharedStoreProblem } from './shared/redisUrl';
+import { redisUrlProblem } from './team/redisUrl';
 import { SEMANTIC_MODES } from '../shared/protocol';
 
 /** Everything a gateway needs to run; the CLI and the extension both build one. */
@@ -222,7 +222,7 @@ function parseShare(raw: string): number {
 }
 
 function parseSharedStore(raw: string): string {
-  const problem = sharedStoreProblem(raw);
+  const problem = redisUrlProblem(raw);
   if (problem) throw new Error(problem);
   return raw;
 }

@@ -3,7 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RequestHandler } from 'express';
 import { ADMIN_TOKEN_FILE } from '../shared/protocol';
-import { GatewayError } from './errors';
+import { forbidden, unauthorized } from './errors';
 
 /** The admin token in the data directory, created owner-only on first start. */
 export async function loadOrCreateAdminToken(dataDir: string | null): Promise<string> {
@@ -25,8 +25,6 @@ export function hostName(host: string | undefined): string {
   return host.replace(/:\d+$/, '').toLowerCase();
 }
 
-const forbidden = (code: string, message: string) => new GatewayError(403, 'permission_error', code, message);
-
 function sameToken(given: string, expected: string): boolean {
   const a = Buffer.from(given);
   const b = Buffer.from(expected);
@@ -42,18 +40,18 @@ function sameToken(given: string, expected: string): boolean {
 export function adminAuth(token: string): RequestHandler {
   return (req, _res, next) => {
     if (!LOOPBACK_NAMES.has(hostName(req.headers.host))) {
-      next(forbidden('host_not_allowed', `The admin API answers only to a loopback Host (got "${req.headers.host ?? ''}")`));
+      next(forbidden({ code: 'host_not_allowed', message: `The admin API answers only to a loopback Host (got "${req.headers.host ?? ''}")` }));
       return;
     }
     const origin = req.headers.origin;
     if (origin !== undefined && origin !== '') {
-      next(forbidden('origin_not_allowed', `The admin API refuses requests from web pages (Origin "${origin}")`));
+      next(forbidden({ code: 'origin_not_allowed', message: `The admin API refuses requests from web pages (Origin "${origin}")` }));
       return;
     }
     const header = req.headers.authorization;
     const given = (typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7) : undefined) ?? req.headers['x-deja-admin-token'];
     if (typeof given !== 'string' || !sameToken(given.trim(), token)) {
-      next(new GatewayError(401, 'authentication_error', 'invalid_admin_token', `The admin API needs the token from ${ADMIN_TOKEN_FILE} in the data directory`));
+      next(unauthorized({ code: 'invalid_admin_token', message: `The admin API needs the token from ${ADMIN_TOKEN_FILE} in the data directory` }));
       return;
     }
     next();

@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { GatewayError } from './errors';
+import { unauthorized } from './errors';
 import type { Middleware } from './pipeline';
 
 const digest = (text: string) => createHash('sha256').update(text).digest();
@@ -19,14 +19,13 @@ export function apiTokenAuth(token: string): Middleware {
     if (!match || !timingSafeEqual(digest(match[1]!), expected)) {
       res.setHeader('www-authenticate', 'Bearer realm="deja"');
       next(
-        new GatewayError(
-          401,
-          'authentication_error',
-          'invalid_api_key',
-          header === undefined
-            ? 'This Deja gateway needs an API token: send it as your API key (Authorization: Bearer <token>)'
-            : 'The API token is not the one this Deja gateway was started with (--api-token)',
-        ),
+        unauthorized({
+          code: 'invalid_api_key',
+          message:
+            header === undefined
+              ? 'This Deja gateway needs an API token: send it as your API key (Authorization: Bearer <token>)'
+              : 'The API token is not the one this Deja gateway was started with (--api-token)',
+        }),
       );
       return;
     }

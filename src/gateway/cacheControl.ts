@@ -36,11 +36,11 @@ export function readCacheControl(headers: IncomingHttpHeaders): CacheControl {
   if (rawTtl !== '') {
     const value = Number(rawTtl);
     if (!/^\d+$/.test(rawTtl) || value > MAX_TTL_SECONDS) {
-      throw invalidRequest(
-        `x-deja-ttl must be a whole number of seconds from 0 to ${MAX_TTL_SECONDS}, got "${rawTtl}"`,
-        'invalid_header',
-        'x-deja-ttl',
-      );
+      throw invalidRequest({
+        code: 'invalid_header',
+        message: `x-deja-ttl must be a whole number of seconds from 0 to ${MAX_TTL_SECONDS}, got "${rawTtl}"`,
+        param: 'x-deja-ttl',
+      });
     }
     ttlSeconds = value;
   }
@@ -50,7 +50,7 @@ export function readCacheControl(headers: IncomingHttpHeaders): CacheControl {
     try {
       threshold = parseThreshold(rawThreshold);
     } catch (error) {
-      throw invalidRequest(`x-deja-threshold: ${(error as Error).message}`, 'invalid_header', 'x-deja-threshold');
+      throw invalidRequest({ code: 'invalid_header', message: `x-deja-threshold: ${(error as Error).message}`, param: 'x-deja-threshold' });
     }
   }
   return {

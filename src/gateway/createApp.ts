@@ -2,7 +2,7 @@ import type { RequestListener } from 'node:http';
 import express from 'express';
 import { ENDPOINT_PATHS } from '../core/types';
 import { apiTokenAuth } from './apiToken';
-import { answerError, errorMiddleware, GatewayError } from './errors';
+import { answerError, errorMiddleware, notFound } from './errors';
 import { isLoopback, loopbackHostGuard } from './hostGuard';
 import { requireHostHeader } from './httpErrors';
 import type { GatewayContext } from './gatewayContext';
@@ -49,7 +49,7 @@ export function createApp(context: GatewayContext): RequestListener {
   if (guards.length) app.use('/v1', ...guards);
   app.all('/v1/*path', proxyEndpoint(context));
   app.use((req, _res, next) => {
-    next(new GatewayError(404, 'invalid_request_error', 'not_found', `No route for ${req.method} ${req.path}; Deja serves the OpenAI API under /v1`));
+    next(notFound({ code: 'not_found', message: `No route for ${req.method} ${req.path}; Deja serves the OpenAI API under /v1` }));
   });
   app.use(errorMiddleware(context.logger));
 

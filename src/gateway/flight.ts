@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders } from 'node:http';
 import { StreamAssembler } from '../core/openai/streamAssembler';
 import type { Endpoint, JsonObject } from '../core/types';
-import { GatewayError } from './errors';
+import { GatewayError, upstreamFailed } from './errors';
 import { SseParser } from './sse';
 import { collectBody, toGatewayError, type Upstream, type UpstreamRequest, type UpstreamResponse } from './upstream';
 
@@ -166,8 +166,8 @@ export class Flight {
       this.finish({
         kind: 'failed',
         error: ok
-          ? new GatewayError(502, 'upstream_error', 'upstream_bad_response', described)
-          : new GatewayError(response.status >= 400 ? response.status : 502, 'upstream_error', 'upstream_http_error', described),
+          ? upstreamFailed({ code: 'upstream_bad_response', message: described })
+          : upstreamFailed({ status: response.status >= 400 ? response.status : 502, code: 'upstream_http_error', message: described }),
       });
       return;
     }
@@ -218,24 +218,24 @@ export class Flight {
       }
       for (const event of parser.end()) take(event.data, event.event);
     } catch (error) {
-      const cause = error instanceof GatewayError ? error.message : 'the connection was lost';
+      const reason = error instanceof GatewayError ? error.message : 'the connection was lost';
       this.finish({
         kind: 'failed',
-        error: new GatewayError(502, 'upstream_error', 'upstream_stream_interrupted', `The upstream stream broke off: ${cause}`),
+        error: upstreamFailed({ code: 'upstream_stream_interrupted', message: `The upstream stream broke off: ${reason}`, cause: error }),
       });
       return;
     }
     if (!sawDone) {
       this.finish({
         kind: 'failed',
-        error: new GatewayError(502, 'upstream_error', 'upstream_stream_interrupted', 'The upstream stream ended before [DONE]'),
+        error: upstreamFailed({ code: 'upstream_stream_interrupted', message: 'The upstream stream ended before [DONE]' }),
       });
       return;
     }
     if (malformed && !upstreamError) {
       this.finish({
         kind: 'failed',
-        error: new GatewayError(502, 'upstream_error', 'upstream_malformed_stream', 'The upstream sent a stream event that is not a JSON object'),
+        error: upstreamFailed({ code: 'upstream_malformed_stream', message: 'The upstream sent a stream event that is not a JSON object' }),
       });
       return;
     }

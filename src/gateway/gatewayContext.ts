@@ -4,7 +4,7 @@ import type { Logger } from '../core/logger';
 import type { AnswerJudge } from '../core/semantic/judge/answerJudge';
 import type { GatewayOptions } from '../core/options';
 import type { Policy } from '../core/policy/policy';
-import type { SharedTier } from '../core/shared/sharedTier';
+import type { TeamTier } from '../core/team/teamTier';
 import type { PrefixStabilityTracker } from '../core/prefixStability';
 import type { Flight } from './flight';
 import type { LiveEvents } from './liveEvents';
@@ -18,7 +18,7 @@ export interface GatewayContext {
   options: GatewayOptions;
   cache: LlmCache;
   /** The team tier, when `--shared-store` names one. */
-  shared: SharedTier | undefined;
+  team: TeamTier | undefined;
   upstream: Upstream;
   logger: Logger;
   /** Upstream exchanges in progress, by exact key, for identical requests to join. */

@@ -1,5 +1,5 @@
 import { hostName } from './adminAuth';
-import { GatewayError } from './errors';
+import { forbidden } from './errors';
 import type { Middleware } from './pipeline';
 
 /** Whether an address or a Host name is this machine's loopback. */
@@ -33,12 +33,10 @@ export function loopbackHostGuard(): Middleware {
       return;
     }
     next(
-      new GatewayError(
-        403,
-        'permission_error',
-        'host_not_allowed',
-        `This gateway listens on loopback and answers only to a loopback Host such as 127.0.0.1 or localhost (got "${req.headers.host ?? ''}")`,
-      ),
+      forbidden({
+        code: 'host_not_allowed',
+        message: `This gateway listens on loopback and answers only to a loopback Host such as 127.0.0.1 or localhost (got "${req.headers.host ?? ''}")`,
+      }),
     );
   };
 }

@@ -1,6 +1,6 @@
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { GatewayError } from './errors';
+import { GatewayError, invalidRequest, type ErrorDetails } from './errors';
 import type { Middleware } from './pipeline';
 
 /**
@@ -8,8 +8,8 @@ import type { Middleware } from './pipeline';
  * OpenAI error shape like every other error: a request it cannot parse (`clientError`), a
  * CONNECT, and an HTTP/1.1 request without a Host header.
  */
-function rawAnswer(status: number, code: string, message: string): string {
-  const body = JSON.stringify({ error: { message, type: 'invalid_request_error', param: null, code } });
+function rawAnswer(status: number, details: ErrorDetails): string {
+  const body = JSON.stringify(new GatewayError(status, details).toBody());
   return [
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`,
     'Content-Type: application/json; charset=utf-8',
@@ -32,16 +32,16 @@ export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex):
   let answer: string;
   switch (error.code) {
     case 'HPE_HEADER_OVERFLOW':
-      answer = rawAnswer(431, 'request_header_fields_too_large', 'The request headers are larger than the server accepts');
+      answer = rawAnswer(431, { code: 'request_header_fields_too_large', message: 'The request headers are larger than the server accepts' });
       break;
     case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
-      answer = rawAnswer(413, 'request_too_large', 'The chunk extensions are larger than the server accepts');
+      answer = rawAnswer(413, { code: 'request_too_large', message: 'The chunk extensions are larger than the server accepts' });
       break;
     case 'ERR_HTTP_REQUEST_TIMEOUT':
-      answer = rawAnswer(408, 'request_timeout', 'The request did not arrive in time');
+      answer = rawAnswer(408, { code: 'request_timeout', message: 'The request did not arrive in time' });
       break;
     default:
-      answer = rawAnswer(400, 'invalid_http_request', `The request is not valid HTTP/1.1 (${error.code ?? 'parse error'})`);
+      answer = rawAnswer(400, { code: 'invalid_http_request', message: `The request is not valid HTTP/1.1 (${error.code ?? 'parse error'})` });
   }
   socket.end(answer);
 }
@@ -49,14 +49,14 @@ export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex):
 /** For `server.on('connect')`: Deja is no proxy. Without a listener Node would hang up without an answer. */
 export function refuseConnect(_req: IncomingMessage, socket: Duplex): void {
   socket.on('error', () => socket.destroy());
-  socket.end(rawAnswer(405, 'method_not_allowed', 'CONNECT is not supported: Deja is an OpenAI API gateway, not a proxy'));
+  socket.end(rawAnswer(405, { code: 'method_not_allowed', message: 'CONNECT is not supported: Deja is an OpenAI API gateway, not a proxy' }));
 }
 
 /** Node's `requireHostHeader` check, moved here so that its 400 has a body: the server is created with it off. */
 export function requireHostHeader(): Middleware {
   return (req, _res, next) => {
     if (req.httpVersion === '1.1' && req.headers.host === undefined) {
-      next(new GatewayError(400, 'invalid_request_error', 'missing_host', 'An HTTP/1.1 request needs a Host header'));
+      next(invalidRequest({ code: 'missing_host', message: 'An HTTP/1.1 request needs a Host header' }));
       return;
     }
     next();

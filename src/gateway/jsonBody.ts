@@ -84,11 +84,11 @@ export function jsonTextProblem(text: string, maxDepth: number): JsonTextScan {
  */
 export function jsonBody(limit: number): Middleware {
   const tooLarge = () =>
-    new GatewayError(413, 'invalid_request_error', 'request_too_large', `The request body is larger than the limit of ${limit} bytes`);
+    new GatewayError(413, { code: 'request_too_large', message: `The request body is larger than the limit of ${limit} bytes` });
   return (req, _res, next) => {
     const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
     if (encoding !== 'identity') {
-      next(new GatewayError(415, 'invalid_request_error', 'unsupported_encoding', `Content-Encoding ${encoding} is not supported; send the body uncompressed`));
+      next(new GatewayError(415, { code: 'unsupported_encoding', message: `Content-Encoding ${encoding} is not supported; send the body uncompressed` }));
       return;
     }
     const declared = Number(req.headers['content-length']);
@@ -112,7 +112,7 @@ export function jsonBody(limit: number): Middleware {
       if (size > limit) fail(tooLarge());
       else chunks.push(chunk);
     });
-    req.on('error', () => fail(new GatewayError(400, 'invalid_request_error', 'request_aborted', 'The client aborted the request body')));
+    req.on('error', (error) => fail(invalidRequest({ code: 'request_aborted', message: 'The client aborted the request body', cause: error })));
     req.on('end', () => {
       if (failed) return;
       const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
@@ -121,27 +121,27 @@ export function jsonBody(limit: number): Middleware {
         // Strict: a lenient decoder would turn different invalid bytes into the same U+FFFD, and the same cache key.
         text = strictUtf8.decode(raw);
       } catch {
-        fail(invalidRequest('The request body is not valid UTF-8', 'invalid_json'));
+        fail(invalidRequest({ code: 'invalid_json', message: 'The request body is not valid UTF-8' }));
         return;
       }
       if (text.trim() === '') {
-        fail(invalidRequest('The request body is empty; send a JSON object', 'invalid_body'));
+        fail(invalidRequest({ code: 'invalid_body', message: 'The request body is empty; send a JSON object' }));
         return;
       }
       try {
         (req as WithJsonBody).body = JSON.parse(text);
         rawBodies.set(req, raw);
       } catch (error) {
-        fail(invalidRequest(`The request body is not valid JSON: ${(error as Error).message}`, 'invalid_json'));
+        fail(invalidRequest({ code: 'invalid_json', message: `The request body is not valid JSON: ${(error as Error).message}` }));
         return;
       }
       const problem = jsonTextProblem(text, MAX_JSON_DEPTH);
       if (problem === 'too_deep') {
-        fail(invalidRequest(`The request body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels`, 'invalid_body'));
+        fail(invalidRequest({ code: 'invalid_body', message: `The request body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels` }));
         return;
       }
       if (problem === 'number_overflow') {
-        fail(invalidRequest('The request body holds a number too large to represent (such as 1e999)', 'invalid_value'));
+        fail(invalidRequest({ code: 'invalid_value', message: 'The request body holds a number too large to represent (such as 1e999)' }));
         return;
       }
       // Rare: a number JSON.parse rounded. The key, the stored request and the forwarded body keep it as written.

@@ -91,12 +91,12 @@ export async function startGateway(given: GatewayOptions, deps: GatewayDeps = {}
     live.publish({ type: 'request', event });
   });
   // Other gateways' stores and evictions: into this gateway's index, and onto the dashboard.
-  opened.shared?.follow({ semantic: cache.semantic, catalog: cache.catalog, onChange: (reason) => live.publish({ type: 'entries/changed', reason }) });
+  opened.team?.follow({ semantic: cache.semantic, catalog: cache.catalog, onChange: (reason) => live.publish({ type: 'entries/changed', reason }) });
   const judge = answerJudge(options, cache, upstream, logger);
   const context: GatewayContext = {
     options,
     cache,
-    shared: opened.shared,
+    team: opened.team,
     upstream,
     logger,
     flights: new Map(),

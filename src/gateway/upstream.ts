@@ -1,7 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Readable } from 'node:stream';
-import { GatewayError } from './errors';
+import { GatewayError, upstreamFailed } from './errors';
 
 export interface UpstreamRequest {
   method: string;
@@ -132,12 +132,11 @@ export class Upstream {
       agent: this.agent,
     });
     req.setTimeout(this.timeoutMs, () => {
-      const timeout = new GatewayError(
-        504,
-        'upstream_error',
-        'upstream_timeout',
-        `The upstream at ${this.baseUrl} sent nothing for ${formatSeconds(this.timeoutMs)}`,
-      );
+      const timeout = upstreamFailed({
+        status: 504,
+        code: 'upstream_timeout',
+        message: `The upstream at ${this.baseUrl} sent nothing for ${formatSeconds(this.timeoutMs)}`,
+      });
       // Destroy the body with the same error, so that a reader sees a timeout and not a reset.
       response?.destroy(timeout);
       req.destroy(timeout);
@@ -181,15 +180,13 @@ function formatSeconds(ms: number): string {
   return ms >= 1000 ? `${Math.round(ms / 100) / 10} s` : `${ms} ms`;
 }
 
-/** Maps a socket-level failure to 502/504 in the OpenAI error shape. */
+/** Maps a socket-level failure to a 502 in the OpenAI error shape (a timeout is already a 504), keeping it as the cause. */
 export function toGatewayError(error: unknown, baseUrl: string): GatewayError {
   if (error instanceof GatewayError) return error;
   const code = (error as NodeJS.ErrnoException)?.code;
   const detail = (error as Error)?.message ?? String(error);
-  if (code && UNREACHABLE_CODES.has(code)) {
-    return new GatewayError(502, 'upstream_error', 'upstream_unreachable', `Cannot reach the upstream at ${baseUrl}: ${detail}`);
-  }
-  return new GatewayError(502, 'upstream_error', 'upstream_unreachable', `The upstream at ${baseUrl} failed: ${detail}`);
+  const message = code && UNREACHABLE_CODES.has(code) ? `Cannot reach the upstream at ${baseUrl}: ${detail}` : `The upstream at ${baseUrl} failed: ${detail}`;
+  return upstreamFailed({ code: 'upstream_unreachable', message, cause: error });
 }
 
 /** Reads a whole response body, failing with 502 past `limit` bytes. */
@@ -212,7 +209,7 @@ export function collectBody(body: Readable, limit: number, done: (error: unknown
     size += chunk.length;
     if (size > limit) {
       body.destroy();
-      finish(new GatewayError(502, 'upstream_error', 'upstream_response_too_large', `The upstream answer is larger than ${limit} bytes`));
+      finish(upstreamFailed({ code: 'upstream_response_too_large', message: `The upstream answer is larger than ${limit} bytes` }));
       return;
     }
     chunks.push(chunk);

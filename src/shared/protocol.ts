@@ -163,7 +163,7 @@ export interface TimeBucketDto {
 }
 
 /** The team tier (a shared Redis), when one is configured. */
-export interface SharedStatusDto {
+export interface TeamStatusDto {
   state: 'connecting' | 'connected' | 'down';
   team: string;
   /** The Redis URL, password masked. */
@@ -211,8 +211,8 @@ export interface StatsDto {
   semanticChecks: { explorations: number; judged: number; falseHits: number; falseHitRate: number | null; falseHitInterval: { low: number; high: number } | null };
   timeline: TimeBucketDto[];
   cache: { entries: number; vectors: number | null; caching: boolean };
-  /** Null when no team tier is configured. */
-  shared: SharedStatusDto | null;
+  /** The team tier; null when none is configured. The key stays `shared` (the wire name older extensions read). */
+  shared: TeamStatusDto | null;
   semantic: {
     state: string;
     reason?: string;
@@ -325,7 +325,7 @@ export interface SemanticStatusDto {
 }
 
 /** The team tier as `/health` shows it: the dashboard's figures, and how the gateway keeps up with the team. */
-export interface SharedTierStatusDto extends SharedStatusDto {
+export interface TeamTierStatusDto extends TeamStatusDto {
   /** Team entries indexed here without a local copy (their answers stay in Redis). */
   indexed: number | null;
   /** From Redis taking an update to this gateway applying it, over the latest ones (ms). */
@@ -347,8 +347,8 @@ export interface HealthDto {
   uptimeSeconds: number;
   /** The semantic level: off, idle (waiting for a first request), loading, ready or failed, and why. */
   semantic: SemanticStatusDto | { state: 'off'; reason: string };
-  /** The team tier: null when none is configured; otherwise its state (`down` means local only for now). */
-  shared: SharedTierStatusDto | null;
+  /** The team tier: null when none is configured; otherwise its state (`down` means local only for now). The key stays `shared` (the wire name older extensions and gateways read). */
+  shared: TeamTierStatusDto | null;
 }
 
 /** The admin API's base path. */

@@ -124,7 +124,10 @@ describe('the admin API, the policy and the metrics through the gateway', functi
     assert.deepEqual([byHits.items[0]!.prompt, byHits.items[0]!.hits], ['capital of Spain', 1]);
     const detail = await adminJson<{ request: { messages: unknown[] }; response: { choices: unknown[] } }>(`/entries/${byHits.items[0]!.id}`);
     assert.ok(detail.request.messages.length === 1 && detail.response.choices.length === 1);
-    assert.equal((await admin('/entries/nope')).status, 400);
+    // A missing entry is a 404, like a missing route (it was a 400).
+    const missing = await admin('/entries/nope');
+    assert.equal(missing.status, 404);
+    assert.deepEqual(await missing.json(), { error: { message: 'No entry nope', type: 'invalid_request_error', param: 'id', code: 'entry_not_found' } });
 
     // One: the exact entry and its vector go; the paraphrase misses afterwards.
     const france = all.items[1]!;

@@ -7,7 +7,7 @@ import type {
   EntrySummaryDto,
   PrefixStabilityDto,
   RequestEventDto,
-  SharedStatusDto,
+  TeamStatusDto,
   SkippedRequestDto,
   StatsDto,
   StatsWindowDto,
@@ -182,10 +182,10 @@ const TOOLS: Array<{ tool: DevToolDto; share: number; hitShare: number; skipShar
 ];
 
 /** Team tier states the preview can show: `none` is a single-user install (no team configured). */
-export type FakeTeamState = SharedStatusDto['state'] | 'none';
+export type FakeTeamState = TeamStatusDto['state'] | 'none';
 
 /** The team tier's status in a given state; `since` is when the preview entered it. */
-export function makeShared(state: FakeTeamState, since: number, now: number): SharedStatusDto | null {
+export function makeTeam(state: FakeTeamState, since: number, now: number): TeamStatusDto | null {
   if (state === 'none') return null;
   return {
     state,
@@ -198,7 +198,7 @@ export function makeShared(state: FakeTeamState, since: number, now: number): Sh
   };
 }
 
-export function makeStats(window: StatsWindowDto, now: number, entries: number, empty: boolean, shared: SharedStatusDto | null = null): StatsDto {
+export function makeStats(window: StatsWindowDto, now: number, entries: number, empty: boolean, team: TeamStatusDto | null = null): StatsDto {
   const tl = empty ? timeline(window, now).map((b) => ({ ...b, requests: 0, exactHits: 0, semanticHits: 0 })) : timeline(window, now);
   const requests = tl.reduce((s, b) => s + b.requests, 0);
   const exactHits = tl.reduce((s, b) => s + b.exactHits, 0);
@@ -217,7 +217,7 @@ export function makeStats(window: StatsWindowDto, now: number, entries: number, 
     exactHits,
     semanticHits,
     // About a fifth of the hits came from teammates' answers.
-    teamHits: shared ? Math.round((exactHits + semanticHits) * 0.21) : 0,
+    teamHits: team ? Math.round((exactHits + semanticHits) * 0.21) : 0,
     misses: Math.max(0, misses),
     skipped,
     bypassed,
@@ -252,7 +252,7 @@ export function makeStats(window: StatsWindowDto, now: number, entries: number, 
       : { explorations: 412, judged: 61, falseHits: 1, falseHitRate: 1 / 61, falseHitInterval: { low: 0.0029, high: 0.0873 } },
     timeline: tl,
     cache: { entries, vectors: Math.max(0, entries - 44), caching: true },
-    shared,
+    shared: team,
     semantic: { state: 'ready', model: 'Xenova/multilingual-e5-small', threshold: 0.92, mode: 'verified', maxFalseHitRate: 0.02, judge: 'embedding', judgeCost: null, judgeCheck: empty ? null : { pairs: 100, alikeShare: 0.03, tellsApart: true }, learned: empty ? [] : [{ endpoint: 'chat.completions', observations: 412, wrong: 6, servedFrom: 0.912, fewest: 149 }] },
     vllm: empty
       ? {

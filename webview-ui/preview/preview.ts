@@ -20,7 +20,7 @@
  */
 
 import { PAGE_SIZE, type EntryQueryDto, type EntrySummaryDto, type GatewayStatusDto, type HostToWebview, type SkippedRequestDto, type StatsWindowDto, type WebviewToHost } from '../../src/shared/protocol';
-import { MODELS, entryDetail, event, makeEntries, makeShared, makeSkipped, makeStats, randomOutcome, rng, type FakeTeamState } from './fakeData';
+import { MODELS, entryDetail, event, makeEntries, makeTeam, makeSkipped, makeStats, randomOutcome, rng, type FakeTeamState } from './fakeData';
 
 const DARK_MODERN: Record<string, string> = {
   'font-family': '-apple-system, BlinkMacSystemFont, "Segoe WPC", "Segoe UI", "Ubuntu", "Droid Sans", sans-serif',
@@ -203,7 +203,7 @@ const up = (): boolean => gateway.state === 'running' || gateway.state === 'atta
 function sendStats(): void {
   if (!up()) return;
   const now = Date.now();
-  const stats = makeStats(statsWindow, now, entries.length, scenario === 'empty', makeShared(team, teamSince, now));
+  const stats = makeStats(statsWindow, now, entries.length, scenario === 'empty', makeTeam(team, teamSince, now));
   if (params.get('judge') === 'blind') {
     stats.semantic.judgeCheck = { pairs: 100, alikeShare: 0.94, tellsApart: false };
     stats.semantic.learned = stats.semantic.learned.map((group) => ({ ...group, observations: 0, wrong: 0, servedFrom: null }));

@@ -164,15 +164,15 @@ export class App {
 
   /** While the team tier is down: a state, not an error, so it goes by itself when Redis is back. */
   private updateTeamBanner(): void {
-    const shared = this.stats?.shared;
+    const team = this.stats?.shared;
     // With the gateway off or failed, the Start panel says enough; the team's last state is stale.
     const gatewayDown = this.gateway !== null && (this.gateway.state === 'off' || this.gateway.state === 'error');
-    const down = shared?.state === 'down' && !gatewayDown;
+    const down = team?.state === 'down' && !gatewayDown;
     this.banners.setStatus(
       'team',
       down
         ? {
-            message: `Team cache unreachable${shared.reason ? ` (${shared.reason})` : ''}: Deja is answering from this machine only and will resume sharing when Redis is back.`,
+            message: `Team cache unreachable${team.reason ? ` (${team.reason})` : ''}: Deja is answering from this machine only and will resume sharing when Redis is back.`,
             dismissLabel: 'Hide until the team cache goes down again',
           }
         : null,

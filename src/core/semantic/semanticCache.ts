@@ -148,19 +148,19 @@ export class SemanticCache {
 
   /**
    * Records what an exploration or a revalidation found: a question at `similarity` to an
-   * entry, and whether the entry's answer was right for it. `shared` marks one a teammate's
+   * entry, and whether the entry's answer was right for it. `fromTeam` marks one a teammate's
    * gateway made: it is learned from, not told again.
    */
-  observe(entryId: string, endpoint: Endpoint, observation: RecordedObservation, shared = false): void {
+  observe(entryId: string, endpoint: Endpoint, observation: RecordedObservation, fromTeam = false): void {
     const group = this.groupOf(endpoint);
     this.book.add(entryId, group, observation);
     const stored = { entryId, group, ...observation };
     this.deps.observations?.add(stored);
-    if (!shared) this.deps.onObserved?.(stored);
+    if (!fromTeam) this.deps.onObserved?.(stored);
   }
 
   /** A teammate's observation, in a group named by its vector space: learned only when the space is this gateway's. */
-  observeShared(observation: StoredObservation): void {
+  observeTeam(observation: StoredObservation): void {
     const [space, endpoint] = splitGroup(observation.group);
     if (space !== this.deps.space || !endpoint) return;
     this.observe(observation.entryId, endpoint, { similarity: observation.similarity, correct: observation.correct, at: observation.at }, true);

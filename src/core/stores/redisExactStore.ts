@@ -60,6 +60,6 @@ export class RedisExactStore implements ExactStore {
   }
 
   async close(): Promise<void> {
-    // The connection belongs to the shared tier, which closes it.
+    // The connection belongs to the team tier, which closes it.
   }
 }

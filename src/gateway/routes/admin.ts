@@ -2,10 +2,10 @@ import { Router, type Request, type Response } from 'express';
 import { computeStats } from '../../core/metrics';
 import { EmbeddingJudge } from '../../core/semantic/judge/answerJudge';
 import { LlmJudge } from '../llmJudge';
-import type { SharedTierStatus } from '../../core/shared/sharedTier';
-import { ENDPOINTS, ENTRY_SORTS, type EndpointDto, type EntryFilterDto, type EntrySort, type EvictRequestDto, type SharedStatusDto, type StatsDto } from '../../shared/protocol';
+import type { TeamTierStatus } from '../../core/team/teamTier';
+import { ENDPOINTS, ENTRY_SORTS, type EndpointDto, type EntryFilterDto, type EntrySort, type EvictRequestDto, type TeamStatusDto, type StatsDto } from '../../shared/protocol';
 import { adminAuth } from '../adminAuth';
-import { invalidRequest } from '../errors';
+import { invalidRequest, notFound } from '../errors';
 import type { GatewayContext } from '../gatewayContext';
 import { jsonBody } from '../jsonBody';
 import { sendJson } from '../respond';
@@ -24,7 +24,7 @@ function queryInteger(req: Request, name: string, fallback: number, max: number)
   const raw = queryText(req, name);
   if (raw === undefined) return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0 || value > max) throw invalidRequest(`'${name}' must be a whole number from 0 to ${max}`, 'invalid_value', name);
+  if (!Number.isInteger(value) || value < 0 || value > max) throw invalidRequest({ code: 'invalid_value', message: `'${name}' must be a whole number from 0 to ${max}`, param: name });
   return value;
 }
 
@@ -33,14 +33,14 @@ function filterFrom(source: Record<string, unknown>): EntryFilterDto {
   if (typeof source.search === 'string' && source.search !== '') filter.search = source.search;
   if (typeof source.model === 'string' && source.model !== '') filter.model = source.model;
   if (source.endpoint !== undefined && source.endpoint !== '') {
-    if (!ENDPOINTS.includes(source.endpoint as EndpointDto)) throw invalidRequest(`'endpoint' must be one of ${ENDPOINTS.join(', ')}`, 'invalid_value', 'endpoint');
+    if (!ENDPOINTS.includes(source.endpoint as EndpointDto)) throw invalidRequest({ code: 'invalid_value', message: `'endpoint' must be one of ${ENDPOINTS.join(', ')}`, param: 'endpoint' });
     filter.endpoint = source.endpoint as EndpointDto;
   }
   return filter;
 }
 
 /** The team tier's state as the dashboard reads it. */
-function sharedStatus(status: SharedTierStatus): SharedStatusDto {
+function teamStatus(status: TeamTierStatus): TeamStatusDto {
   const { state, team, url, reason, since, applied, lastAppliedAt } = status;
   return { state, team, url, reason, since, applied, lastAppliedAt };
 }
@@ -54,10 +54,10 @@ async function stats(context: GatewayContext, req: Request): Promise<StatsDto> {
   if (queryText(req, 'from') !== undefined) {
     from = queryInteger(req, 'from', 0, Number.MAX_SAFE_INTEGER);
     to = queryInteger(req, 'to', now, Number.MAX_SAFE_INTEGER);
-    if (to <= from) throw invalidRequest("'to' must be after 'from'", 'invalid_value', 'to');
+    if (to <= from) throw invalidRequest({ code: 'invalid_value', message: "'to' must be after 'from'", param: 'to' });
   } else {
     const span = WINDOWS[windowName];
-    if (span === undefined) throw invalidRequest(`'window' must be one of ${Object.keys(WINDOWS).join(', ')}`, 'invalid_value', 'window');
+    if (span === undefined) throw invalidRequest({ code: 'invalid_value', message: `'window' must be one of ${Object.keys(WINDOWS).join(', ')}`, param: 'window' });
     from = now - span;
   }
   const [events, checks] = await Promise.all([context.events.events(from, to), context.events.revalidations(from, to)]);
@@ -67,7 +67,7 @@ async function stats(context: GatewayContext, req: Request): Promise<StatsDto> {
   return {
     ...computed,
     cache: { entries, vectors: semantic?.entries ?? null, caching: context.options.cachingEnabled },
-    shared: context.shared ? sharedStatus(context.shared.status()) : null,
+    shared: context.team ? teamStatus(context.team.status()) : null,
     semantic: {
       ...(semantic
         ? { state: semantic.state, reason: semantic.reason, model: semantic.model }
@@ -91,7 +91,7 @@ export function adminRouter(context: GatewayContext): Router {
   const router = Router();
   router.use(adminAuth(context.adminToken));
   const catalog = () => {
-    if (!context.cache.catalog) throw invalidRequest('This gateway keeps no entry list', 'unsupported');
+    if (!context.cache.catalog) throw invalidRequest({ code: 'unsupported', message: 'This gateway keeps no entry list' });
     return context.cache.catalog;
   };
   const send = (res: Response, body: unknown) => sendJson(res, 200, body);
@@ -100,9 +100,9 @@ export function adminRouter(context: GatewayContext): Router {
 
   router.get('/entries', async (req, res) => {
     const sort = (queryText(req, 'sort') ?? 'created') as EntrySort;
-    if (!ENTRY_SORTS.includes(sort)) throw invalidRequest(`'sort' must be one of ${ENTRY_SORTS.join(', ')}`, 'invalid_value', 'sort');
+    if (!ENTRY_SORTS.includes(sort)) throw invalidRequest({ code: 'invalid_value', message: `'sort' must be one of ${ENTRY_SORTS.join(', ')}`, param: 'sort' });
     const order = queryText(req, 'order') ?? 'desc';
-    if (order !== 'asc' && order !== 'desc') throw invalidRequest("'order' must be asc or desc", 'invalid_value', 'order');
+    if (order !== 'asc' && order !== 'desc') throw invalidRequest({ code: 'invalid_value', message: "'order' must be asc or desc", param: 'order' });
     const page = await catalog().list({
       ...filterFrom(req.query as Record<string, unknown>),
       sort,
@@ -116,7 +116,7 @@ export function adminRouter(context: GatewayContext): Router {
   router.get('/entries/:id', async (req, res) => {
     const id = String(req.params.id);
     const entry = await context.cache.entry(id);
-    if (!entry) throw invalidRequest(`No entry ${id}`, 'entry_not_found', 'id');
+    if (!entry) throw notFound({ code: 'entry_not_found', message: `No entry ${id}`, param: 'id' });
     const summary = await catalog().get(id);
     const learned = entry.endpoint === 'embeddings' ? undefined : context.cache.semantic?.learned(id, entry.endpoint);
     send(res, {
@@ -144,14 +144,14 @@ export function adminRouter(context: GatewayContext): Router {
     const body = req.body as EvictRequestDto;
     let ids: string[];
     if (Array.isArray(body?.ids)) {
-      if (!body.ids.every((id) => typeof id === 'string')) throw invalidRequest("'ids' must be strings", 'invalid_type', 'ids');
+      if (!body.ids.every((id) => typeof id === 'string')) throw invalidRequest({ code: 'invalid_type', message: "'ids' must be strings", param: 'ids' });
       ids = body.ids;
     } else if (body && typeof body.filter === 'object' && body.filter !== null) {
       const filter = filterFrom(body.filter as Record<string, unknown>);
-      if (Object.keys(filter).length === 0) throw invalidRequest('An empty filter would evict everything: use DELETE /deja/v1/entries for that', 'invalid_value', 'filter');
+      if (Object.keys(filter).length === 0) throw invalidRequest({ code: 'invalid_value', message: 'An empty filter would evict everything: use DELETE /deja/v1/entries for that', param: 'filter' });
       ids = await catalog().matching(filter);
     } else {
-      throw invalidRequest("Send {\"ids\": [...]} or {\"filter\": {\"search\": ...}}", 'missing_required_parameter', 'ids');
+      throw invalidRequest({ code: 'missing_required_parameter', message: 'Send {"ids": [...]} or {"filter": {"search": ...}}', param: 'ids' });
     }
     const evicted = await context.cache.evict(ids);
     if (evicted) context.live.publish({ type: 'entries/changed', reason: 'evicted' });
@@ -160,7 +160,7 @@ export function adminRouter(context: GatewayContext): Router {
 
   router.delete('/entries', async (req, res) => {
     // `/entries/` is an entry path with an empty id (a client's bug), not a request to clear everything.
-    if (req.path.endsWith('/')) throw invalidRequest('No entry id: send DELETE /deja/v1/entries/<id>, or DELETE /deja/v1/entries to clear every entry', 'invalid_value', 'id');
+    if (req.path.endsWith('/')) throw invalidRequest({ code: 'invalid_value', message: 'No entry id: send DELETE /deja/v1/entries/<id>, or DELETE /deja/v1/entries to clear every entry', param: 'id' });
     const before = (await catalog().list({ sort: 'created', order: 'desc', offset: 0, limit: 0 })).total;
     await context.cache.clear();
     context.live.publish({ type: 'entries/changed', reason: 'cleared' });
@@ -180,7 +180,7 @@ export function adminRouter(context: GatewayContext): Router {
 
   router.post('/caching', jsonBody(1024), (req, res) => {
     const enabled = (req.body as { enabled?: unknown })?.enabled;
-    if (typeof enabled !== 'boolean') throw invalidRequest("Send {\"enabled\": true|false}", 'invalid_type', 'enabled');
+    if (typeof enabled !== 'boolean') throw invalidRequest({ code: 'invalid_type', message: 'Send {"enabled": true|false}', param: 'enabled' });
     context.options.cachingEnabled = enabled;
     context.logger.info(`caching turned ${enabled ? 'on' : 'off'}`);
     context.live.publish({ type: 'caching/changed', enabled });

@@ -15,7 +15,7 @@ export function cachedEndpoint(endpoint: Endpoint, context: GatewayContext): Mid
   return async (req, res) => {
     const body = jsonBodyOf(req);
     const problem = validateRequest(endpoint, body);
-    if (problem) throw invalidRequest(problem.message, problem.code, problem.param);
+    if (problem) throw invalidRequest(problem);
     await new CachedRequest(endpoint, context, req, res, body as JsonObject).handle();
   };
 }

@@ -15,7 +15,7 @@ export function healthEndpoint(context: GatewayContext): RequestHandler {
       caching: context.options.cachingEnabled,
       uptimeSeconds: Math.round((Date.now() - context.startedAt) / 1000),
       semantic: context.cache.semantic?.status() ?? { state: 'off', reason: 'switched off (--semantic off)' },
-      shared: context.shared?.status() ?? null,
+      shared: context.team?.status() ?? null,
     };
     res.json(report);
   };

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { statusBarView } from '../../../src/host/statusBarView';
-import type { GatewayStatusDto, SharedStatusDto, StatsDto } from '../../../src/shared/protocol';
+import type { GatewayStatusDto, TeamStatusDto, StatsDto } from '../../../src/shared/protocol';
 
 const running: GatewayStatusDto = { state: 'running', url: 'http://127.0.0.1:8787', message: null, owned: true };
 
-function stats(shared: SharedStatusDto | null, teamHits = 0): StatsDto {
+function stats(teamStatus: TeamStatusDto | null, teamHits = 0): StatsDto {
   return {
     window: { from: 0, to: 1 },
     requests: 40,
@@ -26,7 +26,7 @@ function stats(shared: SharedStatusDto | null, teamHits = 0): StatsDto {
     semanticChecks: { explorations: 0, judged: 0, falseHits: 0, falseHitRate: null, falseHitInterval: null },
     timeline: [],
     cache: { entries: 12, vectors: 12, caching: true },
-    shared,
+    shared: teamStatus,
     semantic: { state: 'ready', model: 'm', threshold: 0.95, mode: 'verified', maxFalseHitRate: 0.02, judge: 'embedding', judgeCost: null, judgeCheck: null, learned: [] },
     vllm: {} as StatsDto['vllm'],
     prefixStability: [],
@@ -34,7 +34,7 @@ function stats(shared: SharedStatusDto | null, teamHits = 0): StatsDto {
   };
 }
 
-const team = (state: SharedStatusDto['state'], reason: string | null = null): SharedStatusDto => ({
+const team = (state: TeamStatusDto['state'], reason: string | null = null): TeamStatusDto => ({
   state,
   team: 'platform',
   url: 'redis://:***@cache:6379',

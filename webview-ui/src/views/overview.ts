@@ -3,7 +3,7 @@
  * (which it only hosts; the feed keeps its own rows across re-renders).
  */
 
-import type { DevToolDto, GatewayStatusDto, LatencyDto, Maybe, PrefixStabilityDto, SharedStatusDto, StatsDto, StatsWindowDto, VolatileUserPartsDto } from '../../../src/shared/protocol';
+import type { DevToolDto, GatewayStatusDto, LatencyDto, Maybe, PrefixStabilityDto, TeamStatusDto, StatsDto, StatsWindowDto, VolatileUserPartsDto } from '../../../src/shared/protocol';
 import { reasonColor } from '../components/badges';
 import { TimelineChart, sparkline } from '../components/chart';
 import type { LiveFeed } from '../components/liveFeed';
@@ -63,16 +63,16 @@ const TOOL_NAMES: Record<DevToolDto, string> = {
   unknown: 'Other',
 };
 
-const TEAM_STATE: Record<SharedStatusDto['state'], string> = { connected: 'Connected', connecting: 'Connecting', down: 'Down' };
+const TEAM_STATE: Record<TeamStatusDto['state'], string> = { connected: 'Connected', connecting: 'Connecting', down: 'Down' };
 
 /** "● Connected for 2 h", colored by state; the exact time in the tooltip. */
-function teamState(shared: SharedStatusDto): HTMLElement {
-  const label = TEAM_STATE[shared.state] ?? shared.state;
-  const span = Date.now() - shared.since;
+function teamState(team: TeamStatusDto): HTMLElement {
+  const label = TEAM_STATE[team.state] ?? team.state;
+  const span = Date.now() - team.since;
   return h(
     'span',
-    { class: `team-state ${shared.state}`, title: `${label} since ${dateTime(shared.since)}` },
-    h('span', { class: `dot team-${shared.state}`, 'aria-hidden': 'true' }),
+    { class: `team-state ${team.state}`, title: `${label} since ${dateTime(team.since)}` },
+    h('span', { class: `dot team-${team.state}`, 'aria-hidden': 'true' }),
     span < 5_000 ? `${label} just now` : `${label} for ${duration(span)}`,
   );
 }
@@ -344,12 +344,12 @@ export class OverviewView {
 
   /** The team tier (a shared Redis); nothing at all when none is configured. */
   private teamCard(s: StatsDto, window: StatsWindowDto): HTMLElement | null {
-    const shared = s.shared;
-    if (!shared) return null;
+    const team = s.shared;
+    if (!team) return null;
     const hits = s.exactHits + s.semanticHits;
     return card(
       'Team cache',
-      { id: 'team-title', className: 'team-card', action: teamState(shared) },
+      { id: 'team-title', className: 'team-card', action: teamState(team) },
       h(
         'div',
         { class: 'team-hits', title: `Hits (exact or semantic) answered from the team tier in the ${windowLabel(window)}` },
@@ -357,11 +357,11 @@ export class OverviewView {
         h('span', { class: 'muted' }, hits ? `team hits · ${percent(s.teamHits / hits)} of all hits` : 'team hits'),
       ),
       facts([
-        ['Team', shared.team],
-        ['Redis', h('span', { class: 'mono team-url' }, shared.url), shared.url],
-        ...(shared.state === 'down' ? ([['Why', h('span', { class: 'warn' }, shared.reason ?? 'No answer')]] as Array<[string, Child]>) : []),
-        ['Updates from team', count(shared.applied), 'What other gateways stored or evicted, applied here since this gateway started'],
-        ['Last update', relative(shared.lastAppliedAt), shared.lastAppliedAt !== null ? dateTime(shared.lastAppliedAt) : undefined],
+        ['Team', team.team],
+        ['Redis', h('span', { class: 'mono team-url' }, team.url), team.url],
+        ...(team.state === 'down' ? ([['Why', h('span', { class: 'warn' }, team.reason ?? 'No answer')]] as Array<[string, Child]>) : []),
+        ['Updates from team', count(team.applied), 'What other gateways stored or evicted, applied here since this gateway started'],
+        ['Last update', relative(team.lastAppliedAt), team.lastAppliedAt !== null ? dateTime(team.lastAppliedAt) : undefined],
       ]),
     );
   }
