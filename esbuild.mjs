@@ -32,7 +32,12 @@ const entries = [
 if (existsSync('src/extension.ts')) entries.push({ in: 'src/extension.ts', out: 'dist/extension.js' });
 
 const builds = entries.map(async (entry) => {
-  const result = await build({ ...common, entryPoints: [entry.in], outfile: entry.out, banner: entry.banner ? { js: entry.banner } : undefined });
+  const result = await build({
+    ...common,
+    entryPoints: [entry.in],
+    outfile: entry.out,
+    banner: entry.banner ? { js: entry.banner } : undefined,
+  });
   if (metafile) writeFileSync(`${entry.out}.meta.json`, JSON.stringify(result.metafile));
 });
 

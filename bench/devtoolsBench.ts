@@ -122,5 +122,8 @@ export function printDevtoolsRows(title: string, rows: Row[]): void {
   process.stdout.write(
     `\n### ${title}\n\nPer request, p50 of many interleaved rounds: the reading before (policy over the whole last user message, key over the raw body) and now (anatomy, policy over the question, key with volatile values masked).\n\n| request | body | before | now | of which anatomy | difference | target |\n|---|---|---|---|---|---|---|\n`,
   );
-  for (const row of rows) process.stdout.write(`| ${row.request} | ${row.size} | ${row.before} | ${row.after} | ${row.anatomy} | ${row.difference} | ${row.target} |\n`);
+  for (const row of rows)
+    process.stdout.write(
+      `| ${row.request} | ${row.size} | ${row.before} | ${row.after} | ${row.anatomy} | ${row.difference} | ${row.target} |\n`,
+    );
 }

@@ -35,7 +35,11 @@ function oldJsonTextProblem(text: string, maxDepth: number): 'too_deep' | 'numbe
     else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
       const start = i;
       let exponent = false;
-      for (let n = text.charCodeAt(i + 1); (n >= 0x30 && n <= 0x39) || n === 0x2e || n === 0x2b || n === 0x2d || n === 0x65 || n === 0x45; n = text.charCodeAt(++i + 1)) {
+      for (
+        let n = text.charCodeAt(i + 1);
+        (n >= 0x30 && n <= 0x39) || n === 0x2e || n === 0x2b || n === 0x2d || n === 0x65 || n === 0x45;
+        n = text.charCodeAt(++i + 1)
+      ) {
         exponent ||= n === 0x65 || n === 0x45;
       }
       if ((exponent || i - start > 300) && !Number.isFinite(Number(text.slice(start, i + 1)))) return 'number_overflow';
@@ -125,22 +129,43 @@ function exactNumbersRun(quick: boolean): ExactNumbersRow[] {
     const found = cases.find(({ c }) => c.id === id)!;
     return JSON.stringify(found.module.build(found.c, SESSION_A).body);
   };
-  const small = JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'What is a cache?' }], temperature: 0.2, max_tokens: 256, seed: 42 });
+  const small = JSON.stringify({
+    model: 'm',
+    messages: [{ role: 'user', content: 'What is a cache?' }],
+    temperature: 0.2,
+    max_tokens: 256,
+    seed: 42,
+  });
   const bodies: Array<{ label: string; text: string }> = [
     { label: 'a small chat request (seed 42)', text: small },
     { label: 'OpenAI SDK script (openai-sdk-001)', text: corpus('openai-sdk-001') },
     { label: 'Continue, chat with a code block (continue-001)', text: corpus('continue-001') },
     { label: 'Cline, first turn (cline-001)', text: corpus('cline-001') },
     { label: 'a small chat request, seed 9007199254740993 (the slow path)', text: small.replace('"seed":42', '"seed":9007199254740993') },
-    { label: 'Cline first turn + seed 9007199254740993 (the slow path)', text: corpus('cline-001').replace(/^\{/, '{"seed":9007199254740993,') },
+    {
+      label: 'Cline first turn + seed 9007199254740993 (the slow path)',
+      text: corpus('cline-001').replace(/^\{/, '{"seed":9007199254740993,'),
+    },
   ];
   const rows: ExactNumbersRow[] = [];
   for (const { label, text } of bodies) {
     const batch = text.length > 10_000 ? 10 : 200;
     const runs = [before, after, scanBefore, scanAfter];
     time([text], runs, 30, batch);
-    const [was, now, scanWas, scanNow] = time([text], runs, rounds, batch).map((samples) => percentile(samples, 50)) as [number, number, number, number];
-    rows.push({ body: label, size: `${(text.length / 1024).toFixed(1)} KB`, scanBefore: scanWas, scanAfter: scanNow, before: was, after: now });
+    const [was, now, scanWas, scanNow] = time([text], runs, rounds, batch).map((samples) => percentile(samples, 50)) as [
+      number,
+      number,
+      number,
+      number,
+    ];
+    rows.push({
+      body: label,
+      size: `${(text.length / 1024).toFixed(1)} KB`,
+      scanBefore: scanWas,
+      scanAfter: scanNow,
+      before: was,
+      after: now,
+    });
   }
   return rows;
 }
@@ -148,7 +173,7 @@ function exactNumbersRun(quick: boolean): ExactNumbersRow[] {
 export function printExactNumbersRows(rows: ExactNumbersRow[]): void {
   const us = (value: number) => `${value.toFixed(2)} µs`;
   process.stdout.write(
-    '\n### Keeping numbers exact (npx tsx bench/exactNumbersBench.ts)\n\nPer request, the median over 5 runs (1 with --quick) of each run\'s p50 of interleaved rounds: the scan for depth and overflow alone, then parse + scan + exact key, before and now.\n\n| body | size | scan before | scan now | ratio | read + key before | read + key now | ratio |\n|---|---|---|---|---|---|---|---|\n',
+    "\n### Keeping numbers exact (npx tsx bench/exactNumbersBench.ts)\n\nPer request, the median over 5 runs (1 with --quick) of each run's p50 of interleaved rounds: the scan for depth and overflow alone, then parse + scan + exact key, before and now.\n\n| body | size | scan before | scan now | ratio | read + key before | read + key now | ratio |\n|---|---|---|---|---|---|---|---|\n",
   );
   for (const row of rows) {
     process.stdout.write(

@@ -110,7 +110,8 @@ export async function gatewayBench(options: { quick: boolean }): Promise<Row[]> 
     };
     const agentMiss = async () => {
       const timing = await timedPost(missUrl, agentBody(`miss ${n++}`));
-      if (timing.headers['x-deja-cache'] !== 'MISS') throw new Error(`expected an agent miss, got ${String(timing.headers['x-deja-cache'])}`);
+      if (timing.headers['x-deja-cache'] !== 'MISS')
+        throw new Error(`expected an agent miss, got ${String(timing.headers['x-deja-cache'])}`);
       return timing.totalMs;
     };
     const agentDirect = async () => (await timedPost(directUrl, agentBody(`direct ${n++}`))).totalMs;
@@ -133,8 +134,16 @@ export async function gatewayBench(options: { quick: boolean }): Promise<Row[]> 
     if (check.headers['x-deja-cache'] !== 'HIT') throw new Error('the hit request did not hit');
     const hitUrl = `${deja.url}/chat/completions`;
     const floorUrl = `${floor.url}/chat/completions`;
-    await alternate(300, async () => (await timedPost(hitUrl, hitBody)).totalMs, async () => (await timedPost(floorUrl, hitBody)).totalMs);
-    const [hits, floors] = await alternate(rounds, async () => (await timedPost(hitUrl, hitBody)).totalMs, async () => (await timedPost(floorUrl, hitBody)).totalMs);
+    await alternate(
+      300,
+      async () => (await timedPost(hitUrl, hitBody)).totalMs,
+      async () => (await timedPost(floorUrl, hitBody)).totalMs,
+    );
+    const [hits, floors] = await alternate(
+      rounds,
+      async () => (await timedPost(hitUrl, hitBody)).totalMs,
+      async () => (await timedPost(floorUrl, hitBody)).totalMs,
+    );
     for (const p of [50, 99]) {
       rows.push({
         measure: `exact hit, p${p} (${rounds} sequential requests)`,
@@ -149,12 +158,21 @@ export async function gatewayBench(options: { quick: boolean }): Promise<Row[]> 
     const agentHitBody = agentBody('hit');
     const agentStored = await timedPost(hitUrl, agentHitBody);
     const agentLater = agentHitBody.replace(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z/, '2030-01-01T00:00:00.000Z');
-    if ((await timedPost(hitUrl, agentLater)).headers['x-deja-cache'] !== 'HIT') throw new Error('a later session of the agent request did not hit');
+    if ((await timedPost(hitUrl, agentLater)).headers['x-deja-cache'] !== 'HIT')
+      throw new Error('a later session of the agent request did not hit');
     const agentFloor = await startFloor(agentStored.body);
     servers.push(agentFloor);
     const agentFloorUrl = `${agentFloor.url}/chat/completions`;
-    await alternate(100, async () => (await timedPost(hitUrl, agentLater)).totalMs, async () => (await timedPost(agentFloorUrl, agentLater)).totalMs);
-    const [agentHits, agentFloors] = await alternate(Math.min(rounds, 1500), async () => (await timedPost(hitUrl, agentLater)).totalMs, async () => (await timedPost(agentFloorUrl, agentLater)).totalMs);
+    await alternate(
+      100,
+      async () => (await timedPost(hitUrl, agentLater)).totalMs,
+      async () => (await timedPost(agentFloorUrl, agentLater)).totalMs,
+    );
+    const [agentHits, agentFloors] = await alternate(
+      Math.min(rounds, 1500),
+      async () => (await timedPost(hitUrl, agentLater)).totalMs,
+      async () => (await timedPost(agentFloorUrl, agentLater)).totalMs,
+    );
     rows.push({
       measure: 'exact hit on that request from a later session, p50',
       deja: fmt(percentile(agentHits, 50)),

@@ -50,7 +50,16 @@ export function startChild(command: string, args: string[], pattern: RegExp, env
 export function startSim(ttftMs = 0, tokenLatencyMs = 0): Promise<ChildServer> {
   return startChild(
     process.execPath,
-    [resolve(ROOT, 'node_modules/tsx/dist/cli.mjs'), 'test/fixtures/simVllmCli.ts', '--port', '0', '--ttft-ms', String(ttftMs), '--token-latency-ms', String(tokenLatencyMs)],
+    [
+      resolve(ROOT, 'node_modules/tsx/dist/cli.mjs'),
+      'test/fixtures/simVllmCli.ts',
+      '--port',
+      '0',
+      '--ttft-ms',
+      String(ttftMs),
+      '--token-latency-ms',
+      String(tokenLatencyMs),
+    ],
     /at (http:\/\/\S+\/v1)/,
   );
 }
@@ -62,7 +71,21 @@ export function startSim(ttftMs = 0, tokenLatencyMs = 0): Promise<ChildServer> {
 export function startDeja(upstream: string, dataDir: string, extra: string[] = []): Promise<ChildServer> {
   return startChild(
     process.execPath,
-    [resolve(ROOT, 'dist/cli.js'), 'serve', '--port', '0', '--upstream', upstream, '--data', dataDir, '--log-level', 'warn', '--semantic', 'off', ...extra],
+    [
+      resolve(ROOT, 'dist/cli.js'),
+      'serve',
+      '--port',
+      '0',
+      '--upstream',
+      upstream,
+      '--data',
+      dataDir,
+      '--log-level',
+      'warn',
+      '--semantic',
+      'off',
+      ...extra,
+    ],
     /OpenAI base URL\s+(\S+)/,
   );
 }
@@ -123,7 +146,14 @@ export function timedPost(url: string, body: string, firstMatch?: RegExp, header
     const start = process.hrtime.bigint();
     let firstMs = -1;
     const req = http.request(
-      { hostname: target.hostname, port: target.port, path: target.pathname, method: 'POST', agent, headers: { 'content-type': 'application/json', ...headers } },
+      {
+        hostname: target.hostname,
+        port: target.port,
+        path: target.pathname,
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', ...headers },
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => {
@@ -132,7 +162,13 @@ export function timedPost(url: string, body: string, firstMatch?: RegExp, header
         });
         res.on('end', () => {
           const totalMs = Number(process.hrtime.bigint() - start) / 1e6;
-          resolvePromise({ status: res.statusCode ?? 0, totalMs, firstMs: firstMs < 0 ? totalMs : firstMs, body: Buffer.concat(chunks).toString(), headers: res.headers });
+          resolvePromise({
+            status: res.statusCode ?? 0,
+            totalMs,
+            firstMs: firstMs < 0 ? totalMs : firstMs,
+            body: Buffer.concat(chunks).toString(),
+            headers: res.headers,
+          });
         });
         res.on('error', reject);
       },

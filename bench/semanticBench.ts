@@ -83,7 +83,15 @@ function exactStoreWithIds(count: number): ExactStore {
 }
 
 async function openSemantic(openStore: () => Promise<VectorStore>, embedder: TableEmbedder, entries: number): Promise<SemanticCache> {
-  const semantic = new SemanticCache({ embedder, openStore, exact: exactStoreWithIds(entries), logger: silentLogger, model: 'table', space: 'table', threshold: 0.9 });
+  const semantic = new SemanticCache({
+    embedder,
+    openStore,
+    exact: exactStoreWithIds(entries),
+    logger: silentLogger,
+    model: 'table',
+    space: 'table',
+    threshold: 0.9,
+  });
   await semantic.start();
   return semantic;
 }
@@ -150,10 +158,22 @@ async function measureStore(kind: 'sqlite' | 'vectra', entries: number, dir: str
 
   const label = `${kind === 'sqlite' ? 'SQLite log + snapshot (default)' : 'vectra files (option)'}, ${entries.toLocaleString('en')} entries`;
   return [
-    { measure: `${label}: lookup p50 / p99 (after the embedding)`, result: `${fmt(percentile(times, 50))} / ${fmt(percentile(times, 99))}; recall@1 of paraphrases ${((found / rounds) * 100).toFixed(1)}%`, target: '≤ 5 ms p50 at 100k' },
-    { measure: `${label}: insert, amortized, with lookups going on`, result: `${fmt(insertMs)} per entry (lookups meanwhile: p50 ${fmt(percentile(lookupTimes, 50))}, ${lookupTimes.length} done)`, target: '≤ 2 ms at 100k' },
+    {
+      measure: `${label}: lookup p50 / p99 (after the embedding)`,
+      result: `${fmt(percentile(times, 50))} / ${fmt(percentile(times, 99))}; recall@1 of paraphrases ${((found / rounds) * 100).toFixed(1)}%`,
+      target: '≤ 5 ms p50 at 100k',
+    },
+    {
+      measure: `${label}: insert, amortized, with lookups going on`,
+      result: `${fmt(insertMs)} per entry (lookups meanwhile: p50 ${fmt(percentile(lookupTimes, 50))}, ${lookupTimes.length} done)`,
+      target: '≤ 2 ms at 100k',
+    },
     { measure: `${label}: cold open`, result: `${fmt(coldMs)} (${loaded} vectors)`, target: '≤ 1 s at 100k' },
-    { measure: `${label}: vectors on disk`, result: `${(disk / entries).toFixed(0)} bytes per entry (${(disk / 1024 / 1024).toFixed(1)} MB)`, target: '≤ 2 KB per entry' },
+    {
+      measure: `${label}: vectors on disk`,
+      result: `${(disk / entries).toFixed(0)} bytes per entry (${(disk / 1024 / 1024).toFixed(1)} MB)`,
+      target: '≤ 2 KB per entry',
+    },
   ];
 }
 
@@ -168,7 +188,17 @@ async function measureDecision(entries: number, rounds: number): Promise<Row[]> 
   const source = new VectorSource();
   const embedder = new TableEmbedder();
   const open = (mode: 'verified' | 'static') =>
-    new SemanticCache({ embedder, openStore: async () => new MemoryVectorStore(), exact: exactStoreWithIds(entries), logger: silentLogger, model: 'table', space: 'table', threshold: 0.9, mode, maxFalseHitRate: 0.02 });
+    new SemanticCache({
+      embedder,
+      openStore: async () => new MemoryVectorStore(),
+      exact: exactStoreWithIds(entries),
+      logger: silentLogger,
+      model: 'table',
+      space: 'table',
+      threshold: 0.9,
+      mode,
+      maxFalseHitRate: 0.02,
+    });
   const verified = open('verified');
   const fixed = open('static');
   await verified.start();
@@ -257,8 +287,16 @@ async function measureNaiveVectra(entries: number, dir: string): Promise<Row[]> 
   const bytes = statSync(join(dir, `naive-${entries}`, 'index.json')).size;
   const label = `vectra used naively, ${entries.toLocaleString('en')} entries`;
   return [
-    { measure: `${label}: one upsert / one query`, result: `${fmt(percentile(upserts, 50))} / ${fmt(percentile(queries, 50))}`, target: 'reference' },
-    { measure: `${label}: cold load / on disk`, result: `${fmt(coldMs)} / ${(bytes / entries).toFixed(0)} bytes per entry`, target: 'reference' },
+    {
+      measure: `${label}: one upsert / one query`,
+      result: `${fmt(percentile(upserts, 50))} / ${fmt(percentile(queries, 50))}`,
+      target: 'reference',
+    },
+    {
+      measure: `${label}: cold load / on disk`,
+      result: `${fmt(coldMs)} / ${(bytes / entries).toFixed(0)} bytes per entry`,
+      target: 'reference',
+    },
   ];
 }
 
@@ -266,7 +304,13 @@ async function measureNaiveVectra(entries: number, dir: string): Promise<Row[]> 
 async function measureEmbedding(dtype: 'q8' | 'fp32', rounds: number): Promise<Row[]> {
   const modelDir = join(tmpdir(), 'deja-bench-models', 'minilm-l12-multilingual-random');
   await writeBertModel(modelDir, MINILM_L12_MULTILINGUAL, { quantized: true, fp32: true });
-  const embedder = new WorkerEmbedder({ model: modelDir, dtype, cacheDir: null, allowDownload: false, threads: Math.max(1, Math.min(4, cpus().length - 1)) });
+  const embedder = new WorkerEmbedder({
+    model: modelDir,
+    dtype,
+    cacheDir: null,
+    allowDownload: false,
+    threads: Math.max(1, Math.min(4, cpus().length - 1)),
+  });
   try {
     const loadBegan = performance.now();
     await embedder.load();

@@ -30,7 +30,20 @@ import { SimVllm } from '../test/fixtures/simVllm';
 
 const AUTH = 'Bearer sk-stress';
 const MODEL = 'sim-llama-3-8b';
-const TOPICS = ['bridges', 'rivers', 'volcanoes', 'glaciers', 'lighthouses', 'canals', 'deserts', 'orchards', 'comets', 'harbours', 'forests', 'islands'];
+const TOPICS = [
+  'bridges',
+  'rivers',
+  'volcanoes',
+  'glaciers',
+  'lighthouses',
+  'canals',
+  'deserts',
+  'orchards',
+  'comets',
+  'harbours',
+  'forests',
+  'islands',
+];
 /** Words the test models' vocabulary knows: questions are four of them, drawn at random. */
 const WORDS = (
   'school science sea seat secret secretary seed selection servant shade shame ship side sign size sky sleep smile ' +
@@ -90,7 +103,8 @@ async function main(): Promise<void> {
   if (values.model === 'tiny') modelDir = await tinyModel(join(root, 'tiny-bert'));
   else {
     modelDir = join(tmpdir(), 'deja-bench-models', 'minilm-l12-multilingual-random');
-    if (!existsSync(join(modelDir, 'onnx', 'model_quantized.onnx'))) out('writing a random-weight model of the default architecture (once, about a minute)…');
+    if (!existsSync(join(modelDir, 'onnx', 'model_quantized.onnx')))
+      out('writing a random-weight model of the default architecture (once, about a minute)…');
     await writeBertModel(modelDir, MINILM_L12_MULTILINGUAL, { quantized: true, fp32: true });
   }
   buildDist();
@@ -100,7 +114,20 @@ async function main(): Promise<void> {
   const gateway = await spawnGateway({
     upstream,
     dataDir: join(root, 'data'),
-    args: ['--log-level', 'warn', '--semantic', 'on', '--embedding-model', modelDir, '--embedding-dtype', 'q8', '--embedding-download', 'off', '--semantic-threshold', values.model === 'tiny' ? '0.997' : '0.995'],
+    args: [
+      '--log-level',
+      'warn',
+      '--semantic',
+      'on',
+      '--embedding-model',
+      modelDir,
+      '--embedding-dtype',
+      'q8',
+      '--embedding-download',
+      'off',
+      '--semantic-threshold',
+      values.model === 'tiny' ? '0.997' : '0.995',
+    ],
     timeoutMs: 120_000,
   });
   const agent = new http.Agent({ keepAlive: true, maxSockets: clients + 10 });
@@ -111,9 +138,15 @@ async function main(): Promise<void> {
     post(agent, url, JSON.stringify(stream ? { ...body, stream: true } : body), { authorization: AUTH }, 60_000);
 
   try {
-    out(`Deja stress test, ${new Date().toISOString().slice(0, 10)}: ${clients} clients, ${seconds} s, model ${values.model}, Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}`);
+    out(
+      `Deja stress test, ${new Date().toISOString().slice(0, 10)}: ${clients} clients, ${seconds} s, model ${values.model}, Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}`,
+    );
     // The load client and the simulated vLLM share the machine with the gateway; so does anything else running.
-    out(`load average before the run: ${loadavg().map((value) => value.toFixed(1)).join(' ')}`);
+    out(
+      `load average before the run: ${loadavg()
+        .map((value) => value.toFixed(1))
+        .join(' ')}`,
+    );
     out(`gateway started in ${gateway.startMs.toFixed(0)} ms (pid ${gateway.pid})`);
 
     // 1. Warm-up: stored prompts for the hits, and the model loaded and indexed.
@@ -134,7 +167,8 @@ async function main(): Promise<void> {
       if (health!.semantic.state === 'ready' && health!.semantic.backlog === 0 && (health!.semantic.entries ?? 0) >= warm.length) break;
       await sleep(100);
     }
-    if ((health?.semantic.entries ?? 0) < warm.length) throw new Error(`the semantic index did not take the warm-up entries: ${JSON.stringify(health?.semantic)}`);
+    if ((health?.semantic.entries ?? 0) < warm.length)
+      throw new Error(`the semantic index did not take the warm-up entries: ${JSON.stringify(health?.semantic)}`);
     for (const body of warm.slice(0, 20)) await send(body, false); // the hot tier, as in use
     const start = await memoryOf(gateway);
     const upstreamBefore = sim.calls('/v1/chat/completions');
@@ -159,7 +193,7 @@ async function main(): Promise<void> {
       for (let tick = 1; performance.now() < until; tick++) {
         await sleep(2000);
         const at = (performance.now() - began) / 1000;
-        const heapUsedBytes = tick % 5 === 0 ? (await memoryOf(gateway).catch(() => undefined))?.heapUsedBytes ?? Number.NaN : Number.NaN;
+        const heapUsedBytes = tick % 5 === 0 ? ((await memoryOf(gateway).catch(() => undefined))?.heapUsedBytes ?? Number.NaN) : Number.NaN;
         memorySeries.push({ at, memory: { rssBytes: gateway.rssBytes() ?? 0, heapUsedBytes } });
       }
     })();
@@ -182,7 +216,10 @@ async function main(): Promise<void> {
             misses++;
           } else {
             // Time-sensitive, or sampled hot: the policy forwards these without caching.
-            body = random() < 0.5 ? chat(`What is the weather today in ${CITIES[n % CITIES.length]}? (client ${client}, ${n})`) : chat(`Write a short poem about ${TOPICS[n % TOPICS.length]} (client ${client}, ${n})`, { temperature: 1.3 });
+            body =
+              random() < 0.5
+                ? chat(`What is the weather today in ${CITIES[n % CITIES.length]}? (client ${client}, ${n})`)
+                : chat(`Write a short poem about ${TOPICS[n % TOPICS.length]} (client ${client}, ${n})`, { temperature: 1.3 });
             expected = body;
           }
           let exchange: Exchange;
@@ -208,7 +245,8 @@ async function main(): Promise<void> {
             const similarity = exchange.headers['x-deja-similarity'];
             const line = `${kind} came back as ${outcome}${similarity ? ` (similarity ${String(similarity)})` : ''}`;
             unexpected.set(line.replace(/ \(similarity.*/, ''), (unexpected.get(line.replace(/ \(similarity.*/, '')) ?? 0) + 1);
-            if (kind === 'skip' || outcome === 'SKIP' || outcome === 'BYPASS') fail(`${kind}${stream ? ' stream' : ''}: came back as ${outcome}, expected ${EXPECTED[kind]}`);
+            if (kind === 'skip' || outcome === 'SKIP' || outcome === 'BYPASS')
+              fail(`${kind}${stream ? ' stream' : ''}: came back as ${outcome}, expected ${EXPECTED[kind]}`);
             else if (unexpectedExamples.length < 5) unexpectedExamples.push(line);
           }
           // The answer must be the one for the prompt of the entry that answered, or for the request's own.
@@ -216,7 +254,9 @@ async function main(): Promise<void> {
           const answer = readAnswer(exchange, stream);
           if (!answeredBy) fail(`${kind}: answered by entry ${String(exchange.headers['x-deja-entry'])}, which no client stored`);
           else if (!answer.complete || answer.content !== simContent(answeredBy)) {
-            fail(`${kind}${stream ? ' stream' : ''} (${outcome}): ${answer.complete ? 'wrong' : 'incomplete'} answer ${JSON.stringify(answer.content?.slice(0, 60))}`);
+            fail(
+              `${kind}${stream ? ' stream' : ''} (${outcome}): ${answer.complete ? 'wrong' : 'incomplete'} answer ${JSON.stringify(answer.content?.slice(0, 60))}`,
+            );
           } else if (outcome === EXPECTED[kind] && answeredBy !== expected) fail(`${kind} (${outcome}): answered for another prompt`);
           if (outcome === 'MISS' || outcome === 'SKIP') bodies.set(entryIdOf(upstream, AUTH, body), body);
         }
@@ -242,7 +282,9 @@ async function main(): Promise<void> {
       const totals = list.map((sample) => sample.totalMs);
       const firsts = list.map((sample) => sample.firstByteMs);
       const first = key.endsWith('stream') ? `${ms(percentileOf(firsts, 50))} / ${ms(percentileOf(firsts, 99))}` : '';
-      out(`| ${key} | ${list.length} | ${(list.length / elapsed).toFixed(0)} | ${ms(percentileOf(totals, 50))} | ${ms(percentileOf(totals, 99))} | ${first} |`);
+      out(
+        `| ${key} | ${list.length} | ${(list.length / elapsed).toFixed(0)} | ${ms(percentileOf(totals, 50))} | ${ms(percentileOf(totals, 99))} | ${first} |`,
+      );
     }
     out(`| all | ${requests} | ${(requests / elapsed).toFixed(0)} | | | |`);
     out(`(${elapsed.toFixed(1)} s; load average over the last minute at the end: ${loadAtEnd.toFixed(1)} on ${cpus().length} cores)`);
@@ -265,14 +307,26 @@ async function main(): Promise<void> {
     out(`| RSS | ${mb(start.rssBytes)} | ${mb(end.rssBytes)} | ${mb(growth)} | ${mb(peak)} |`);
     out(`| V8 heap used | ${mb(start.heapUsedBytes)} | ${mb(end.heapUsedBytes)} | ${mb(end.heapUsedBytes - start.heapUsedBytes)} | |`);
     out('');
-    out(`memory every 10 s (RSS / heap): ${memorySeries.filter((_, i) => i % 5 === 4).map((point) => `${point.at.toFixed(0)} s ${mb(point.memory.rssBytes)} / ${Number.isNaN(point.memory.heapUsedBytes) ? '–' : mb(point.memory.heapUsedBytes)}`).join(', ')}`);
+    out(
+      `memory every 10 s (RSS / heap): ${memorySeries
+        .filter((_, i) => i % 5 === 4)
+        .map(
+          (point) =>
+            `${point.at.toFixed(0)} s ${mb(point.memory.rssBytes)} / ${Number.isNaN(point.memory.heapUsedBytes) ? '–' : mb(point.memory.heapUsedBytes)}`,
+        )
+        .join(', ')}`,
+    );
     out(
       `bound on RSS growth: ${mb(boundBytes)} = 2 × (in-memory tier ~128 MB + 50k events ~30 MB + ${newEntries} new entries × 1 KB) + 300 MB embedding runtime and allocator: ` +
         `peak growth ${mb(peak - start.rssBytes)}, ${peak - start.rssBytes <= boundBytes ? 'within' : 'EXCEEDED'}`,
     );
-    out(`new entries stored during the run: ${newEntries} (from ${misses} miss requests); upstream calls: ${upstreamCalls} for ${requests} requests`);
+    out(
+      `new entries stored during the run: ${newEntries} (from ${misses} miss requests); upstream calls: ${upstreamCalls} for ${requests} requests`,
+    );
     const unexpectedTotal = [...unexpected.values()].reduce((sum, count) => sum + count, 0);
-    out(`other outcome than aimed at, with the right answer for it: ${unexpectedTotal}${unexpectedTotal ? ` (${[...unexpected].map(([line, count]) => `${line}: ${count}`).join('; ')}; e.g. ${unexpectedExamples.join('; ')})` : ''}`);
+    out(
+      `other outcome than aimed at, with the right answer for it: ${unexpectedTotal}${unexpectedTotal ? ` (${[...unexpected].map(([line, count]) => `${line}: ${count}`).join('; ')}; e.g. ${unexpectedExamples.join('; ')})` : ''}`,
+    );
     out(`failed or wrong answers (the upstream failed none): ${failures.length}`);
     const exit = await gateway.stop();
     out(`clean stop after the load: exit ${exit.code ?? exit.signal}`);

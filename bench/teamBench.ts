@@ -30,11 +30,32 @@ function startTeamGateway(upstream: string, dataDir: string, redisUrl: string, m
   return startChild(
     process.execPath,
     [
-      resolve(ROOT, 'dist/cli.js'), 'serve', '--port', '0', '--upstream', upstream, '--data', dataDir, '--log-level', 'warn',
-      '--semantic', 'on', '--embedding-model', model, '--embedding-dtype', 'q8', '--shared-store', redisUrl, '--team', TEAM, '--revalidate-share', '0',
+      resolve(ROOT, 'dist/cli.js'),
+      'serve',
+      '--port',
+      '0',
+      '--upstream',
+      upstream,
+      '--data',
+      dataDir,
+      '--log-level',
+      'warn',
+      '--semantic',
+      'on',
+      '--embedding-model',
+      model,
+      '--embedding-dtype',
+      'q8',
+      '--shared-store',
+      redisUrl,
+      '--team',
+      TEAM,
+      '--revalidate-share',
+      '0',
       // The model has random weights: every sentence looks like every other to it. A near-1 threshold keeps
       // the semantic level fully at work (embedding, search, indexing) without it answering unrelated questions.
-      '--semantic-threshold', '0.99999',
+      '--semantic-threshold',
+      '0.99999',
     ],
     /OpenAI base URL\s+(\S+)/,
   );
@@ -62,7 +83,28 @@ async function until(what: string, probe: () => Promise<boolean>, timeoutMs: num
  * on one template all look alike (they would be semantic hits of each other, never stored).
  */
 function question(seed: number): string {
-  const syllables = ['ka', 'lo', 'mi', 'ren', 'tus', 'vo', 'bra', 'quin', 'zel', 'dor', 'fi', 'gan', 'hup', 'jex', 'nol', 'pry', 'sto', 'wim', 'yad', 'xer'];
+  const syllables = [
+    'ka',
+    'lo',
+    'mi',
+    'ren',
+    'tus',
+    'vo',
+    'bra',
+    'quin',
+    'zel',
+    'dor',
+    'fi',
+    'gan',
+    'hup',
+    'jex',
+    'nol',
+    'pry',
+    'sto',
+    'wim',
+    'yad',
+    'xer',
+  ];
   let state = (seed * 2654435761 + 12345) >>> 0;
   const next = () => (state = (Math.imul(state, 1103515245) + 12345) >>> 0) % syllables.length;
   const words = Array.from({ length: 9 }, () => syllables[next()]! + syllables[next()]! + (next() % 2 ? syllables[next()]! : ''));
@@ -76,7 +118,8 @@ async function rssOf(server: ChildServer): Promise<number> {
 }
 
 const body = (content: string) => JSON.stringify({ model: 'sim-llama-3-8b', messages: [{ role: 'user', content }], temperature: 0 });
-const post = (gateway: ChildServer, content: string) => timedPost(`${gateway.url}/chat/completions`, body(content), undefined, { authorization: 'Bearer sk-bench' });
+const post = (gateway: ChildServer, content: string) =>
+  timedPost(`${gateway.url}/chat/completions`, body(content), undefined, { authorization: 'Bearer sk-bench' });
 
 /** Median of paired differences, and the two medians. */
 function paired(a: number[], b: number[]) {
@@ -117,7 +160,8 @@ export async function teamBench(options: { quick: boolean }): Promise<TeamRow[]>
       const here = await post(a, text);
       const there = await post(b, text);
       if (here.headers['x-deja-cache'] !== 'HIT') throw new Error(`expected a local hit, got ${String(here.headers['x-deja-cache'])}`);
-      if (there.headers['x-deja-cache'] !== 'HIT' || there.headers['x-deja-tier'] !== 'team') throw new Error(`expected a team hit, got ${String(there.headers['x-deja-cache'])} ${String(there.headers['x-deja-tier'])}`);
+      if (there.headers['x-deja-cache'] !== 'HIT' || there.headers['x-deja-tier'] !== 'team')
+        throw new Error(`expected a team hit, got ${String(there.headers['x-deja-cache'])} ${String(there.headers['x-deja-tier'])}`);
       local.push(here.totalMs);
       team.push(there.totalMs);
     }
@@ -139,7 +183,11 @@ export async function teamBench(options: { quick: boolean }): Promise<TeamRow[]>
     const lags: string[] = [];
     let worst = 0;
     for (const [i, gateway] of gateways.slice(1).entries()) {
-      await until('the other gateways to apply the new entries', async () => (await health(gateway)).shared!.applied >= before[i]! + m, 60_000);
+      await until(
+        'the other gateways to apply the new entries',
+        async () => (await health(gateway)).shared!.applied >= before[i]! + m,
+        60_000,
+      );
       const lag = (await health(gateway)).shared!.lag!;
       lags.push(`${lag.p50.toFixed(0)}/${lag.p95.toFixed(0)}`);
       worst = Math.max(worst, lag.p95);
@@ -171,7 +219,10 @@ export async function teamBench(options: { quick: boolean }): Promise<TeamRow[]>
         for (let d = 0; d < dimension; d++) vector[d]! /= Math.sqrt(norm);
         const { codes, scale } = quantize(vector);
         const id = (i.toString(16).padStart(8, '0') + 'c0ffee'.repeat(4)).slice(0, 32);
-        const fields = encodeMessage({ op: 'put', id, expiresAt, partition: `bench-partition-${i % 100}`, space, vector: { codes, scale } }, 'bench-writer');
+        const fields = encodeMessage(
+          { op: 'put', id, expiresAt, partition: `bench-partition-${i % 100}`, space, vector: { codes, scale } },
+          'bench-writer',
+        );
         batch.addCommand(['XADD', `deja:${TEAM}:stream`, '*', ...fields]);
       }
       await batch.exec();

@@ -75,7 +75,20 @@ export interface CrashTestReport {
 
 const AUTH = 'Bearer sk-crash-test';
 const MODEL = 'sim-llama-3-8b';
-const TOPICS = ['bridges', 'rivers', 'volcanoes', 'glaciers', 'lighthouses', 'canals', 'deserts', 'orchards', 'comets', 'harbours', 'forests', 'islands'];
+const TOPICS = [
+  'bridges',
+  'rivers',
+  'volcanoes',
+  'glaciers',
+  'lighthouses',
+  'canals',
+  'deserts',
+  'orchards',
+  'comets',
+  'harbours',
+  'forests',
+  'islands',
+];
 
 interface Known {
   text: string;
@@ -84,7 +97,9 @@ interface Known {
 }
 
 /** Read-only look at a data directory's SQLite file and snapshot: entry ids, live vector ids, integrity. */
-export async function diskState(dataDir: string): Promise<{ integrity: string; entries: Set<string>; vectors: Set<string>; catalog: number; snapshotError?: string }> {
+export async function diskState(
+  dataDir: string,
+): Promise<{ integrity: string; entries: Set<string>; vectors: Set<string>; catalog: number; snapshotError?: string }> {
   const file = join(dataDir, 'cache.sqlite');
   const db = await new Promise<sqlite3.Database>((resolve, reject) => {
     const opened = new sqlite3.Database(file, sqlite3.OPEN_READONLY, (error) => (error ? reject(error) : resolve(opened)));
@@ -125,11 +140,15 @@ export async function diskState(dataDir: string): Promise<{ integrity: string; e
 /** How many entries the database holds, read beside the running gateway. */
 async function storedCount(dataDir: string): Promise<number> {
   const db = await new Promise<sqlite3.Database>((resolve, reject) => {
-    const opened = new sqlite3.Database(join(dataDir, 'cache.sqlite'), sqlite3.OPEN_READONLY, (error) => (error ? reject(error) : resolve(opened)));
+    const opened = new sqlite3.Database(join(dataDir, 'cache.sqlite'), sqlite3.OPEN_READONLY, (error) =>
+      error ? reject(error) : resolve(opened),
+    );
   });
   try {
     return await new Promise<number>((resolve, reject) =>
-      db.get("SELECT COUNT(*) AS n FROM exact_entries WHERE key LIKE 'deja:%'", [], (error, row: { n: number } | undefined) => (error ? reject(error) : resolve(row?.n ?? 0))),
+      db.get("SELECT COUNT(*) AS n FROM exact_entries WHERE key LIKE 'deja:%'", [], (error, row: { n: number } | undefined) =>
+        error ? reject(error) : resolve(row?.n ?? 0),
+      ),
     );
   } finally {
     await new Promise<void>((resolve) => db.close(() => resolve()));
@@ -174,7 +193,18 @@ export async function runCrashTest(options: CrashTestOptions): Promise<CrashTest
     return { id, item };
   };
 
-  const flags = ['--log-level', 'info', '--semantic', 'on', '--embedding-model', model, '--embedding-dtype', 'fp32', '--embedding-download', 'off'];
+  const flags = [
+    '--log-level',
+    'info',
+    '--semantic',
+    'on',
+    '--embedding-model',
+    model,
+    '--embedding-dtype',
+    'fp32',
+    '--embedding-download',
+    'off',
+  ];
   // A random-weight model finds every pair of texts similar (cosine 0.96-0.998): only texts it
   // cannot tell apart (case and spacing variants) may answer for each other.
   flags.push('--semantic-threshold', '0.9999', '--vllm-metrics-interval', '0', '--revalidate-share', '0');
@@ -190,7 +220,13 @@ export async function runCrashTest(options: CrashTestOptions): Promise<CrashTest
     const { id, item } = remember(text);
     let exchange: Exchange;
     try {
-      exchange = await post(agent, `${gateway.baseUrl}/chat/completions`, JSON.stringify({ ...item.body, ...(stream ? { stream: true } : {}) }), { authorization: AUTH }, 30_000);
+      exchange = await post(
+        agent,
+        `${gateway.baseUrl}/chat/completions`,
+        JSON.stringify({ ...item.body, ...(stream ? { stream: true } : {}) }),
+        { authorization: AUTH },
+        30_000,
+      );
     } catch (error) {
       if (!state.killed) fail(`"${text}": the connection failed before the kill: ${(error as Error).message}`);
       return undefined;
@@ -217,7 +253,9 @@ export async function runCrashTest(options: CrashTestOptions): Promise<CrashTest
       fail(`"${text}": HIT from entry ${String(exchange.headers['x-deja-entry'])}, expected ${id}`);
     }
     if (!answer.complete || answer.content !== expected.content) {
-      fail(`"${text}": ${outcome} ${answer.complete ? 'wrong' : 'partial'} answer: ${JSON.stringify(answer.content?.slice(0, 80))} for "${expected.text}"`);
+      fail(
+        `"${text}": ${outcome} ${answer.complete ? 'wrong' : 'partial'} answer: ${JSON.stringify(answer.content?.slice(0, 80))} for "${expected.text}"`,
+      );
       return outcome;
     }
     if (outcome === 'HIT') acked.add(id);
@@ -226,7 +264,8 @@ export async function runCrashTest(options: CrashTestOptions): Promise<CrashTest
   };
 
   // A gateway that stops answering is a failure to report, not a run that hangs.
-  const health = async (gateway: GatewayChild): Promise<Health> => (await (await fetch(`${gateway.url}/health`, { signal: AbortSignal.timeout(10_000) })).json()) as Health;
+  const health = async (gateway: GatewayChild): Promise<Health> =>
+    (await (await fetch(`${gateway.url}/health`, { signal: AbortSignal.timeout(10_000) })).json()) as Health;
 
   try {
     for (let round = 1; round <= options.kills + 1; round++) {
@@ -256,7 +295,10 @@ export async function runCrashTest(options: CrashTestOptions): Promise<CrashTest
         converged = report.semantic.state === 'ready' && report.semantic.backlog === 0 && report.semantic.entries === onDisk;
         if (!converged) await sleep(50);
       }
-      if (!converged) fail(`round ${round}: the semantic index did not come in line with the exact store: ${JSON.stringify(report?.semantic)} vs ${onDisk} entries`);
+      if (!converged)
+        fail(
+          `round ${round}: the semantic index did not come in line with the exact store: ${JSON.stringify(report?.semantic)} vs ${onDisk} entries`,
+        );
       const repairMs = performance.now() - repairBegan;
       // 2. What was acknowledged before the kill must be there, with the right answer.
       let ackedLost = 0;
@@ -301,8 +343,17 @@ export async function runCrashTest(options: CrashTestOptions): Promise<CrashTest
         if (!same) fail(`after the final clean stop: ${disk.entries.size} entries and ${disk.vectors.size} vectors, not the same ids`);
         if (catalogTotal !== disk.entries.size) fail(`the entry list shows ${catalogTotal} entries, the store holds ${disk.entries.size}`);
         if (disk.integrity !== 'ok') fail(`quick_check after the final stop: ${disk.integrity}`);
-        log(`final: ${disk.entries.size} entries, ${disk.vectors.size} vectors, same ids: ${same}; entry list ${catalogTotal}; ${acked.size} acknowledged entries checked every round`);
-        return { rounds, failures, final: { entries: disk.entries.size, vectors: disk.vectors.size, same, catalog: catalogTotal }, acknowledged: acked.size, acknowledgedByList: listedAcks, dataDir };
+        log(
+          `final: ${disk.entries.size} entries, ${disk.vectors.size} vectors, same ids: ${same}; entry list ${catalogTotal}; ${acked.size} acknowledged entries checked every round`,
+        );
+        return {
+          rounds,
+          failures,
+          final: { entries: disk.entries.size, vectors: disk.vectors.size, same, catalog: catalogTotal },
+          acknowledged: acked.size,
+          acknowledgedByList: listedAcks,
+          dataDir,
+        };
       }
 
       // 4. A write-heavy load, and a SIGKILL at a random moment of it.
@@ -310,7 +361,8 @@ export async function runCrashTest(options: CrashTestOptions): Promise<CrashTest
       const workers = Array.from({ length: options.concurrency }, async (_, worker) => {
         while (!state.killed) {
           const pick = random();
-          const fresh = () => `Round ${round} client ${worker} item ${counter++}: tell the story of the ${TOPICS[Math.floor(random() * TOPICS.length)]} number ${Math.floor(random() * 1e6)}`;
+          const fresh = () =>
+            `Round ${round} client ${worker} item ${counter++}: tell the story of the ${TOPICS[Math.floor(random() * TOPICS.length)]} number ${Math.floor(random() * 1e6)}`;
           if (pick < 0.6) {
             const text = fresh();
             const outcome = await ask(gateway, agent, text, random() < 0.4, state);
@@ -334,7 +386,10 @@ export async function runCrashTest(options: CrashTestOptions): Promise<CrashTest
       const lister = (async () => {
         while (!state.killed) {
           try {
-            const res = await fetch(`${gateway.url}/deja/v1/entries?limit=100&sort=created&order=desc`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(10_000) });
+            const res = await fetch(`${gateway.url}/deja/v1/entries?limit=100&sort=created&order=desc`, {
+              headers: { authorization: `Bearer ${token}` },
+              signal: AbortSignal.timeout(10_000),
+            });
             const page = (await res.json()) as { items: Array<{ id: string }> };
             for (const { id } of page.items) {
               if (!known.has(id)) fail(`round ${round}: the admin API lists ${id}, which no client ever asked for`);
@@ -356,13 +411,17 @@ export async function runCrashTest(options: CrashTestOptions): Promise<CrashTest
       agent.destroy();
 
       if (failures.length > failuresBefore) {
-        const warnings = gateway.output().split('\n').filter((line) => / (warn|error) /.test(line));
+        const warnings = gateway
+          .output()
+          .split('\n')
+          .filter((line) => / (warn|error) /.test(line));
         log(`round ${round}: the gateway's warnings and errors (${warnings.length}):\n  ${warnings.slice(0, 15).join('\n  ')}`);
       }
       const disk = await diskState(dataDir);
       const vectorsWithoutEntry = [...disk.vectors].filter((id) => !disk.entries.has(id)).length;
       if (disk.integrity !== 'ok') fail(`round ${round}: quick_check after the kill: ${disk.integrity}`);
-      if (disk.snapshotError) log(`round ${round}: snapshot unreadable after the kill (${disk.snapshotError}); the next start must rebuild it`);
+      if (disk.snapshotError)
+        log(`round ${round}: snapshot unreadable after the kill (${disk.snapshotError}); the next start must rebuild it`);
       if (vectorsWithoutEntry > 0) fail(`round ${round}: ${vectorsWithoutEntry} vectors on disk whose entry is not`);
       const roundReport: RoundReport = {
         round,
@@ -384,17 +443,28 @@ export async function runCrashTest(options: CrashTestOptions): Promise<CrashTest
       log(
         `round ${round}: started in ${roundReport.startMs} ms, index in line after ${roundReport.repairMs} ms; ` +
           `${ackedNow.length} acknowledged checked (${ackedLost} lost), ${sample.length} unacknowledged checked (${pendingGone} gone, allowed); ` +
-          `killed after ${killAfterMs} ms of load (${state.requests} requests: ${Object.entries(state.outcomes).map(([k, v]) => `${k} ${v}`).join(', ')}); ` +
+          `killed after ${killAfterMs} ms of load (${state.requests} requests: ${Object.entries(state.outcomes)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', ')}); ` +
           `on disk: ${disk.entries.size} entries, ${disk.vectors.size} vectors`,
       );
     }
     throw new Error('unreachable: the last round returns');
   } catch (error) {
     if (!(error instanceof Error && error.message.startsWith('unreachable'))) {
-      fail(`crash test aborted: ${(error as Error).stack ?? String(error)}\n--- the gateway's last output:\n${current?.output().slice(-4000) ?? ''}`);
+      fail(
+        `crash test aborted: ${(error as Error).stack ?? String(error)}\n--- the gateway's last output:\n${current?.output().slice(-4000) ?? ''}`,
+      );
     }
     await current?.kill();
-    return { rounds, failures, final: { entries: 0, vectors: 0, same: false, catalog: 0 }, acknowledged: acked.size, acknowledgedByList: listedAcks, dataDir };
+    return {
+      rounds,
+      failures,
+      final: { entries: 0, vectors: 0, same: false, catalog: 0 },
+      acknowledged: acked.size,
+      acknowledgedByList: listedAcks,
+      dataDir,
+    };
   } finally {
     await sim.stop();
     await rm(root, { recursive: true, force: true });
@@ -413,7 +483,12 @@ async function catalogCount(gateway: GatewayChild, dataDir: string): Promise<num
   for (let i = 0; i < 100 && total !== expected; i++) {
     if (i > 0) await sleep(50);
     expected = await storedCount(dataDir);
-    const page = (await (await fetch(`${gateway.url}/deja/v1/entries?limit=1`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(10_000) })).json()) as { total: number };
+    const page = (await (
+      await fetch(`${gateway.url}/deja/v1/entries?limit=1`, {
+        headers: { authorization: `Bearer ${token}` },
+        signal: AbortSignal.timeout(10_000),
+      })
+    ).json()) as { total: number };
     total = page.total;
   }
   return total;
@@ -431,7 +506,9 @@ export function summarize(report: CrashTestReport): string {
     '| measure | result |',
     '|---|---|',
     `| kills | ${rounds.length} (SIGKILL after ${Math.min(...rounds.map((r) => r.killAfterMs))}–${Math.max(...rounds.map((r) => r.killAfterMs))} ms of load) |`,
-    `| requests | ${sum((r) => r.requests)} (${Object.entries(outcomes).map(([k, v]) => `${k} ${v}`).join(', ')}) |`,
+    `| requests | ${sum((r) => r.requests)} (${Object.entries(outcomes)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}) |`,
     `| restarts that opened the database | ${rounds.length + (report.final.entries || report.final.same ? 1 : 0)} of ${rounds.length + 1} |`,
     `| start (spawn to listening), p50 / max | ${percentileOf(starts, 50)} ms / ${Math.max(...starts)} ms |`,
     `| index in line with the store after start, p50 / max | ${percentileOf(repairs, 50)} ms / ${Math.max(...repairs)} ms |`,
@@ -462,7 +539,9 @@ async function main(): Promise<void> {
     runner: values.runner === 'tsx' ? 'tsx' : 'dist',
     log: (line) => process.stdout.write(`${line}\n`),
   };
-  process.stdout.write(`Deja crash test, ${new Date().toISOString().slice(0, 10)}, seed ${options.seed}, ${options.kills} kills, ${options.concurrency} clients\n`);
+  process.stdout.write(
+    `Deja crash test, ${new Date().toISOString().slice(0, 10)}, seed ${options.seed}, ${options.kills} kills, ${options.concurrency} clients\n`,
+  );
   const report = await runCrashTest(options);
   process.stdout.write(`\n${summarize(report)}\n`);
   if (report.failures.length > 0) {

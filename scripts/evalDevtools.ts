@@ -20,12 +20,20 @@ import { allCases } from '../test/fixtures/devtools/index';
 import type { DevtoolCase, DevtoolModule, DevtoolRequest } from '../test/fixtures/devtools/types';
 import { SESSION_A, SESSION_B } from '../test/fixtures/devtools/workspace';
 
-const ENDPOINTS: Record<DevtoolRequest['endpoint'], Endpoint> = { '/v1/chat/completions': 'chat.completions', '/v1/completions': 'completions' };
+const ENDPOINTS: Record<DevtoolRequest['endpoint'], Endpoint> = {
+  '/v1/chat/completions': 'chat.completions',
+  '/v1/completions': 'completions',
+};
 const TENANT = tenantTag('http://127.0.0.1:8000/v1', 'Bearer team-key');
 
 /** The headers a tool sends, as the gateway reads them. */
 export function hintsOf(request: DevtoolRequest): ClientHints {
-  return { userAgent: request.headers['user-agent'], title: request.headers['x-title'], referer: request.headers['http-referer'], headerNames: Object.keys(request.headers) };
+  return {
+    userAgent: request.headers['user-agent'],
+    title: request.headers['x-title'],
+    referer: request.headers['http-referer'],
+    headerNames: Object.keys(request.headers),
+  };
 }
 
 /** A case read as the gateway reads it: its anatomy and the policy's decision. */
@@ -79,7 +87,10 @@ function tally(judged: JudgedCase[]): Tally {
 
 function printTable(title: string, rows: Array<[string, Tally]>): void {
   process.stdout.write(`\n${title}\n\n| | cases | cache vs skip | right reason | tool named |\n|---|---|---|---|---|\n`);
-  for (const [name, t] of rows) process.stdout.write(`| ${name} | ${t.cases} | ${pct(t.decisionAgrees, t.cases)} | ${pct(t.reasonAgrees, t.cases)} | ${pct(t.toolNamed, t.cases)} |\n`);
+  for (const [name, t] of rows)
+    process.stdout.write(
+      `| ${name} | ${t.cases} | ${pct(t.decisionAgrees, t.cases)} | ${pct(t.reasonAgrees, t.cases)} | ${pct(t.toolNamed, t.cases)} |\n`,
+    );
 }
 
 function group<K extends string>(judged: JudgedCase[], by: (j: JudgedCase) => K): Array<[string, Tally]> {
@@ -89,7 +100,14 @@ function group<K extends string>(judged: JudgedCase[], by: (j: JudgedCase) => K)
 }
 
 /** Later sessions: the share of cases whose two sessions' requests share an exact key (and partition). */
-export function laterSessions(): { pairs: number; differing: number; keyHits: number; partitionPairs: number; partitionHits: number; misses: string[] } {
+export function laterSessions(): {
+  pairs: number;
+  differing: number;
+  keyHits: number;
+  partitionPairs: number;
+  partitionHits: number;
+  misses: string[];
+} {
   let pairs = 0;
   let differing = 0;
   let keyHits = 0;
@@ -119,13 +137,21 @@ function main(): void {
   const verbose = values.verbose ?? process.env.npm_config_verbose === 'true';
   const policy = new Policy();
   const judged = allCases().map(({ module, c }) => judge(module, c, policy));
-  process.stdout.write(`Dev-tool corpus, ${new Date().toISOString().slice(0, 10)}: ${judged.length} labelled requests from ${new Set(judged.map((j) => j.c.tool)).size} tools (dates judged as of ${SESSION_A.now.toISOString().slice(0, 10)})\n`);
+  process.stdout.write(
+    `Dev-tool corpus, ${new Date().toISOString().slice(0, 10)}: ${judged.length} labelled requests from ${new Set(judged.map((j) => j.c.tool)).size} tools (dates judged as of ${SESSION_A.now.toISOString().slice(0, 10)})\n`,
+  );
   for (const split of values.split ? [values.split] : ['dev', 'test']) {
     const items = judged.filter((j) => j.c.split === split);
     const heading = split === 'dev' ? 'dev (tuned on)' : 'test (held out, never tuned on)';
     printTable(`### ${heading}: by tool`, [...group(items, (j) => j.c.tool), ['**all**', tally(items)]]);
-    printTable(`### ${heading}: by expected reason`, group(items, (j) => j.c.expected));
-    printTable(`### ${heading}: by mode`, group(items, (j) => j.c.mode));
+    printTable(
+      `### ${heading}: by expected reason`,
+      group(items, (j) => j.c.expected),
+    );
+    printTable(
+      `### ${heading}: by mode`,
+      group(items, (j) => j.c.mode),
+    );
   }
   const later = laterSessions();
   process.stdout.write(
@@ -137,7 +163,9 @@ function main(): void {
     process.stdout.write('\n### dev cases that disagree\n\n');
     for (const j of judged.filter((item) => item.c.split === 'dev' && !acceptable(item.c, item.predicted))) {
       const span = j.decision.cacheable ? '' : ` ${j.decision.rule} "${(j.decision.span?.text ?? '').slice(0, 60).replace(/\n/g, ' ')}"`;
-      process.stdout.write(`- ${j.c.id} [${j.c.expected} -> ${j.predicted}${span}] (${j.anatomy.tool}, wrapped ${j.anatomy.wrapped}) ${j.c.question.slice(0, 100).replace(/\n/g, ' ')}\n`);
+      process.stdout.write(
+        `- ${j.c.id} [${j.c.expected} -> ${j.predicted}${span}] (${j.anatomy.tool}, wrapped ${j.anatomy.wrapped}) ${j.c.question.slice(0, 100).replace(/\n/g, ' ')}\n`,
+      );
     }
   }
 }

@@ -37,7 +37,15 @@ export function readSet(name: string): LabelledPrompt[] {
 
 interface Scores {
   /** precision/recall accept a reason listed in `also`; the strict ones need the primary label. */
-  rows: Array<{ reason: string; support: number; predicted: number; precision: number; recall: number; strictPrecision: number; strictRecall: number }>;
+  rows: Array<{
+    reason: string;
+    support: number;
+    predicted: number;
+    precision: number;
+    recall: number;
+    strictPrecision: number;
+    strictRecall: number;
+  }>;
   decision: { precision: number; recall: number; falseSkipRate: number };
   mistakes: Array<{ item: LabelledPrompt; predicted: string; rule?: string; span?: string }>;
 }
@@ -85,9 +93,13 @@ function print(name: string, items: LabelledPrompt[], verbose: boolean): void {
   const { rows, decision, mistakes } = score(items);
   const languages = [...new Set(items.map((item) => item.lang))].join(' + ');
   process.stdout.write(`\n### policy-${name}.jsonl: ${items.length} prompts (${languages})\n\n`);
-  process.stdout.write('| reason | prompts | predicted | precision | recall | precision, primary label only | recall, primary label only |\n|---|---|---|---|---|---|---|\n');
+  process.stdout.write(
+    '| reason | prompts | predicted | precision | recall | precision, primary label only | recall, primary label only |\n|---|---|---|---|---|---|---|\n',
+  );
   for (const row of rows) {
-    process.stdout.write(`| ${row.reason} | ${row.support} | ${row.predicted} | ${pct(row.precision)} | ${pct(row.recall)} | ${pct(row.strictPrecision)} | ${pct(row.strictRecall)} |\n`);
+    process.stdout.write(
+      `| ${row.reason} | ${row.support} | ${row.predicted} | ${pct(row.precision)} | ${pct(row.recall)} | ${pct(row.strictPrecision)} | ${pct(row.strictRecall)} |\n`,
+    );
   }
   process.stdout.write(
     `| skip decision (any reason) | ${items.filter((item) => item.label !== 'cacheable').length} | ${items.filter((item) => !['cacheable'].includes(item.label)).length} | ${pct(decision.precision)} | ${pct(decision.recall)} | | |\n`,
@@ -95,7 +107,9 @@ function print(name: string, items: LabelledPrompt[], verbose: boolean): void {
   process.stdout.write(`\nCacheable prompts skipped by mistake: ${pct(decision.falseSkipRate * 100)}%\n`);
   if (verbose) {
     for (const { item, predicted, rule, span } of mistakes) {
-      process.stdout.write(`- ${item.id} [${item.label}${item.also?.length ? `|${item.also.join('|')}` : ''} -> ${predicted}${rule ? ` ${rule} "${span}"` : ''}] ${item.prompt.slice(0, 140).replace(/\n/g, ' ')}\n`);
+      process.stdout.write(
+        `- ${item.id} [${item.label}${item.also?.length ? `|${item.also.join('|')}` : ''} -> ${predicted}${rule ? ` ${rule} "${span}"` : ''}] ${item.prompt.slice(0, 140).replace(/\n/g, ' ')}\n`,
+      );
     }
   }
 }

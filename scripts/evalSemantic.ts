@@ -72,12 +72,25 @@ async function store(cache: LlmCache, question: string, context: string, text: s
   const identity = identifyRequest('chat.completions', tenant, request(question, context));
   const lookup = await cache.lookup({ endpoint: 'chat.completions', identity, tenant, threshold: 2 });
   const semantic = lookup.kind === 'miss' ? lookup.semantic : undefined;
-  const entry = await cache.store({ endpoint: 'chat.completions', identity, tenant, model: 'eval-model', response: answer(text), source: 'json', ttlSeconds: 86_400, semantic });
+  const entry = await cache.store({
+    endpoint: 'chat.completions',
+    identity,
+    tenant,
+    model: 'eval-model',
+    response: answer(text),
+    source: 'json',
+    ttlSeconds: 86_400,
+    semantic,
+  });
   return entry!.id;
 }
 
 /** Asks through the cache with a threshold of 0, so the nearest neighbour always comes back. */
-async function nearest(cache: LlmCache, question: string, context: string): Promise<{ id: string | undefined; similarity: number | undefined }> {
+async function nearest(
+  cache: LlmCache,
+  question: string,
+  context: string,
+): Promise<{ id: string | undefined; similarity: number | undefined }> {
   const identity = identifyRequest('chat.completions', tenant, request(question, context));
   const result = await cache.lookup({ endpoint: 'chat.completions', identity, tenant, threshold: -1 });
   if (result.kind === 'semantic') return { id: result.entry.id, similarity: result.similarity };
@@ -120,8 +133,12 @@ async function evalQqp(model: string, dtype: EmbeddingDtype, file: string, limit
   await close();
   const duplicates = pairs.filter((pair) => pair.same).length;
   const others = pairs.length - duplicates;
-  process.stdout.write(`\n### ${file.split('/').at(-1)}: ${pairs.length} pairs, ${duplicates} duplicates (store a, ask b, one context per pair)\n\n`);
-  process.stdout.write('| threshold | hits | correct | false hits | precision | recall | false-hit rate |\n|---|---|---|---|---|---|---|\n');
+  process.stdout.write(
+    `\n### ${file.split('/').at(-1)}: ${pairs.length} pairs, ${duplicates} duplicates (store a, ask b, one context per pair)\n\n`,
+  );
+  process.stdout.write(
+    '| threshold | hits | correct | false hits | precision | recall | false-hit rate |\n|---|---|---|---|---|---|---|\n',
+  );
   let suggested: number | undefined;
   for (const threshold of THRESHOLDS) {
     let correct = 0;
@@ -134,7 +151,9 @@ async function evalQqp(model: string, dtype: EmbeddingDtype, file: string, limit
     });
     const precision = correct / (correct + wrong);
     if (suggested === undefined && precision >= TARGET_PRECISION) suggested = threshold;
-    process.stdout.write(`| ${threshold} | ${correct + wrong} | ${correct} | ${wrong} | ${pct(precision)} | ${pct(correct / duplicates)} | ${pct(wrong / others)} |\n`);
+    process.stdout.write(
+      `| ${threshold} | ${correct + wrong} | ${correct} | ${wrong} | ${pct(precision)} | ${pct(correct / duplicates)} | ${pct(wrong / others)} |\n`,
+    );
   }
   process.stdout.write(
     suggested === undefined
@@ -151,7 +170,9 @@ async function evalGptCache(model: string, dtype: EmbeddingDtype, file: string, 
   const found: Array<{ id: string | undefined; similarity: number | undefined }> = [];
   for (const pair of pairs) found.push(await nearest(cache, pair.b, 'gptcache benchmark'));
   await close();
-  process.stdout.write(`\n### ${file.split('/').at(-1)}: ${pairs.length} paraphrase pairs (every a stored in one context, every b asked)\n\n`);
+  process.stdout.write(
+    `\n### ${file.split('/').at(-1)}: ${pairs.length} paraphrase pairs (every a stored in one context, every b asked)\n\n`,
+  );
   process.stdout.write('| threshold | hits | wrong entry | misses | hit rate | precision |\n|---|---|---|---|---|---|\n');
   for (const threshold of THRESHOLDS) {
     let hits = 0;
@@ -161,9 +182,13 @@ async function evalGptCache(model: string, dtype: EmbeddingDtype, file: string, 
       hits++;
       if (result.id !== ids[i]) wrong++;
     });
-    process.stdout.write(`| ${threshold} | ${hits} | ${wrong} | ${pairs.length - hits} | ${pct(hits / pairs.length)} | ${pct((hits - wrong) / hits)} |\n`);
+    process.stdout.write(
+      `| ${threshold} | ${hits} | ${wrong} | ${pairs.length - hits} | ${pct(hits / pairs.length)} | ${pct((hits - wrong) / hits)} |\n`,
+    );
   }
-  process.stdout.write("\nGPTCache's own table for this set: threshold 0.95: 425 hits, 25 wrong, 549 misses; 0.90: 804 / 77 / 118; 0.80: 904 / 92 / 3.\n");
+  process.stdout.write(
+    "\nGPTCache's own table for this set: threshold 0.95: 425 hits, 25 wrong, 549 misses; 0.90: 804 / 77 / 118; 0.80: 904 / 92 / 3.\n",
+  );
 }
 
 async function main(): Promise<void> {
@@ -191,7 +216,8 @@ async function main(): Promise<void> {
   };
   const isNumber = (value: string) => /^\d+$/.test(value);
   const isDtype = (value: string) => ['fp32', 'fp16', 'q8', 'int8', 'uint8', 'q4'].includes(value);
-  const model = values['embedding-model'] ?? fromNpm('embedding_model', (value) => !isNumber(value) && !isDtype(value)) ?? DEFAULT_EMBEDDING_MODEL;
+  const model =
+    values['embedding-model'] ?? fromNpm('embedding_model', (value) => !isNumber(value) && !isDtype(value)) ?? DEFAULT_EMBEDDING_MODEL;
   const dtype = (values.dtype ?? fromNpm('dtype', isDtype) ?? 'q8') as EmbeddingDtype;
   const limitRaw = values.limit ?? fromNpm('limit', isNumber);
   const limit = limitRaw ? Number(limitRaw) : undefined;
@@ -200,7 +226,10 @@ async function main(): Promise<void> {
   const qqpFile = dataDir ? resolve(dataDir, 'qqp-dev.jsonl') : resolve(values.data ?? SAMPLE);
   const gptCacheFile = dataDir ? resolve(dataDir, 'gptcache-mock-pairs.jsonl') : undefined;
   for (const file of [qqpFile, gptCacheFile]) {
-    if (file !== undefined && !existsSync(file)) throw new Error(`${file} not found (${dataDir ? '--data-dir needs qqp-dev.jsonl and gptcache-mock-pairs.jsonl' : '--data names a JSONL file of {"a","b","same"} pairs'})`);
+    if (file !== undefined && !existsSync(file))
+      throw new Error(
+        `${file} not found (${dataDir ? '--data-dir needs qqp-dev.jsonl and gptcache-mock-pairs.jsonl' : '--data names a JSONL file of {"a","b","same"} pairs'})`,
+      );
   }
   process.stdout.write(`Semantic evaluation of ${model} (${dtype}), ${new Date().toISOString().slice(0, 10)}\n`);
   await evalQqp(model, dtype, qqpFile, limit);

@@ -37,7 +37,16 @@ import { HashEmbedder } from './evalVerified/hashEmbedder';
 import { intentQueries } from './evalVerified/intents';
 import { markdownTable, overlapTable, staticTable, verifiedTable } from './evalVerified/report';
 import { seedOf } from './evalVerified/seeded';
-import { contradictions, prepare, queriesFromPairs, readPairs, splitOf, type Labelling, type Pair, type PreparedStream } from './evalVerified/streams';
+import {
+  contradictions,
+  prepare,
+  queriesFromPairs,
+  readPairs,
+  splitOf,
+  type Labelling,
+  type Pair,
+  type PreparedStream,
+} from './evalVerified/streams';
 
 const ROOT = resolve(__dirname, '..');
 const EMBEDDERS = ['deterministic', 'random', 'model'] as const;
@@ -100,11 +109,15 @@ function parseOptions(): Options {
     return value;
   };
   const model = values['embedding-model'];
-  const embedderList = values.embedder === 'all' ? [...EMBEDDERS] : (values.embedder?.split(',') ?? ['deterministic', 'random', ...(model ? ['model'] : [])]);
-  for (const name of embedderList) if (!(EMBEDDERS as readonly string[]).includes(name)) throw new Error(`unknown embedder ${name}: one of ${EMBEDDERS.join(', ')}, or all`);
+  const embedderList =
+    values.embedder === 'all' ? [...EMBEDDERS] : (values.embedder?.split(',') ?? ['deterministic', 'random', ...(model ? ['model'] : [])]);
+  for (const name of embedderList)
+    if (!(EMBEDDERS as readonly string[]).includes(name))
+      throw new Error(`unknown embedder ${name}: one of ${EMBEDDERS.join(', ')}, or all`);
   if (embedderList.includes('model') && !model) throw new Error('--embedder model needs --embedding-model <dir or id>');
   const streams = values.streams?.split(',') ?? [...STREAMS];
-  for (const name of streams) if (!(STREAMS as readonly string[]).includes(name)) throw new Error(`unknown stream ${name}: one of ${STREAMS.join(', ')}`);
+  for (const name of streams)
+    if (!(STREAMS as readonly string[]).includes(name)) throw new Error(`unknown stream ${name}: one of ${STREAMS.join(', ')}`);
   const revalidateShare = Number(values['revalidate-share'] ?? 0.02);
   if (!(revalidateShare >= 0 && revalidateShare <= 1)) throw new Error('--revalidate-share must be in [0, 1]');
   const storeOnExplore = values['store-on-explore'] ?? 'always';
@@ -121,9 +134,14 @@ function parseOptions(): Options {
     process.exit(1);
   };
   if (needsDataDir && !existsSync(dataDir)) {
-    fail(`no data folder ${dataDir}: pass --data-dir <dir> holding qqp-dev.jsonl and gptcache-mock-pairs.jsonl (or --data <pairs.jsonl> --streams qqp,intents)`);
+    fail(
+      `no data folder ${dataDir}: pass --data-dir <dir> holding qqp-dev.jsonl and gptcache-mock-pairs.jsonl (or --data <pairs.jsonl> --streams qqp,intents)`,
+    );
   }
-  const files = [...(streams.includes('qqp') ? [qqpFile] : []), ...(streams.includes('gptcache') ? [join(dataDir, 'gptcache-mock-pairs.jsonl')] : [])];
+  const files = [
+    ...(streams.includes('qqp') ? [qqpFile] : []),
+    ...(streams.includes('gptcache') ? [join(dataDir, 'gptcache-mock-pairs.jsonl')] : []),
+  ];
   for (const file of files) if (!existsSync(file)) fail(`no pairs file ${file}`);
   return {
     quick,
@@ -148,14 +166,18 @@ function parseOptions(): Options {
 /** A data file as the report names it: rows and the start of its SHA-256. */
 function describeFile(file: string): string {
   const content = readFileSync(file);
-  const rows = content.toString('utf8').split('\n').filter((line) => line.trim() !== '').length;
+  const rows = content
+    .toString('utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '').length;
   return `\`${basename(file)}\` (${rows.toLocaleString('en')} rows, sha256 ${createHash('sha256').update(content).digest('hex').slice(0, 12)})`;
 }
 
 /** A stream of labelled pairs; with merged labels, says how many non-duplicate pairs other pairs joined. */
 function pairStream(name: string, description: string, pairs: Pair[], labelling: Labelling): PreparedStream {
   const queries = queriesFromPairs(pairs, labelling);
-  const joined = labelling === 'merged' ? `; ${contradictions(pairs, queries)} non-duplicate pairs joined into one label by other pairs` : '';
+  const joined =
+    labelling === 'merged' ? `; ${contradictions(pairs, queries)} non-duplicate pairs joined into one label by other pairs` : '';
   return prepare(name, `${description}${joined}`, queries);
 }
 
@@ -170,23 +192,36 @@ function buildStreams(options: Options): { streams: PreparedStream[]; notes: str
   if (options.streams.includes('qqp')) {
     const file = options.qqpFile;
     const pairs = readPairs(file).slice(0, options.pairs);
-    notes.push(`qqp: the first ${pairs.length.toLocaleString('en')} pairs of ${describeFile(file)}; a pair is test when FNV-1a(a + NUL + b) mod 3 = 2, else dev`);
+    notes.push(
+      `qqp: the first ${pairs.length.toLocaleString('en')} pairs of ${describeFile(file)}; a pair is test when FNV-1a(a + NUL + b) mod 3 = 2, else dev`,
+    );
     for (const split of ['dev', 'test'] as const) {
       const chosen = pairs.filter((pair) => splitOf(pair) === split);
       const duplicates = chosen.filter((pair) => pair.same).length;
-      streams.push(pairStream(`qqp-${split}`, `QQP, ${split} split: ${chosen.length.toLocaleString('en')} pairs (${duplicates.toLocaleString('en')} duplicates)`, chosen, options.labelling));
+      streams.push(
+        pairStream(
+          `qqp-${split}`,
+          `QQP, ${split} split: ${chosen.length.toLocaleString('en')} pairs (${duplicates.toLocaleString('en')} duplicates)`,
+          chosen,
+          options.labelling,
+        ),
+      );
     }
   }
   if (options.streams.includes('gptcache')) {
     const file = join(options.dataDir, 'gptcache-mock-pairs.jsonl');
     const pairs = readPairs(file).slice(0, options.gptcachePairs);
-    notes.push(`gptcache: ${options.gptcachePairs ? `the first ${pairs.length} pairs of ` : ''}${describeFile(file)}, every pair a duplicate`);
+    notes.push(
+      `gptcache: ${options.gptcachePairs ? `the first ${pairs.length} pairs of ` : ''}${describeFile(file)}, every pair a duplicate`,
+    );
     streams.push(pairStream('gptcache', `GPTCache paraphrase pairs: ${pairs.length.toLocaleString('en')} pairs`, pairs, options.labelling));
   }
   if (options.streams.includes('intents')) {
     const seed = seedOf('intents', options.seed);
     const { queries, labels } = intentQueries(options.intentQueries, seed);
-    notes.push(`intents: ${queries.length.toLocaleString('en')} queries drawn (seed ${seed}) with Zipf popularity 1/rank over ${labels.length} labels (40 topics × 15 intents, 21 labels a topic once slots are filled); orders are shuffles of this one multiset`);
+    notes.push(
+      `intents: ${queries.length.toLocaleString('en')} queries drawn (seed ${seed}) with Zipf popularity 1/rank over ${labels.length} labels (40 topics × 15 intents, 21 labels a topic once slots are filled); orders are shuffles of this one multiset`,
+    );
     streams.push(prepare('intents', `synthetic intents: ${queries.length.toLocaleString('en')} queries`, queries));
   }
   return { streams, notes };
@@ -202,25 +237,42 @@ async function openEmbedder(name: EmbedderName, options: Options): Promise<Loade
   const threads = Math.max(1, Math.min(4, cpus().length - 1));
   switch (name) {
     case 'deterministic':
-      return { name, description: 'feature hashing of words, word pairs and character trigrams into 384 dimensions (scripts/evalVerified/hashEmbedder.ts)', embedder: new HashEmbedder() };
+      return {
+        name,
+        description:
+          'feature hashing of words, word pairs and character trigrams into 384 dimensions (scripts/evalVerified/hashEmbedder.ts)',
+        embedder: new HashEmbedder(),
+      };
     case 'random': {
       const spec: BertSpec = options.randomSpec === 'tiny' ? TINY_BERT : MINILM_L12_MULTILINGUAL;
       const dir = join(tmpdir(), 'deja-eval-models', `${options.randomSpec}-bert-random`);
       await writeBertModel(dir, spec, { fp32: true });
       const description = `random-weight BERT (${options.randomSpec === 'tiny' ? 'TINY_BERT' : 'MINILM_L12_MULTILINGUAL'}: ${spec.numLayers} layers, hidden ${spec.hiddenSize}, seed ${spec.seed}), fp32, through WorkerEmbedder`;
-      return { name, description, embedder: new WorkerEmbedder({ model: dir, dtype: 'fp32', cacheDir: null, allowDownload: false, threads }) };
+      return {
+        name,
+        description,
+        embedder: new WorkerEmbedder({ model: dir, dtype: 'fp32', cacheDir: null, allowDownload: false, threads }),
+      };
     }
     case 'model': {
       const model = options.model!;
       // A local directory never touches the network; a hub id may be fetched, as eval:semantic does.
       const local = existsSync(model);
-      return { name, description: `${model} (${options.dtype}) through WorkerEmbedder`, embedder: new WorkerEmbedder({ model, dtype: options.dtype, cacheDir: null, allowDownload: !local, threads }) };
+      return {
+        name,
+        description: `${model} (${options.dtype}) through WorkerEmbedder`,
+        embedder: new WorkerEmbedder({ model, dtype: options.dtype, cacheDir: null, allowDownload: !local, threads }),
+      };
     }
   }
 }
 
 /** Embeds every distinct text of every stream once; the vectors serve every order and policy. */
-async function embedAll(embedder: Embedder, texts: string[], log: (line: string) => void): Promise<{ vectors: Map<string, Float32Array | undefined>; dimension: number; seconds: number }> {
+async function embedAll(
+  embedder: Embedder,
+  texts: string[],
+  log: (line: string) => void,
+): Promise<{ vectors: Map<string, Float32Array | undefined>; dimension: number; seconds: number }> {
   const began = performance.now();
   const info = await embedder.load();
   const vectors = new Map<string, Float32Array | undefined>();
@@ -241,7 +293,11 @@ function commandLine(): string {
 
 function gitCommit(): string {
   try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
   } catch {
     return 'unknown';
   }
@@ -250,31 +306,53 @@ function gitCommit(): string {
 function printHeader(options: Options, notes: string[], streams: PreparedStream[]): void {
   const out = (text: string) => process.stdout.write(text);
   out(`# Verified semantic decisions: labelled streams replayed through the real decision code\n\n`);
-  out(`- Date: ${new Date().toISOString()}; Node ${process.version}; ${cpus().length} CPUs; commit ${gitCommit()} (plus the working tree)\n`);
+  out(
+    `- Date: ${new Date().toISOString()}; Node ${process.version}; ${cpus().length} CPUs; commit ${gitCommit()} (plus the working tree)\n`,
+  );
   out(`- Command: \`${commandLine()}\`${options.quick ? ' (quick: fewer orders, smaller sets)' : ''}\n`);
-  out(`- Seed ${options.seed}: order k of a stream is a Fisher–Yates shuffle seeded with FNV-1a("<stream>#order<k>#${options.seed}"); the revalidation draws of order k are seeded alike ("<stream>#order<k>#revalidate"), the same for every δ\n`);
+  out(
+    `- Seed ${options.seed}: order k of a stream is a Fisher–Yates shuffle seeded with FNV-1a("<stream>#order<k>#${options.seed}"); the revalidation draws of order k are seeded alike ("<stream>#order<k>#revalidate"), the same for every δ\n`,
+  );
   for (const note of notes) out(`- Data: ${note}\n`);
   out(
-    `- Policies: verified (VerifiedDecision, floor ${DEFAULT_VERIFIED.floor}, confidence ${DEFAULT_VERIFIED.confidence}, a fresh ObservationBook per run) at δ ∈ {${DELTAS.join(', ')}}, with ${(options.revalidateShare * 100).toFixed(1)}% of served hits revalidated and ${options.storeOnExplore === 'always' ? 'every explored query stored' : 'an explored query stored only when the stored answer was wrong (vCache\'s rule, not Deja\'s)'}; static thresholds ${STATIC_THRESHOLDS.join(', ')}; the hindsight-best static threshold per δ and order: the highest hit rate with wrong share ≤ δ among 0.700, 0.701, …, 0.999 (needs the labels; verified does not)\n`,
+    `- Policies: verified (VerifiedDecision, floor ${DEFAULT_VERIFIED.floor}, confidence ${DEFAULT_VERIFIED.confidence}, a fresh ObservationBook per run) at δ ∈ {${DELTAS.join(', ')}}, with ${(options.revalidateShare * 100).toFixed(1)}% of served hits revalidated and ${options.storeOnExplore === 'always' ? 'every explored query stored' : "an explored query stored only when the stored answer was wrong (vCache's rule, not Deja's)"}; static thresholds ${STATIC_THRESHOLDS.join(', ')}; the hindsight-best static threshold per δ and order: the highest hit rate with wrong share ≤ δ among 0.700, 0.701, …, 0.999 (needs the labels; verified does not)\n`,
   );
-  out(`- Judge: a served answer is right when the stored question and the new one share a label. Wrong share = wrong served hits / served semantic hits (0 when none served). Hit rate = served semantic hits / queries that reached the semantic level (exact repeats and texts the model cannot embed whole are counted apart).\n\n`);
+  out(
+    `- Judge: a served answer is right when the stored question and the new one share a label. Wrong share = wrong served hits / served semantic hits (0 when none served). Hit rate = served semantic hits / queries that reached the semantic level (exact repeats and texts the model cannot embed whole are counted apart).\n\n`,
+  );
   out(
     markdownTable(
       ['stream', 'what', 'queries', 'distinct texts', 'labels', 'orders'],
-      streams.map((s) => [s.name, s.description, s.queries.length.toLocaleString('en'), s.texts.length.toLocaleString('en'), s.labels.toLocaleString('en'), String(options.orders)]),
+      streams.map((s) => [
+        s.name,
+        s.description,
+        s.queries.length.toLocaleString('en'),
+        s.texts.length.toLocaleString('en'),
+        s.labels.toLocaleString('en'),
+        String(options.orders),
+      ]),
     ),
   );
 }
 
 function printResult(stream: PreparedStream, embedder: LoadedEmbedder, result: StreamResult): void {
   const out = (text: string) => process.stdout.write(text);
-  const split = stream.name === 'qqp-dev' ? ' (dev: the split the decision constants may be tuned on)' : stream.name === 'qqp-test' ? ' (test: held out, never tuned on)' : '';
+  const split =
+    stream.name === 'qqp-dev'
+      ? ' (dev: the split the decision constants may be tuned on)'
+      : stream.name === 'qqp-test'
+        ? ' (test: held out, never tuned on)'
+        : '';
   out(`\n## ${stream.name}${split} × ${embedder.name}\n\n`);
   out(
     `${stream.description}; per order: ${result.exact.toLocaleString('en')} exact repeats, ${result.unembedded.toLocaleString('en')} texts without a vector, ${result.semantic.toLocaleString('en')} queries at the semantic level.\n\n`,
   );
-  out(`Overlap of the labels in this embedder's similarities (int8 scores, as the index reports them):\n\n${overlapTable(result.overlap)}\n`);
-  out(`Verified against the hindsight-best static threshold, ${result.verified.get(DELTAS[0])!.length} orders (one row per δ):\n\n${verifiedTable(result)}\n`);
+  out(
+    `Overlap of the labels in this embedder's similarities (int8 scores, as the index reports them):\n\n${overlapTable(result.overlap)}\n`,
+  );
+  out(
+    `Verified against the hindsight-best static threshold, ${result.verified.get(DELTAS[0])!.length} orders (one row per δ):\n\n${verifiedTable(result)}\n`,
+  );
   out(`Static thresholds over the same orders:\n\n${staticTable(result)}\n`);
   out(
     result.check.mismatches.length === 0
@@ -282,7 +360,9 @@ function printResult(stream: PreparedStream, embedder: LoadedEmbedder, result: S
       : `Check FAILED: the static sweep differs from the real replay on order 1: ${result.check.mismatches.join('; ')}\n`,
   );
   const { table, sweep, verified, check } = result.seconds;
-  out(`Time: similarity table ${table.toFixed(1)} s, static sweep ${sweep.toFixed(1)} s, verified replays ${verified.toFixed(1)} s, check ${check.toFixed(1)} s.\n`);
+  out(
+    `Time: similarity table ${table.toFixed(1)} s, static sweep ${sweep.toFixed(1)} s, verified replays ${verified.toFixed(1)} s, check ${check.toFixed(1)} s.\n`,
+  );
 }
 
 async function main(): Promise<void> {
@@ -293,7 +373,10 @@ async function main(): Promise<void> {
   printHeader(options, notes, streams);
 
   const allTexts = [...new Set(streams.flatMap((stream) => stream.texts))];
-  const embedded = new Map<EmbedderName, { loaded: LoadedEmbedder; vectors: Map<string, Float32Array | undefined>; dimension: number; seconds: number }>();
+  const embedded = new Map<
+    EmbedderName,
+    { loaded: LoadedEmbedder; vectors: Map<string, Float32Array | undefined>; dimension: number; seconds: number }
+  >();
   for (const name of options.embedders) {
     log(`embedding ${allTexts.length} texts with ${name}`);
     const loaded = await openEmbedder(name, options);
@@ -321,7 +404,13 @@ async function main(): Promise<void> {
     for (const { loaded, vectors, dimension } of embedded.values()) {
       const sectionBegan = performance.now();
       log(`${stream.name} × ${loaded.name}`);
-      const result = evaluateStream(stream, stream.texts.map((text) => vectors.get(text)), dimension, options, (line) => log(`  ${line} (${Math.round((performance.now() - sectionBegan) / 1000)} s)`));
+      const result = evaluateStream(
+        stream,
+        stream.texts.map((text) => vectors.get(text)),
+        dimension,
+        options,
+        (line) => log(`  ${line} (${Math.round((performance.now() - sectionBegan) / 1000)} s)`),
+      );
       printResult(stream, loaded, result);
     }
   }

@@ -64,7 +64,8 @@ function parseOptions(): Options {
   };
   const listOf = <T extends string>(raw: string | undefined, allowed: readonly T[], name: string): T[] => {
     const list = raw?.split(',') ?? [...allowed];
-    for (const item of list) if (!(allowed as readonly string[]).includes(item)) throw new Error(`--${name}: unknown ${item} (one of ${allowed.join(', ')})`);
+    for (const item of list)
+      if (!(allowed as readonly string[]).includes(item)) throw new Error(`--${name}: unknown ${item} (one of ${allowed.join(', ')})`);
     return list as T[];
   };
   const dtype = values.dtype ?? 'fp32';
@@ -92,18 +93,26 @@ const intentOf = (answer: string): number | undefined => {
 };
 
 /** An upstream that answers by intent, and answers the llm judge truthfully. */
-async function startLabelUpstream(labelOf: Map<string, number>, labels: IntentLabel[]): Promise<{ url: string; close: () => Promise<void>; calls: () => number }> {
+async function startLabelUpstream(
+  labelOf: Map<string, number>,
+  labels: IntentLabel[],
+): Promise<{ url: string; close: () => Promise<void>; calls: () => number }> {
   let calls = 0;
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       if (req.url !== '/v1/chat/completions') {
-        res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: 'not here', type: 'not_found', code: null } }));
+        res
+          .writeHead(404, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ error: { message: 'not here', type: 'not_found', code: null } }));
         return;
       }
       calls++;
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { model: string; messages: Array<{ role: string; content: string }> };
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+        model: string;
+        messages: Array<{ role: string; content: string }>;
+      };
       const asked = body.messages.at(-1)?.content ?? '';
       let content: string;
       const judged = /Answer A:\n([\s\S]*?)\n\nAnswer B:\n([\s\S]*?)\n\nDo A and B give the same answer/.exec(asked);
@@ -112,7 +121,14 @@ async function startLabelUpstream(labelOf: Map<string, number>, labels: IntentLa
         const label = labelOf.get(asked);
         content = label === undefined ? 'I do not know that question.' : answerOf(labels[label]!, label);
       }
-      const reply = { id: `cmpl-${calls}`, object: 'chat.completion', created: 0, model: body.model, choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }], usage: { prompt_tokens: 20, completion_tokens: 20, total_tokens: 40 } };
+      const reply = {
+        id: `cmpl-${calls}`,
+        object: 'chat.completion',
+        created: 0,
+        model: body.model,
+        choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
+        usage: { prompt_tokens: 20, completion_tokens: 20, total_tokens: 40 },
+      };
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(reply));
     });
   });
@@ -130,7 +146,20 @@ interface Gateway {
 /** `deja serve` from dist/, as a user starts it, in its own data directory. */
 async function startGateway(upstream: string, dataDir: string, model: string, dtype: string, mode: Mode, judge: Judge): Promise<Gateway> {
   const args = [resolve(ROOT, 'dist/cli.js'), 'serve', '--port', '0', '--upstream', upstream, '--data', dataDir, '--log-level', 'warn'];
-  args.push('--embedding-model', model, '--embedding-dtype', dtype, '--embedding-download', 'off', '--semantic-mode', mode, '--answer-judge', judge, '--vllm-metrics-interval', '3600');
+  args.push(
+    '--embedding-model',
+    model,
+    '--embedding-dtype',
+    dtype,
+    '--embedding-download',
+    'off',
+    '--semantic-mode',
+    mode,
+    '--answer-judge',
+    judge,
+    '--vllm-metrics-interval',
+    '3600',
+  );
   const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const url = await new Promise<string>((found, failed) => {
@@ -144,7 +173,8 @@ async function startGateway(upstream: string, dataDir: string, model: string, dt
     child.once('exit', (code) => failed(new Error(`deja serve exited with ${code}:\n${output.slice(-2000)}`)));
   });
   const token = (await readFile(join(dataDir, ADMIN_TOKEN_FILE), 'utf8')).trim();
-  const admin = async <T>(path: string): Promise<T> => (await (await fetch(`${url}/deja/v1${path}`, { headers: { authorization: `Bearer ${token}` } })).json()) as T;
+  const admin = async <T>(path: string): Promise<T> =>
+    (await (await fetch(`${url}/deja/v1${path}`, { headers: { authorization: `Bearer ${token}` } })).json()) as T;
   const stop = () =>
     new Promise<void>((done) => {
       child.once('exit', () => done());
@@ -188,13 +218,34 @@ interface Run {
   seconds: number;
 }
 
-async function runOne(queries: Query[], labels: IntentLabel[], model: string, dtype: string, mode: Mode, judge: Judge, order: number): Promise<Run> {
+async function runOne(
+  queries: Query[],
+  labels: IntentLabel[],
+  model: string,
+  dtype: string,
+  mode: Mode,
+  judge: Judge,
+  order: number,
+): Promise<Run> {
   const began = performance.now();
   const labelOf = new Map(queries.map((query) => [query.text, query.label]));
   const upstream = await startLabelUpstream(labelOf, labels);
   const dataDir = await mkdtemp(join(tmpdir(), 'deja-eval-gateway-'));
   const gateway = await startGateway(upstream.url, dataDir, model, dtype, mode, judge);
-  const run: Run = { mode, judge, order, queries: queries.length, exact: 0, semantic: 0, wrong: 0, explorations: 0, observations: 0, observedWrong: 0, servedFrom: null, seconds: 0 };
+  const run: Run = {
+    mode,
+    judge,
+    order,
+    queries: queries.length,
+    exact: 0,
+    semantic: 0,
+    wrong: 0,
+    explorations: 0,
+    observations: 0,
+    observedWrong: 0,
+    servedFrom: null,
+    seconds: 0,
+  };
   try {
     await settle(gateway, 0);
     for (const query of queries) {
@@ -260,7 +311,9 @@ async function main(): Promise<void> {
   out(`# Verified semantic hits through the gateway\n\n`);
   out(`- Date: ${new Date().toISOString()}; Node ${process.version}\n`);
   out(`- Command: \`npx tsx scripts/evalVerifiedGateway.ts ${process.argv.slice(2).join(' ')}\`\n`);
-  out(`- Model: ${options.model ?? 'the random-weight TINY_BERT the tests build'} (${options.dtype}), loaded by \`deja serve\`; ${options.queries} intents questions (${new Set(queries.map((q) => q.label)).size} intents over 40 topics), ${options.orders} shuffled orders; static is the default threshold (0.95), verified δ = 2%\n\n`);
+  out(
+    `- Model: ${options.model ?? 'the random-weight TINY_BERT the tests build'} (${options.dtype}), loaded by \`deja serve\`; ${options.queries} intents questions (${new Set(queries.map((q) => q.label)).size} intents over 40 topics), ${options.orders} shuffled orders; static is the default threshold (0.95), verified δ = 2%\n\n`,
+  );
   out(
     markdownTable(
       ['mode', 'judge', 'order', 'exact hits', 'semantic hits', 'wrong', 'explorations', 'observations (wrong)', 'served from', 'time'],

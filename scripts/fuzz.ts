@@ -32,18 +32,23 @@ async function main(): Promise<number> {
     },
   });
   if (values.help) {
-    process.stdout.write('npm run fuzz -- [--seed <n>] [--requests <n>] [--case <n>]... [--pairs <n>] [--pair <n>]... [--concurrency <n>] [--api-token] [--verbose]\n');
+    process.stdout.write(
+      'npm run fuzz -- [--seed <n>] [--requests <n>] [--case <n>]... [--pairs <n>] [--pair <n>]... [--concurrency <n>] [--api-token] [--verbose]\n',
+    );
     return 0;
   }
   const seed = values.seed !== undefined ? Number(values.seed) : (Date.now() ^ (process.pid << 16)) >>> 0;
   const requests = Number(values.requests);
   const pairs = Number(values.pairs);
-  if (!Number.isInteger(seed) || !Number.isInteger(requests) || requests < 1 || !Number.isInteger(pairs) || pairs < 0) throw new Error('--seed, --requests and --pairs take whole numbers');
+  if (!Number.isInteger(seed) || !Number.isInteger(requests) || requests < 1 || !Number.isInteger(pairs) || pairs < 0)
+    throw new Error('--seed, --requests and --pairs take whole numbers');
   const only = values.case?.map(Number);
   const onlyPairs = values.pair?.map(Number);
   // Replaying pairs runs only those; replaying cases runs no pairs.
   if (onlyPairs) return numberCampaign(seed, pairs, onlyPairs, values.verbose);
-  process.stdout.write(`Deja hostile-input fuzz: seed ${seed}, ${only ? `cases ${only.join(', ')}` : `${requests} requests`}${values['api-token'] ? ', --api-token on' : ''}\n`);
+  process.stdout.write(
+    `Deja hostile-input fuzz: seed ${seed}, ${only ? `cases ${only.join(', ')}` : `${requests} requests`}${values['api-token'] ? ', --api-token on' : ''}\n`,
+  );
   const report = await runCampaign({
     seed,
     requests,

@@ -79,7 +79,10 @@ const PLACES: Record<string, { endpoints: Array<NumberPair['endpoint']>; json: s
     endpoints: ['chat'],
     json: `"tools":[{"type":"function","function":{"name":"lookup","parameters":{"type":"object","properties":{"n":{"type":"integer","maximum":${NUMBER}}}}}}]`,
   },
-  response_format: { endpoints: ['chat'], json: `"response_format":{"type":"json_schema","json_schema":{"name":"n","schema":{"type":"array","items":[1,{"minimum":${NUMBER}}]}}}` },
+  response_format: {
+    endpoints: ['chat'],
+    json: `"response_format":{"type":"json_schema","json_schema":{"name":"n","schema":{"type":"array","items":[1,{"minimum":${NUMBER}}]}}}`,
+  },
 };
 
 export const numberPairArbitrary: fc.Arbitrary<NumberPair> = fc
@@ -95,7 +98,8 @@ export const numberPairArbitrary: fc.Arbitrary<NumberPair> = fc
   .map(({ place, completions, stream, literals: pair, prompt, fieldFirst }) => {
     const spec = PLACES[place]!;
     const endpoint = completions && spec.endpoints.includes('completions') ? 'completions' : 'chat';
-    const question = endpoint === 'chat' ? `"messages":[{"role":"user","content":${JSON.stringify(prompt)}}]` : `"prompt":${JSON.stringify(prompt)}`;
+    const question =
+      endpoint === 'chat' ? `"messages":[{"role":"user","content":${JSON.stringify(prompt)}}]` : `"prompt":${JSON.stringify(prompt)}`;
     const fields = fieldFirst ? [spec.json, `"model":"${MODEL}"`, question] : [`"model":"${MODEL}"`, question, spec.json];
     if (stream) fields.push('"stream":true');
     return { endpoint, place, stream, literals: pair, template: `{${fields.join(',')},"stop":["CASE"]}` };
@@ -135,10 +139,13 @@ async function recordingProxy(target: string): Promise<{ url: string; bodies: Ma
       if (typeof tag === 'string') bodies.set(tag, [...(bodies.get(tag) ?? []), body.toString('utf8')]);
       const headers = { ...req.headers, 'content-length': String(body.length) };
       delete headers['transfer-encoding'];
-      const forward = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers, agent }, (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      });
+      const forward = http.request(
+        { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers, agent },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
       forward.on('error', () => res.destroy());
       forward.end(body);
     });
@@ -175,7 +182,12 @@ function holdsLiteral(text: string, literal: string): boolean {
   return new RegExp(`[:,\\[]${escaped}[,}\\]]`).test(text);
 }
 
-export async function runNumberCampaign(options: { seed: number; pairs: number; only?: number[]; log?: (line: string) => void }): Promise<NumberReport> {
+export async function runNumberCampaign(options: {
+  seed: number;
+  pairs: number;
+  only?: number[];
+  log?: (line: string) => void;
+}): Promise<NumberReport> {
   const started = Date.now();
   const report: NumberReport = { seed: options.seed, pairs: 0, requests: 0, upstreamCalls: 0, failures: [], durationMs: 0 };
   const sim = new SimVllm();
@@ -223,7 +235,10 @@ export async function runNumberCampaign(options: { seed: number; pairs: number; 
         const outcome = res.headers.get('x-deja-cache');
         const id = await answerId(res);
         ids.push(id);
-        if (res.status !== 200 || outcome !== 'MISS') fail(`side ${side}: ${res.status} ${outcome}${res.headers.get('x-deja-reason') ? ` (${res.headers.get('x-deja-reason')})` : ''} where a miss was due`);
+        if (res.status !== 200 || outcome !== 'MISS')
+          fail(
+            `side ${side}: ${res.status} ${outcome}${res.headers.get('x-deja-reason') ? ` (${res.headers.get('x-deja-reason')})` : ''} where a miss was due`,
+          );
         await settle();
         const forwarded = proxy.bodies.get(`${tag}/${side}`) ?? [];
         report.upstreamCalls += forwarded.length;
@@ -232,9 +247,15 @@ export async function runNumberCampaign(options: { seed: number; pairs: number; 
           // What a reader that keeps integers exact (Python) reads must not change; and a literal a
           // double does not keep must arrive as written (a double's own text may be written again: 1e30 as 1e+30).
           const literal = pair.literals[side];
-          const difference = losslessDifference(parseLossless(bodyOf(pair, side, tag)), parseLossless(forwarded[0]!), '', new Set(['stream_options']));
+          const difference = losslessDifference(
+            parseLossless(bodyOf(pair, side, tag)),
+            parseLossless(forwarded[0]!),
+            '',
+            new Set(['stream_options']),
+          );
           if (difference) fail(`side ${side}: the upstream got a different body at ${difference}`);
-          if (isInexactNumber(literal) && !holdsLiteral(forwarded[0]!, literal)) fail(`side ${side}: the upstream did not get ${literal}: ${forwarded[0]!.slice(0, 300)}`);
+          if (isInexactNumber(literal) && !holdsLiteral(forwarded[0]!, literal))
+            fail(`side ${side}: the upstream did not get ${literal}: ${forwarded[0]!.slice(0, 300)}`);
         }
       }
       if (ids[0] === undefined || ids[0] === ids[1]) fail(`both sides got the answer ${ids[0]}`);
@@ -242,7 +263,8 @@ export async function runNumberCampaign(options: { seed: number; pairs: number; 
         const res = await send(side);
         const outcome = res.headers.get('x-deja-cache');
         const id = await answerId(res);
-        if (outcome !== 'HIT' || id !== ids[side]) fail(`side ${side} again: ${outcome} with ${id}, where a hit with its own answer ${ids[side]} was due`);
+        if (outcome !== 'HIT' || id !== ids[side])
+          fail(`side ${side} again: ${outcome} with ${id}, where a hit with its own answer ${ids[side]} was due`);
       }
       if (report.pairs % 50 === 0) options.log?.(`  ${report.pairs} / ${indexes.length} pairs, ${report.failures.length} problems`);
     }

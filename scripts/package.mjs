@@ -32,7 +32,17 @@ execFileSync(process.execPath, ['esbuild.mjs', '--production'], { stdio: 'inheri
 rmSync(stage, { recursive: true, force: true });
 mkdirSync(stage, { recursive: true });
 
-for (const file of ['dist/extension.js', 'dist/cli.js', 'dist/embeddingWorker.js', 'webview-ui/dist', 'media', 'README.md', 'CHANGELOG.md', 'LICENSE']) copy(file);
+for (const file of [
+  'dist/extension.js',
+  'dist/cli.js',
+  'dist/embeddingWorker.js',
+  'webview-ui/dist',
+  'media',
+  'README.md',
+  'CHANGELOG.md',
+  'LICENSE',
+])
+  copy(file);
 
 // sqlite3: its loader, the one compiled binding, and bindings (which finds it).
 copyModule('sqlite3/package.json');
@@ -63,7 +73,10 @@ await build({
   minify: true,
   logLevel: 'error',
 });
-writeFileSync(join(stage, modules, 'vectra/package.json'), JSON.stringify({ name: 'vectra', version: vectraVersion, license: 'MIT', main: 'index.js' }, null, 2));
+writeFileSync(
+  join(stage, modules, 'vectra/package.json'),
+  JSON.stringify({ name: 'vectra', version: vectraVersion, license: 'MIT', main: 'index.js' }, null, 2),
+);
 copyModule('vectra/LICENSE');
 
 // The manifest, without what only matters in the repo.
@@ -80,5 +93,8 @@ const loadCheck = `for (const name of ['sqlite3', 'onnxruntime-node', 'onnxrunti
 execFileSync(process.execPath, ['-e', loadCheck], { cwd: join(stage, 'dist'), stdio: 'inherit' });
 
 rmSync(vsix, { force: true });
-execFileSync(join(root, 'node_modules/.bin/vsce'), ['package', '--no-dependencies', '--target', target, '--out', vsix], { cwd: stage, stdio: 'inherit' });
+execFileSync(join(root, 'node_modules/.bin/vsce'), ['package', '--no-dependencies', '--target', target, '--out', vsix], {
+  cwd: stage,
+  stdio: 'inherit',
+});
 console.log(`${vsix} (${(statSync(vsix).size / 1024 / 1024).toFixed(1)} MB)`);

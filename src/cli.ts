@@ -60,12 +60,14 @@ export function exposureWarning(options: Pick<GatewayOptions, 'host' | 'apiToken
         'Put TLS in front of it, or bind --host 127.0.0.1 unless you mean it.',
       ]
     : [
-        'Anyone who can reach this address can read answers from the cache (other people\'s',
+        "Anyone who can reach this address can read answers from the cache (other people's",
         'prompts and answers: the cache may leak them to the network) and spend your upstream',
         'credentials. Set --api-token (DEJA_API_TOKEN) so that clients must send a token,',
         'or bind --host 127.0.0.1 unless you mean it.',
       ];
-  return [rule, `!! WARNING: Deja is bound to ${options.host}, not loopback (127.0.0.1).`, ...lines.map((line) => `!! ${line}`), rule].join('\n');
+  return [rule, `!! WARNING: Deja is bound to ${options.host}, not loopback (127.0.0.1).`, ...lines.map((line) => `!! ${line}`), rule].join(
+    '\n',
+  );
 }
 
 function banner(baseUrl: string, url: string, options: GatewayOptions): string {
@@ -146,7 +148,11 @@ async function serve(args: string[]): Promise<number> {
   }
   process.stdout.write(`${banner(gateway.baseUrl, gateway.url, options)}\n`);
   void gateway.context.upstream
-    .request({ method: 'GET', path: '/models', headers: options.upstreamApiKey ? { authorization: `Bearer ${options.upstreamApiKey}` } : {} })
+    .request({
+      method: 'GET',
+      path: '/models',
+      headers: options.upstreamApiKey ? { authorization: `Bearer ${options.upstreamApiKey}` } : {},
+    })
     .then((response) => {
       response.body.resume();
       if (response.status >= 400) logger.warn(`the upstream answered GET /models with ${response.status}`, { upstream: options.upstream });

@@ -6,7 +6,16 @@ import { ObservationBook } from '../../src/core/semantic/decision/observationBoo
 import { DEFAULT_VERIFIED, StaticDecision, VerifiedDecision } from '../../src/core/semantic/decision/semanticDecision';
 import { GROUP, replay, type RunMetrics } from './replay';
 import { seedOf } from './seeded';
-import { arrivalsOf, FINE_GRID, hindsightBest, neighbourLists, similarityTable, simulateStatic, type SimilarityTable, type StaticOutcome } from './staticSweep';
+import {
+  arrivalsOf,
+  FINE_GRID,
+  hindsightBest,
+  neighbourLists,
+  similarityTable,
+  simulateStatic,
+  type SimilarityTable,
+  type StaticOutcome,
+} from './staticSweep';
 import { ordersOf, type PreparedStream } from './streams';
 
 export const DELTAS = [0.01, 0.02, 0.05] as const;
@@ -53,7 +62,13 @@ export interface StreamResult {
   seconds: { table: number; sweep: number; verified: number; check: number };
 }
 
-export function evaluateStream(stream: PreparedStream, vectors: ReadonlyArray<Float32Array | undefined>, dimension: number, config: EvalConfig, progress: (line: string) => void = () => {}): StreamResult {
+export function evaluateStream(
+  stream: PreparedStream,
+  vectors: ReadonlyArray<Float32Array | undefined>,
+  dimension: number,
+  config: EvalConfig,
+  progress: (line: string) => void = () => {},
+): StreamResult {
   const seconds = { table: 0, sweep: 0, verified: 0, check: 0 };
   const clock = (key: keyof typeof seconds, began: number) => (seconds[key] += (performance.now() - began) / 1000);
 
@@ -87,7 +102,15 @@ export function evaluateStream(stream: PreparedStream, vectors: ReadonlyArray<Fl
     for (const delta of DELTAS) {
       const book = new ObservationBook();
       const decision = new VerifiedDecision(book, { ...DEFAULT_VERIFIED, maxFalseHitRate: delta });
-      verified.get(delta)!.push(replay(stream, order, vectors, dimension, { decision, book, revalidateShare: config.revalidateShare, revalidateSeed, storeOnExplore: config.storeOnExplore }));
+      verified.get(delta)!.push(
+        replay(stream, order, vectors, dimension, {
+          decision,
+          book,
+          revalidateShare: config.revalidateShare,
+          revalidateSeed,
+          storeOnExplore: config.storeOnExplore,
+        }),
+      );
       learnedThreshold.get(delta)!.push(decision.threshold(NEW_ENTRY, GROUP) ?? Number.POSITIVE_INFINITY);
     }
     clock('verified', began);
@@ -95,11 +118,17 @@ export function evaluateStream(stream: PreparedStream, vectors: ReadonlyArray<Fl
     if (k === 0) {
       began = performance.now();
       for (const threshold of STATIC_THRESHOLDS) {
-        const real = replay(stream, order, vectors, dimension, { decision: new StaticDecision(threshold), revalidateShare: 0, revalidateSeed: 0 });
+        const real = replay(stream, order, vectors, dimension, {
+          decision: new StaticDecision(threshold),
+          revalidateShare: 0,
+          revalidateSeed: 0,
+        });
         const simulated = atThreshold(threshold);
         check.compared++;
         if (real.served !== simulated.served || real.wrong !== simulated.wrong || real.semantic !== simulated.semantic)
-          check.mismatches.push(`${threshold}: replay ${real.served} served / ${real.wrong} wrong, sweep ${simulated.served} / ${simulated.wrong}`);
+          check.mismatches.push(
+            `${threshold}: replay ${real.served} served / ${real.wrong} wrong, sweep ${simulated.served} / ${simulated.wrong}`,
+          );
       }
       clock('check', began);
     }
@@ -126,7 +155,8 @@ export function overlapOf(stream: PreparedStream, table: SimilarityTable): Overl
   const sameLabelPairs: number[] = [];
   for (const texts of textsOf.values()) {
     const usable = texts.filter(embedded);
-    for (let i = 0; i < usable.length; i++) for (let j = i + 1; j < usable.length; j++) sameLabelPairs.push(scores[usable[i]! * size + usable[j]!]!);
+    for (let i = 0; i < usable.length; i++)
+      for (let j = i + 1; j < usable.length; j++) sameLabelPairs.push(scores[usable[i]! * size + usable[j]!]!);
   }
   const sameLabelNearest: number[] = [];
   const otherLabelNearest: number[] = [];

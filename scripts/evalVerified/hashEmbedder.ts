@@ -24,7 +24,12 @@ const SIGN_BASIS = 0x9747b28c;
 
 /** The words of a text, as the embedder sees them. */
 export function wordsOf(text: string): string[] {
-  return text.normalize('NFKC').toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
+  return (
+    text
+      .normalize('NFKC')
+      .toLowerCase()
+      .match(/[\p{L}\p{N}]+/gu) ?? []
+  );
 }
 
 function addFeature(vector: Float32Array, feature: string, weight: number): void {

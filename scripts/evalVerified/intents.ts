@@ -22,18 +22,54 @@ import type { Query } from './streams';
 
 /** Each topic's spellings; the first names it. */
 const TOPICS: readonly string[][] = [
-  ['docker'], ['kubernetes', 'k8s'], ['postgresql', 'postgres'], ['mysql'], ['mongodb', 'mongo'],
-  ['redis'], ['nginx'], ['apache', 'apache httpd'], ['git'], ['python', 'python 3'],
-  ['node.js', 'node', 'nodejs'], ['java', 'the jdk'], ['rust'], ['golang', 'go'], ['vs code', 'vscode', 'visual studio code'],
-  ['vim'], ['emacs'], ['chrome', 'google chrome'], ['firefox'], ['slack'],
-  ['zoom'], ['excel', 'microsoft excel'], ['photoshop'], ['blender'], ['spotify'],
-  ['steam'], ['virtualbox'], ['terraform'], ['ansible'], ['jenkins'],
-  ['kafka', 'apache kafka'], ['elasticsearch', 'elastic search'], ['grafana'], ['prometheus'], ['wordpress'],
-  ['django'], ['react'], ['tensorflow'], ['pytorch'], ['anaconda', 'conda'],
+  ['docker'],
+  ['kubernetes', 'k8s'],
+  ['postgresql', 'postgres'],
+  ['mysql'],
+  ['mongodb', 'mongo'],
+  ['redis'],
+  ['nginx'],
+  ['apache', 'apache httpd'],
+  ['git'],
+  ['python', 'python 3'],
+  ['node.js', 'node', 'nodejs'],
+  ['java', 'the jdk'],
+  ['rust'],
+  ['golang', 'go'],
+  ['vs code', 'vscode', 'visual studio code'],
+  ['vim'],
+  ['emacs'],
+  ['chrome', 'google chrome'],
+  ['firefox'],
+  ['slack'],
+  ['zoom'],
+  ['excel', 'microsoft excel'],
+  ['photoshop'],
+  ['blender'],
+  ['spotify'],
+  ['steam'],
+  ['virtualbox'],
+  ['terraform'],
+  ['ansible'],
+  ['jenkins'],
+  ['kafka', 'apache kafka'],
+  ['elasticsearch', 'elastic search'],
+  ['grafana'],
+  ['prometheus'],
+  ['wordpress'],
+  ['django'],
+  ['react'],
+  ['tensorflow'],
+  ['pytorch'],
+  ['anaconda', 'conda'],
 ];
 
 const SLOTS = {
-  os: { linux: ['linux', 'ubuntu', 'debian'], windows: ['windows', 'windows 10', 'windows 11', 'win10'], mac: ['mac', 'macos', 'os x', 'macbook'] },
+  os: {
+    linux: ['linux', 'ubuntu', 'debian'],
+    windows: ['windows', 'windows 10', 'windows 11', 'win10'],
+    mac: ['mac', 'macos', 'os x', 'macbook'],
+  },
   env: {
     production: ['production', 'prod', 'a production environment', 'a production server'],
     development: ['development', 'local development', 'dev', 'a dev machine'],
@@ -250,7 +286,8 @@ export function intentLabels(): IntentLabel[] {
         labels.push({ topic, intent, name: `${topic[0]}|${intent.name}` });
         continue;
       }
-      for (const [value, spellings] of Object.entries(SLOTS[intent.slot])) labels.push({ topic, intent, slot: { value, spellings }, name: `${topic[0]}|${intent.name}|${value}` });
+      for (const [value, spellings] of Object.entries(SLOTS[intent.slot]))
+        labels.push({ topic, intent, slot: { value, spellings }, name: `${topic[0]}|${intent.name}|${value}` });
     }
   }
   return labels;
@@ -274,7 +311,11 @@ export function withTypo(text: string, random: () => number): string {
   const at = word.index + 1 + Math.floor(random() * (word[0].length - 2));
   const kind = Math.floor(random() * 3);
   const changed =
-    kind === 0 ? text.slice(0, at) + text[at + 1] + text[at] + text.slice(at + 2) : kind === 1 ? text.slice(0, at) + text.slice(at + 1) : text.slice(0, at) + text[at] + text.slice(at);
+    kind === 0
+      ? text.slice(0, at) + text[at + 1] + text[at] + text.slice(at + 2)
+      : kind === 1
+        ? text.slice(0, at) + text.slice(at + 1)
+        : text.slice(0, at) + text[at] + text.slice(at);
   return changed;
 }
 

@@ -15,7 +15,7 @@
  *   to the new question says whether the served one was right, and that observation goes
  *   into the book too.
  */
-import { ObservationBook } from '../../src/core/semantic/decision/observationBook';
+import { type ObservationBook } from '../../src/core/semantic/decision/observationBook';
 import type { SemanticDecision } from '../../src/core/semantic/decision/semanticDecision';
 import { VectorIndex } from '../../src/core/semantic/vectorIndex';
 import { seededRandom } from './seeded';
@@ -55,14 +55,29 @@ export const wrongShare = (run: Pick<RunMetrics, 'served' | 'wrong'>): number =>
 export const hitRate = (run: Pick<RunMetrics, 'served' | 'semantic'>): number => (run.semantic === 0 ? 0 : run.served / run.semantic);
 
 /** Replays `stream` in `order` (indices into its queries); vectors by text id. */
-export function replay(stream: PreparedStream, order: readonly number[], vectors: ReadonlyArray<Float32Array | undefined>, dimension: number, options: ReplayOptions): RunMetrics {
+export function replay(
+  stream: PreparedStream,
+  order: readonly number[],
+  vectors: ReadonlyArray<Float32Array | undefined>,
+  dimension: number,
+  options: ReplayOptions,
+): RunMetrics {
   const { decision, book } = options;
   const index = new VectorIndex(dimension);
   const random = seededRandom(options.revalidateSeed);
   const seen = new Uint8Array(stream.texts.length);
   /** The label of each stored entry, by text id (an entry's id is its text id). */
   const storedLabel = new Map<string, number>();
-  const run: RunMetrics = { queries: order.length, exact: 0, unembedded: 0, semantic: 0, served: 0, wrong: 0, explorations: 0, revalidated: 0 };
+  const run: RunMetrics = {
+    queries: order.length,
+    exact: 0,
+    unembedded: 0,
+    semantic: 0,
+    served: 0,
+    wrong: 0,
+    explorations: 0,
+    revalidated: 0,
+  };
   order.forEach((position, at) => {
     const query = stream.queries[position]!;
     if (seen[query.text]) {

@@ -48,7 +48,10 @@ export function verifiedTable(result: StreamResult): string {
   const rows = DELTAS.map((delta) => {
     const runs: RunMetrics[] = result.verified.get(delta)!;
     const shares = runs.map(wrongShare);
-    const pooled = wrongShare({ served: runs.reduce((sum, run) => sum + run.served, 0), wrong: runs.reduce((sum, run) => sum + run.wrong, 0) });
+    const pooled = wrongShare({
+      served: runs.reduce((sum, run) => sum + run.served, 0),
+      wrong: runs.reduce((sum, run) => sum + run.wrong, 0),
+    });
     const best = result.hindsight.get(delta)!;
     const thresholds = best.map((outcome) => outcome.threshold);
     return [
@@ -89,7 +92,13 @@ export function staticTable(result: StreamResult): string {
   const rows = STATIC_THRESHOLDS.map((threshold) => {
     const outcomes = result.statics.get(threshold)!;
     const shares = outcomes.map(wrongShare);
-    return [threshold.toFixed(2), pct(median(shares), 2), pct(Math.max(...shares), 2), pct(median(outcomes.map(hitRate))), num(median(outcomes.map((o) => o.served)))];
+    return [
+      threshold.toFixed(2),
+      pct(median(shares), 2),
+      pct(Math.max(...shares), 2),
+      pct(median(outcomes.map(hitRate))),
+      num(median(outcomes.map((o) => o.served))),
+    ];
   });
   return markdownTable(['static threshold', 'wrong share: median', 'worst', 'hit rate (median)', 'served (median)'], rows);
 }

@@ -73,7 +73,11 @@ export interface Arrival {
 }
 
 /** The semantic-level arrivals of one order, with the counts the semantic level never sees. */
-export function arrivalsOf(stream: PreparedStream, order: readonly number[], vectors: ReadonlyArray<Float32Array | undefined>): { arrivals: Arrival[]; exact: number; unembedded: number } {
+export function arrivalsOf(
+  stream: PreparedStream,
+  order: readonly number[],
+  vectors: ReadonlyArray<Float32Array | undefined>,
+): { arrivals: Arrival[]; exact: number; unembedded: number } {
   const seen = new Uint8Array(stream.texts.length);
   const arrivals: Arrival[] = [];
   let exact = 0;
@@ -114,7 +118,12 @@ function countAtLeast(scores: Float64Array, threshold: number): number {
  * one, or by scanning the stored texts, whichever is shorter; ties go to the earliest stored,
  * as in VectorIndex.search.
  */
-export function simulateStatic(arrivals: readonly Arrival[], table: SimilarityTable, lists: NeighbourLists, threshold: number): StaticOutcome {
+export function simulateStatic(
+  arrivals: readonly Arrival[],
+  table: SimilarityTable,
+  lists: NeighbourLists,
+  threshold: number,
+): StaticOutcome {
   if (threshold < lists.from) throw new Error(`threshold ${threshold} is below the neighbour lists' ${lists.from}`);
   const { size, scores } = table;
   const storedAt = new Int32Array(size).fill(-1);
@@ -177,7 +186,13 @@ export function hindsightBest(outcomes: readonly StaticOutcome[], maxWrongShare:
   const share = (o: StaticOutcome) => (o.served === 0 ? 0 : o.wrong / o.served);
   for (const outcome of outcomes) {
     if (share(outcome) > maxWrongShare) continue;
-    if (!best || outcome.served > best.served || (outcome.served === best.served && (share(outcome) < share(best) || (share(outcome) === share(best) && outcome.threshold > best.threshold)))) best = outcome;
+    if (
+      !best ||
+      outcome.served > best.served ||
+      (outcome.served === best.served &&
+        (share(outcome) < share(best) || (share(outcome) === share(best) && outcome.threshold > best.threshold)))
+    )
+      best = outcome;
   }
   return best ?? { threshold: Number.POSITIVE_INFINITY, semantic: outcomes[0]?.semantic ?? 0, served: 0, wrong: 0 };
 }

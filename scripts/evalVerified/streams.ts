@@ -41,7 +41,13 @@ export function readPairs(file: string): Pair[] {
 export type Labelling = 'merged' | 'per-pair';
 
 /** A question as labels see it: its words, lower-cased, without punctuation. */
-export const questionKey = (text: string): string => (text.normalize('NFKC').toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []).join(' ');
+export const questionKey = (text: string): string =>
+  (
+    text
+      .normalize('NFKC')
+      .toLowerCase()
+      .match(/[\p{L}\p{N}]+/gu) ?? []
+  ).join(' ');
 
 /**
  * Pairs as a stream, as vCache's benchmark builds one from labelled pairs: `a` gets a fresh
@@ -123,5 +129,7 @@ export function prepare(name: string, description: string, queries: readonly Que
 
 /** The orders a stream is replayed in: seeded shuffles of its queries, the same for every embedder and policy. */
 export function ordersOf(stream: PreparedStream, count: number, seed: number): number[][] {
-  return Array.from({ length: count }, (_, k) => permutation(stream.queries.length, seededRandom(seedOf(`${stream.name}#order${k}`, seed))));
+  return Array.from({ length: count }, (_, k) =>
+    permutation(stream.queries.length, seededRandom(seedOf(`${stream.name}#order${k}`, seed))),
+  );
 }

@@ -37,7 +37,9 @@ export async function lockHolder(dataDir: string): Promise<LockHolder | undefine
 export async function acquireLock(dataDir: string): Promise<DataDirLock> {
   const holder = await lockHolder(dataDir);
   if (holder) {
-    throw new Error(`another Deja (pid ${holder.pid}${holder.url ? `, ${holder.url}` : ''}) is using the data directory ${dataDir}; stop it or use --data`);
+    throw new Error(
+      `another Deja (pid ${holder.pid}${holder.url ? `, ${holder.url}` : ''}) is using the data directory ${dataDir}; stop it or use --data`,
+    );
   }
   const file = join(dataDir, LOCK_FILE);
   let mine: LockHolder = { pid: process.pid, startedAt: Date.now() };

@@ -150,7 +150,11 @@ export function inexactNumbersIn(text: string): ExactNumber[] {
     if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
       const start = at;
       let exponent = false;
-      for (let n = text.charCodeAt(++at); (n >= 0x30 && n <= 0x39) || n === 0x2e || n === 0x2b || n === 0x2d || n === 0x65 || n === 0x45; n = text.charCodeAt(++at)) {
+      for (
+        let n = text.charCodeAt(++at);
+        (n >= 0x30 && n <= 0x39) || n === 0x2e || n === 0x2b || n === 0x2d || n === 0x65 || n === 0x45;
+        n = text.charCodeAt(++at)
+      ) {
         exponent ||= n === 0x65 || n === 0x45;
       }
       const literal = text.slice(start, at);
@@ -196,7 +200,8 @@ export function stringifyExact(value: JsonValue, exact: ExactTree | string | und
   if (value === null || typeof value !== 'object') return JSON.stringify(value);
   const tree = typeof exact === 'object' ? exact : undefined;
   // Below a place with no inexact number, JSON.stringify writes the same (unless keys are sorted).
-  const write = (item: JsonValue, inner: ExactTree | string | undefined) => (inner === undefined && !sortKeys ? JSON.stringify(item) : stringifyExact(item, inner, sortKeys));
+  const write = (item: JsonValue, inner: ExactTree | string | undefined) =>
+    inner === undefined && !sortKeys ? JSON.stringify(item) : stringifyExact(item, inner, sortKeys);
   if (Array.isArray(value)) {
     const parts: string[] = [];
     for (let i = 0; i < value.length; i++) parts.push(write(value[i]!, tree?.get(i)));

@@ -39,9 +39,7 @@ export function unstorableReason(endpoint: Endpoint, response: JsonObject): stri
     const data = response.data;
     if (!Array.isArray(data) || data.length === 0) return 'no embeddings';
     // An embedding is an array of floats, or a base64 string with encoding_format: base64.
-    const wellFormed = data.every(
-      (item) => isObject(item) && (Array.isArray(item.embedding) || typeof item.embedding === 'string'),
-    );
+    const wellFormed = data.every((item) => isObject(item) && (Array.isArray(item.embedding) || typeof item.embedding === 'string'));
     return wellFormed ? undefined : 'malformed embeddings';
   }
   const choices = response.choices;
@@ -170,12 +168,15 @@ export class LlmCache {
     const anatomy = this.semantic && (query.anatomy ?? readAnatomy(query.endpoint, query.identity.keyed));
     // The partition masks what the key masked, so two sessions of one workspace share it too.
     const masks = anatomy && query.identity.normalized.length ? anatomy.volatile : [];
-    const semanticQuery = anatomy && semanticQueryFor(query.endpoint, query.tenant, query.identity.keyed, anatomy, masks, query.identity.exactNumbers);
-    if (!this.semantic || !semanticQuery) return { kind: 'miss', nearestSimilarity: undefined, semantic: undefined, exploration: undefined };
+    const semanticQuery =
+      anatomy && semanticQueryFor(query.endpoint, query.tenant, query.identity.keyed, anatomy, masks, query.identity.exactNumbers);
+    if (!this.semantic || !semanticQuery)
+      return { kind: 'miss', nearestSimilarity: undefined, semantic: undefined, exploration: undefined };
     const found = await this.semantic.lookup(semanticQuery);
     const context: SemanticContext = { query: semanticQuery, vector: found?.vector };
     const nearest = found?.nearest;
-    const decision = nearest && this.semantic.decide({ entryId: nearest.id, similarity: nearest.score, endpoint: query.endpoint }, query.threshold);
+    const decision =
+      nearest && this.semantic.decide({ entryId: nearest.id, similarity: nearest.score, endpoint: query.endpoint }, query.threshold);
     if (nearest && decision?.action === 'exploit') {
       const entry = await this.answeringEntry(nearest.id, query.endpoint, semanticQuery.partition);
       if (entry) {
@@ -194,7 +195,8 @@ export class LlmCache {
    */
   async answeringEntry(id: string, endpoint: Endpoint, partition: string): Promise<CacheEntry | undefined> {
     const entry = await this.exact.get(id).catch(() => undefined);
-    const answers = entry && entry.expiresAt > this.now() && entry.endpoint === endpoint && semanticQueryOfEntry(entry)?.partition === partition;
+    const answers =
+      entry && entry.expiresAt > this.now() && entry.endpoint === endpoint && semanticQueryOfEntry(entry)?.partition === partition;
     return answers ? entry : undefined;
   }
 

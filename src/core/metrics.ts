@@ -144,7 +144,9 @@ export function computeStats(
     byModel: [...models.entries()]
       .map(([model, figures]) => ({ model, ...figures, hitRate: ratio(figures.hits, figures.requests) }))
       .sort((a, b) => b.requests - a.requests),
-    byTool: [...tools.values()].map((tool) => ({ ...tool, hitRate: ratio(tool.hits, tool.requests) })).sort((a, b) => b.requests - a.requests),
+    byTool: [...tools.values()]
+      .map((tool) => ({ ...tool, hitRate: ratio(tool.hits, tool.requests) }))
+      .sort((a, b) => b.requests - a.requests),
     skippedByReason,
     latency: {
       hits: latency(inWindow.filter(isHit).map((event) => event.gatewayMs)),

@@ -54,7 +54,9 @@ function progressLogger(logger: Logger, local: boolean): (progress: LoadProgress
     if (lastStep.get(progress.file) === step) return;
     lastStep.set(progress.file, step);
     const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
-    logger.info(`downloading ${progress.file}: ${Math.floor(progress.percent)}% (${mb(progress.loadedBytes)} of ${mb(progress.totalBytes)} MB)`);
+    logger.info(
+      `downloading ${progress.file}: ${Math.floor(progress.percent)}% (${mb(progress.loadedBytes)} of ${mb(progress.totalBytes)} MB)`,
+    );
   };
 }
 
@@ -89,17 +91,19 @@ function createSemanticCache(
   const dataDir = options.dataDir;
   const local = isLocalModel(options.embeddingModel);
   const model = embeddingModelOf(options);
-  const embedder = injected ?? new WorkerEmbedder(
-    {
-      model,
-      dtype: options.embeddingDtype,
-      cacheDir: dataDir ? join(dataDir, 'models') : null,
-      allowDownload: options.embeddingDownload,
-      // One thread leaves the other core to the gateway on a 2-core laptop.
-      threads: Math.max(1, Math.min(4, cpus().length - 1)),
-    },
-    progressLogger(logger, local),
-  );
+  const embedder =
+    injected ??
+    new WorkerEmbedder(
+      {
+        model,
+        dtype: options.embeddingDtype,
+        cacheDir: dataDir ? join(dataDir, 'models') : null,
+        allowDownload: options.embeddingDownload,
+        // One thread leaves the other core to the gateway on a 2-core laptop.
+        threads: Math.max(1, Math.min(4, cpus().length - 1)),
+      },
+      progressLogger(logger, local),
+    );
   const openStore = async (): Promise<VectorStore> => {
     if (dataDir === null) return new MemoryVectorStore();
     if (options.vectorStore === 'vectra') return VectraVectorStore.open(join(dataDir, 'vectra'));
@@ -175,13 +179,21 @@ export async function openCache(options: GatewayOptions, logger: Logger, embedde
     throw error;
   }
   const team = teamTier;
-  const semantic = createSemanticCache(options, store, observations, logger, embedder, team && ((space) => ({
-    elsewhere: () => team.teamIds(),
-    // A vector embedded late (the backlog) is shared too: the others need not embed it again.
-    onEmbedded: (entry, partition, stored) => team.publish(putMessage(entry, partition, space, stored)),
-    // What one gateway learns about an entry, every gateway of the team learns.
-    onObserved: (observation) => team.publish({ op: 'obs', ...observation }),
-  })));
+  const semantic = createSemanticCache(
+    options,
+    store,
+    observations,
+    logger,
+    embedder,
+    team &&
+      ((space) => ({
+        elsewhere: () => team.teamIds(),
+        // A vector embedded late (the backlog) is shared too: the others need not embed it again.
+        onEmbedded: (entry, partition, stored) => team.publish(putMessage(entry, partition, space, stored)),
+        // What one gateway learns about an entry, every gateway of the team learns.
+        onObserved: (observation) => team.publish({ op: 'obs', ...observation }),
+      })),
+  );
   const cache = new LlmCache({ exact: store, catalog, semantic, team, logger });
   // The catalog is an index over the store: bring it in line after a crash, in the background.
   void cache

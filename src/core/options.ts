@@ -211,13 +211,15 @@ function parsePolicyFile(raw: string): PolicyOverrides {
 /** A bound on wrong answers: above 0, and below one half (a bound of a half or more bounds nothing). */
 function parseFalseHitRate(raw: string): number {
   const value = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(value) || value <= 0 || value >= 0.5) throw new Error(`must be a fraction above 0 and below 0.5, such as 0.02, got "${raw}"`);
+  if (raw.trim() === '' || !Number.isFinite(value) || value <= 0 || value >= 0.5)
+    throw new Error(`must be a fraction above 0 and below 0.5, such as 0.02, got "${raw}"`);
   return value;
 }
 
 function parseShare(raw: string): number {
   const value = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(value) || value < 0 || value > 1) throw new Error(`must be a fraction from 0 to 1, got "${raw}"`);
+  if (raw.trim() === '' || !Number.isFinite(value) || value < 0 || value > 1)
+    throw new Error(`must be a fraction from 0 to 1, got "${raw}"`);
   return value;
 }
 
@@ -228,13 +230,15 @@ function parseSharedStore(raw: string): string {
 }
 
 function parseTeam(raw: string): string {
-  if (!/^[A-Za-z0-9._-]{1,64}$/.test(raw)) throw new Error(`a team name is 1 to 64 letters, digits, dots, dashes or underscores, got "${raw}"`);
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(raw))
+    throw new Error(`a team name is 1 to 64 letters, digits, dots, dashes or underscores, got "${raw}"`);
   return raw;
 }
 
 /** A bearer token clients must send: long enough not to be guessed, and sendable as a header. */
 function parseApiToken(raw: string): string {
-  if (!/^[\x21-\x7e]{16,}$/.test(raw)) throw new Error('the API token must be at least 16 visible ASCII characters without spaces (try: openssl rand -hex 24)');
+  if (!/^[\x21-\x7e]{16,}$/.test(raw))
+    throw new Error('the API token must be at least 16 visible ASCII characters without spaces (try: openssl rand -hex 24)');
   return raw;
 }
 
@@ -245,36 +249,239 @@ function parseBoolean(raw: string): boolean {
 }
 
 export const SETTINGS: readonly SettingSpec[] = [
-  { flag: 'port', env: 'DEJA_PORT', key: 'port', valueName: 'n', help: 'port to listen on (default 8787; 0 = any free port)', parse: parseInteger('port', 0, 65535) },
+  {
+    flag: 'port',
+    env: 'DEJA_PORT',
+    key: 'port',
+    valueName: 'n',
+    help: 'port to listen on (default 8787; 0 = any free port)',
+    parse: parseInteger('port', 0, 65535),
+  },
   { flag: 'host', env: 'DEJA_HOST', key: 'host', valueName: 'addr', help: 'interface to bind (default 127.0.0.1)', parse: (raw) => raw },
-  { flag: 'upstream', env: 'DEJA_UPSTREAM', key: 'upstream', valueName: 'url', help: 'OpenAI base URL of the vLLM server (default http://127.0.0.1:8000/v1)', parse: parseUrl },
-  { flag: 'upstream-key', env: 'DEJA_UPSTREAM_API_KEY', key: 'upstreamApiKey', valueName: 'key', help: 'API key sent upstream when a client sends none', parse: (raw) => raw },
-  { flag: 'api-token', env: 'DEJA_API_TOKEN', key: 'apiToken', valueName: 'token', help: 'require "Authorization: Bearer <token>" on /v1/* and /metrics (default: none; /health stays open)', parse: parseApiToken },
-  { flag: 'upstream-timeout', env: 'DEJA_UPSTREAM_TIMEOUT', key: 'upstreamTimeoutMs', valueName: 's', help: 'seconds to wait for the upstream to answer or send the next chunk (default 600)', parse: (raw) => parseInteger('upstream timeout', 1, 86_400)(raw) * 1000 },
-  { flag: 'data', env: 'DEJA_DATA', key: 'dataDir', valueName: 'dir', help: 'data directory for the cache database (default ~/.deja)', parse: (raw) => raw },
-  { flag: 'ttl', env: 'DEJA_TTL', key: 'ttlSeconds', valueName: 's', help: 'default lifetime of a cached answer in seconds (default 3600)', parse: parseInteger('ttl', 1, 10 * 365 * 86_400) },
-  { flag: 'max-body', env: 'DEJA_MAX_BODY', key: 'maxBodyBytes', valueName: 'size', help: 'largest request body accepted (default 16mb)', parse: parseSize },
-  { flag: 'log-level', env: 'DEJA_LOG_LEVEL', key: 'logLevel', valueName: 'level', help: 'error, warn, info or debug (default info)', parse: parseLogLevel },
-  { flag: 'caching', env: 'DEJA_CACHING', key: 'cachingEnabled', valueName: 'on|off', help: 'turn the cache off to forward everything untouched (default on)', parse: parseBoolean },
-  { flag: 'semantic', env: 'DEJA_SEMANTIC', key: 'semantic', valueName: 'on|off', help: 'answer similar questions from the cache (default on)', parse: parseBoolean },
-  { flag: 'semantic-threshold', env: 'DEJA_SEMANTIC_THRESHOLD', key: 'semanticThreshold', valueName: 'x', help: `similarity a semantic hit needs, 0 to 1 (default ${DEFAULT_SEMANTIC_THRESHOLD})`, parse: parseThreshold },
-  { flag: 'semantic-mode', env: 'DEJA_SEMANTIC_MODE', key: 'semanticMode', valueName: 'mode', help: 'verified (a learned bound on wrong answers, default) or static (the similarity threshold)', parse: parseChoice('semantic mode', SEMANTIC_MODES) },
-  { flag: 'max-false-hit-rate', env: 'DEJA_MAX_FALSE_HIT_RATE', key: 'maxFalseHitRate', valueName: 'x', help: 'verified: the chance of a wrong answer a semantic hit may carry, at most (default 0.02)', parse: parseFalseHitRate },
-  { flag: 'semantic-floor', env: 'DEJA_SEMANTIC_FLOOR', key: 'semanticFloor', valueName: 'x', help: 'verified: similarity below which the nearest question is not considered (default 0.7)', parse: parseThreshold },
-  { flag: 'answer-judge', env: 'DEJA_ANSWER_JUDGE', key: 'answerJudge', valueName: 'kind', help: "how a stored answer is checked against the upstream's: embedding (default), exact (text), or llm (the upstream model asked)", parse: parseChoice('answer judge', ANSWER_JUDGES) },
-  { flag: 'embedding-model', env: 'DEJA_EMBEDDING_MODEL', key: 'embeddingModel', valueName: 'id|dir', help: `Hugging Face model id or local model directory (default ${DEFAULT_EMBEDDING_MODEL})`, parse: (raw) => raw },
-  { flag: 'embedding-dtype', env: 'DEJA_EMBEDDING_DTYPE', key: 'embeddingDtype', valueName: 'dtype', help: 'model precision: q8 (onnx/model_quantized.onnx, default) or fp32 (onnx/model.onnx)', parse: parseChoice('embedding dtype', ['fp32', 'fp16', 'q8', 'int8', 'uint8', 'q4'] as const) },
-  { flag: 'embedding-download', env: 'DEJA_EMBEDDING_DOWNLOAD', key: 'embeddingDownload', valueName: 'on|off', help: 'allow downloading the model from the Hugging Face hub on first use (default on)', parse: parseBoolean },
-  { flag: 'vector-store', env: 'DEJA_VECTOR_STORE', key: 'vectorStore', valueName: 'kind', help: 'where vectors persist: sqlite (default) or vectra', parse: parseChoice('vector store', ['sqlite', 'vectra'] as const) },
-  { flag: 'policy', env: 'DEJA_POLICY', key: 'policy', valueName: 'file', help: 'JSON file that tunes the non-cacheable policy (rules, thresholds, extra patterns)', parse: parsePolicyFile },
-  { flag: 'normalize-volatile', env: 'DEJA_NORMALIZE_VOLATILE', key: 'normalizeVolatile', valueName: 'on|off', help: "mask clock, date, cost and port values in tools' boilerplate in cache keys (default on)", parse: parseBoolean },
-  { flag: 'revalidate-share', env: 'DEJA_REVALIDATE_SHARE', key: 'revalidateShare', valueName: 'x', help: 'share of hits rechecked upstream to measure staleness (default 0.02)', parse: parseShare },
-  { flag: 'stale-threshold', env: 'DEJA_STALE_THRESHOLD', key: 'staleThreshold', valueName: 'x', help: 'answer similarity below which a rechecked hit counts as stale (default 0.9)', parse: parseThreshold },
-  { flag: 'vllm-metrics-interval', env: 'DEJA_VLLM_METRICS_INTERVAL', key: 'vllmMetricsIntervalMs', valueName: 's', help: "seconds between reads of the upstream's /metrics (default 15; 0 = off)", parse: (raw) => parseInteger('vllm metrics interval', 0, 86_400)(raw) * 1000 },
-  { flag: 'events-retention', env: 'DEJA_EVENTS_RETENTION', key: 'eventsRetentionDays', valueName: 'days', help: 'days request events are kept for the metrics (default 30)', parse: parseInteger('events retention', 1, 3650) },
-  { flag: 'shared-store', env: 'DEJA_SHARED_STORE', key: 'sharedStore', valueName: 'url', help: 'Redis URL of the team cache, e.g. redis://cache.internal:6379 (default: none, this machine only)', parse: parseSharedStore },
-  { flag: 'team', env: 'DEJA_TEAM', key: 'team', valueName: 'name', help: 'team namespace in the shared store: entries are shared only within it (default "default")', parse: parseTeam },
-  { flag: 'shared-retention', env: 'DEJA_SHARED_RETENTION', key: 'sharedRetentionSeconds', valueName: 's', help: 'seconds the team stream keeps index updates for late gateways (default 86400)', parse: parseInteger('shared retention', 60, 365 * 86_400) },
+  {
+    flag: 'upstream',
+    env: 'DEJA_UPSTREAM',
+    key: 'upstream',
+    valueName: 'url',
+    help: 'OpenAI base URL of the vLLM server (default http://127.0.0.1:8000/v1)',
+    parse: parseUrl,
+  },
+  {
+    flag: 'upstream-key',
+    env: 'DEJA_UPSTREAM_API_KEY',
+    key: 'upstreamApiKey',
+    valueName: 'key',
+    help: 'API key sent upstream when a client sends none',
+    parse: (raw) => raw,
+  },
+  {
+    flag: 'api-token',
+    env: 'DEJA_API_TOKEN',
+    key: 'apiToken',
+    valueName: 'token',
+    help: 'require "Authorization: Bearer <token>" on /v1/* and /metrics (default: none; /health stays open)',
+    parse: parseApiToken,
+  },
+  {
+    flag: 'upstream-timeout',
+    env: 'DEJA_UPSTREAM_TIMEOUT',
+    key: 'upstreamTimeoutMs',
+    valueName: 's',
+    help: 'seconds to wait for the upstream to answer or send the next chunk (default 600)',
+    parse: (raw) => parseInteger('upstream timeout', 1, 86_400)(raw) * 1000,
+  },
+  {
+    flag: 'data',
+    env: 'DEJA_DATA',
+    key: 'dataDir',
+    valueName: 'dir',
+    help: 'data directory for the cache database (default ~/.deja)',
+    parse: (raw) => raw,
+  },
+  {
+    flag: 'ttl',
+    env: 'DEJA_TTL',
+    key: 'ttlSeconds',
+    valueName: 's',
+    help: 'default lifetime of a cached answer in seconds (default 3600)',
+    parse: parseInteger('ttl', 1, 10 * 365 * 86_400),
+  },
+  {
+    flag: 'max-body',
+    env: 'DEJA_MAX_BODY',
+    key: 'maxBodyBytes',
+    valueName: 'size',
+    help: 'largest request body accepted (default 16mb)',
+    parse: parseSize,
+  },
+  {
+    flag: 'log-level',
+    env: 'DEJA_LOG_LEVEL',
+    key: 'logLevel',
+    valueName: 'level',
+    help: 'error, warn, info or debug (default info)',
+    parse: parseLogLevel,
+  },
+  {
+    flag: 'caching',
+    env: 'DEJA_CACHING',
+    key: 'cachingEnabled',
+    valueName: 'on|off',
+    help: 'turn the cache off to forward everything untouched (default on)',
+    parse: parseBoolean,
+  },
+  {
+    flag: 'semantic',
+    env: 'DEJA_SEMANTIC',
+    key: 'semantic',
+    valueName: 'on|off',
+    help: 'answer similar questions from the cache (default on)',
+    parse: parseBoolean,
+  },
+  {
+    flag: 'semantic-threshold',
+    env: 'DEJA_SEMANTIC_THRESHOLD',
+    key: 'semanticThreshold',
+    valueName: 'x',
+    help: `similarity a semantic hit needs, 0 to 1 (default ${DEFAULT_SEMANTIC_THRESHOLD})`,
+    parse: parseThreshold,
+  },
+  {
+    flag: 'semantic-mode',
+    env: 'DEJA_SEMANTIC_MODE',
+    key: 'semanticMode',
+    valueName: 'mode',
+    help: 'verified (a learned bound on wrong answers, default) or static (the similarity threshold)',
+    parse: parseChoice('semantic mode', SEMANTIC_MODES),
+  },
+  {
+    flag: 'max-false-hit-rate',
+    env: 'DEJA_MAX_FALSE_HIT_RATE',
+    key: 'maxFalseHitRate',
+    valueName: 'x',
+    help: 'verified: the chance of a wrong answer a semantic hit may carry, at most (default 0.02)',
+    parse: parseFalseHitRate,
+  },
+  {
+    flag: 'semantic-floor',
+    env: 'DEJA_SEMANTIC_FLOOR',
+    key: 'semanticFloor',
+    valueName: 'x',
+    help: 'verified: similarity below which the nearest question is not considered (default 0.7)',
+    parse: parseThreshold,
+  },
+  {
+    flag: 'answer-judge',
+    env: 'DEJA_ANSWER_JUDGE',
+    key: 'answerJudge',
+    valueName: 'kind',
+    help: "how a stored answer is checked against the upstream's: embedding (default), exact (text), or llm (the upstream model asked)",
+    parse: parseChoice('answer judge', ANSWER_JUDGES),
+  },
+  {
+    flag: 'embedding-model',
+    env: 'DEJA_EMBEDDING_MODEL',
+    key: 'embeddingModel',
+    valueName: 'id|dir',
+    help: `Hugging Face model id or local model directory (default ${DEFAULT_EMBEDDING_MODEL})`,
+    parse: (raw) => raw,
+  },
+  {
+    flag: 'embedding-dtype',
+    env: 'DEJA_EMBEDDING_DTYPE',
+    key: 'embeddingDtype',
+    valueName: 'dtype',
+    help: 'model precision: q8 (onnx/model_quantized.onnx, default) or fp32 (onnx/model.onnx)',
+    parse: parseChoice('embedding dtype', ['fp32', 'fp16', 'q8', 'int8', 'uint8', 'q4'] as const),
+  },
+  {
+    flag: 'embedding-download',
+    env: 'DEJA_EMBEDDING_DOWNLOAD',
+    key: 'embeddingDownload',
+    valueName: 'on|off',
+    help: 'allow downloading the model from the Hugging Face hub on first use (default on)',
+    parse: parseBoolean,
+  },
+  {
+    flag: 'vector-store',
+    env: 'DEJA_VECTOR_STORE',
+    key: 'vectorStore',
+    valueName: 'kind',
+    help: 'where vectors persist: sqlite (default) or vectra',
+    parse: parseChoice('vector store', ['sqlite', 'vectra'] as const),
+  },
+  {
+    flag: 'policy',
+    env: 'DEJA_POLICY',
+    key: 'policy',
+    valueName: 'file',
+    help: 'JSON file that tunes the non-cacheable policy (rules, thresholds, extra patterns)',
+    parse: parsePolicyFile,
+  },
+  {
+    flag: 'normalize-volatile',
+    env: 'DEJA_NORMALIZE_VOLATILE',
+    key: 'normalizeVolatile',
+    valueName: 'on|off',
+    help: "mask clock, date, cost and port values in tools' boilerplate in cache keys (default on)",
+    parse: parseBoolean,
+  },
+  {
+    flag: 'revalidate-share',
+    env: 'DEJA_REVALIDATE_SHARE',
+    key: 'revalidateShare',
+    valueName: 'x',
+    help: 'share of hits rechecked upstream to measure staleness (default 0.02)',
+    parse: parseShare,
+  },
+  {
+    flag: 'stale-threshold',
+    env: 'DEJA_STALE_THRESHOLD',
+    key: 'staleThreshold',
+    valueName: 'x',
+    help: 'answer similarity below which a rechecked hit counts as stale (default 0.9)',
+    parse: parseThreshold,
+  },
+  {
+    flag: 'vllm-metrics-interval',
+    env: 'DEJA_VLLM_METRICS_INTERVAL',
+    key: 'vllmMetricsIntervalMs',
+    valueName: 's',
+    help: "seconds between reads of the upstream's /metrics (default 15; 0 = off)",
+    parse: (raw) => parseInteger('vllm metrics interval', 0, 86_400)(raw) * 1000,
+  },
+  {
+    flag: 'events-retention',
+    env: 'DEJA_EVENTS_RETENTION',
+    key: 'eventsRetentionDays',
+    valueName: 'days',
+    help: 'days request events are kept for the metrics (default 30)',
+    parse: parseInteger('events retention', 1, 3650),
+  },
+  {
+    flag: 'shared-store',
+    env: 'DEJA_SHARED_STORE',
+    key: 'sharedStore',
+    valueName: 'url',
+    help: 'Redis URL of the team cache, e.g. redis://cache.internal:6379 (default: none, this machine only)',
+    parse: parseSharedStore,
+  },
+  {
+    flag: 'team',
+    env: 'DEJA_TEAM',
+    key: 'team',
+    valueName: 'name',
+    help: 'team namespace in the shared store: entries are shared only within it (default "default")',
+    parse: parseTeam,
+  },
+  {
+    flag: 'shared-retention',
+    env: 'DEJA_SHARED_RETENTION',
+    key: 'sharedRetentionSeconds',
+    valueName: 's',
+    help: 'seconds the team stream keeps index updates for late gateways (default 86400)',
+    parse: parseInteger('shared retention', 60, 365 * 86_400),
+  },
 ];
 
 /**

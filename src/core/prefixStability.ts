@@ -12,7 +12,8 @@ const VOLATILE: Array<{ kind: string; pattern: RegExp }> = [
   { kind: 'number', pattern: /\b\d{5,}\b/g },
   {
     kind: 'weekday/month',
-    pattern: /\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|april|june|july|august|september|october|november|december)\b/gi,
+    pattern:
+      /\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|april|june|july|august|september|october|november|december)\b/gi,
   },
 ];
 
@@ -58,7 +59,8 @@ function lineAround(text: string, start: number, end: number): string {
   const newline = text.indexOf('\n', end);
   const lineEnd = newline === -1 ? text.length : newline;
   // A value alone on its line (a section's body) reads better with its heading.
-  const headingStart = text.slice(lineStart, lineEnd).trim() === text.slice(start, end).trim() ? text.lastIndexOf('\n', lineStart - 2) + 1 : lineStart;
+  const headingStart =
+    text.slice(lineStart, lineEnd).trim() === text.slice(start, end).trim() ? text.lastIndexOf('\n', lineStart - 2) + 1 : lineStart;
   return text.slice(Math.max(headingStart, start - 200), Math.min(lineEnd, end + 200));
 }
 
@@ -96,7 +98,12 @@ export class PrefixStabilityTracker {
    * Counts a request's user messages: `masks` are the volatile values its anatomy found in
    * them; `textAt` reads the string a mask's path names, for the example.
    */
-  observeUserParts(tool: DevToolDto, model: string, masks: readonly VolatileMask[], textAt: (path: ReadonlyArray<string | number>) => string | undefined): void {
+  observeUserParts(
+    tool: DevToolDto,
+    model: string,
+    masks: readonly VolatileMask[],
+    textAt: (path: ReadonlyArray<string | number>) => string | undefined,
+  ): void {
     const group = `${tool}\n${model}`;
     let entry = this.userParts.get(group);
     if (!entry) {
@@ -138,7 +145,14 @@ export class PrefixStabilityTracker {
   userReport(): VolatileUserPartsDto[] {
     return [...this.userParts.values()]
       .filter((entry) => entry.withVolatile > 0)
-      .map((entry) => ({ tool: entry.tool, model: entry.model, requests: entry.requests, withVolatile: entry.withVolatile, volatileKinds: [...entry.kinds], example: entry.example }))
+      .map((entry) => ({
+        tool: entry.tool,
+        model: entry.model,
+        requests: entry.requests,
+        withVolatile: entry.withVolatile,
+        volatileKinds: [...entry.kinds],
+        example: entry.example,
+      }))
       .sort((a, b) => b.withVolatile - a.withVolatile);
   }
 }

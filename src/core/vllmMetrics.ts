@@ -75,10 +75,22 @@ const unavailable = (reason: string): { available: false; reason: string } => ({
  * rate over the interval (from the counters' deltas), since start, and KV usage.
  * Missing metrics are reported as unavailable with the reason, never as zero.
  */
-export function vllmFigures(previous: VllmReading | undefined, current: VllmReading | undefined, error: string | undefined, history: VllmFiguresDto['history']): VllmFiguresDto {
+export function vllmFigures(
+  previous: VllmReading | undefined,
+  current: VllmReading | undefined,
+  error: string | undefined,
+  history: VllmFiguresDto['history'],
+): VllmFiguresDto {
   if (!current) {
     const reason = error ?? 'not scraped yet';
-    return { prefixCacheHitRate: unavailable(reason), prefixCacheHitRateTotal: unavailable(reason), kvCacheUsage: unavailable(reason), naming: 'unknown', scrapedAt: null, history };
+    return {
+      prefixCacheHitRate: unavailable(reason),
+      prefixCacheHitRateTotal: unavailable(reason),
+      kvCacheUsage: unavailable(reason),
+      naming: 'unknown',
+      scrapedAt: null,
+      history,
+    };
   }
   const missing = 'the server does not expose this metric';
   let interval: Maybe<number> = unavailable(missing);
@@ -101,7 +113,11 @@ export function vllmFigures(previous: VllmReading | undefined, current: VllmRead
   return {
     prefixCacheHitRate: error ? unavailable(error) : interval,
     prefixCacheHitRateTotal: error ? unavailable(error) : total,
-    kvCacheUsage: error ? unavailable(error) : current.usage !== undefined ? { available: true, value: current.usage } : unavailable(missing),
+    kvCacheUsage: error
+      ? unavailable(error)
+      : current.usage !== undefined
+        ? { available: true, value: current.usage }
+        : unavailable(missing),
     naming: current.naming,
     scrapedAt: current.at,
     history,

@@ -40,7 +40,9 @@ function sameToken(given: string, expected: string): boolean {
 export function adminAuth(token: string): RequestHandler {
   return (req, _res, next) => {
     if (!LOOPBACK_NAMES.has(hostName(req.headers.host))) {
-      next(forbidden({ code: 'host_not_allowed', message: `The admin API answers only to a loopback Host (got "${req.headers.host ?? ''}")` }));
+      next(
+        forbidden({ code: 'host_not_allowed', message: `The admin API answers only to a loopback Host (got "${req.headers.host ?? ''}")` }),
+      );
       return;
     }
     const origin = req.headers.origin;
@@ -49,9 +51,15 @@ export function adminAuth(token: string): RequestHandler {
       return;
     }
     const header = req.headers.authorization;
-    const given = (typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7) : undefined) ?? req.headers['x-deja-admin-token'];
+    const given =
+      (typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7) : undefined) ?? req.headers['x-deja-admin-token'];
     if (typeof given !== 'string' || !sameToken(given.trim(), token)) {
-      next(unauthorized({ code: 'invalid_admin_token', message: `The admin API needs the token from ${ADMIN_TOKEN_FILE} in the data directory` }));
+      next(
+        unauthorized({
+          code: 'invalid_admin_token',
+          message: `The admin API needs the token from ${ADMIN_TOKEN_FILE} in the data directory`,
+        }),
+      );
       return;
     }
     next();

@@ -26,7 +26,8 @@ const NO_CONTROL: CacheControl = Object.freeze({ noCache: false, noStore: false,
 /** Reads Cache-Control and x-deja-ttl; throws a 400 for a TTL that is not a whole number of seconds. */
 export function readCacheControl(headers: IncomingHttpHeaders): CacheControl {
   // Most requests carry none of them.
-  if (headers['cache-control'] === undefined && headers['x-deja-ttl'] === undefined && headers['x-deja-threshold'] === undefined) return NO_CONTROL;
+  if (headers['cache-control'] === undefined && headers['x-deja-ttl'] === undefined && headers['x-deja-threshold'] === undefined)
+    return NO_CONTROL;
   const directives = headerText(headers['cache-control'])
     .toLowerCase()
     .split(',')

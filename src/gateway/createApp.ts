@@ -56,7 +56,10 @@ export function createApp(context: GatewayContext): RequestListener {
   const json = jsonBody(context.options.maxBodyBytes);
   const onError = answerError(context.logger);
   const cached = new Map<string, RequestListener>(
-    ENDPOINTS.map((endpoint) => [`/v1${ENDPOINT_PATHS[endpoint]}`, pipeline([requireHostHeader(), ...guards, json, cachedEndpoint(endpoint, context)], onError)]),
+    ENDPOINTS.map((endpoint) => [
+      `/v1${ENDPOINT_PATHS[endpoint]}`,
+      pipeline([requireHostHeader(), ...guards, json, cachedEndpoint(endpoint, context)], onError),
+    ]),
   );
   return (req, res) => {
     const direct = req.method === 'POST' ? cached.get(routePath(req.url)) : undefined;

@@ -106,7 +106,10 @@ export function answerError(logger: Logger): ErrorResponder {
     if (error instanceof GatewayError) gatewayError = error;
     else if (error instanceof URIError) {
       // The router decodes path parameters; a bad escape such as /v1/% is the client's mistake, not a 500.
-      gatewayError = invalidRequest({ code: 'invalid_path', message: `The request path is not valid percent-encoding: ${requestUrl(req).slice(0, 200)}` });
+      gatewayError = invalidRequest({
+        code: 'invalid_path',
+        message: `The request path is not valid percent-encoding: ${requestUrl(req).slice(0, 200)}`,
+      });
     } else {
       logger.error('unexpected error while handling a request', { method: req.method, path: requestUrl(req).split('?')[0], error });
       gatewayError = new GatewayError(500, { code: 'internal_error', message: 'Deja hit an internal error; see its log' });

@@ -32,7 +32,10 @@ export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex):
   let answer: string;
   switch (error.code) {
     case 'HPE_HEADER_OVERFLOW':
-      answer = rawAnswer(431, { code: 'request_header_fields_too_large', message: 'The request headers are larger than the server accepts' });
+      answer = rawAnswer(431, {
+        code: 'request_header_fields_too_large',
+        message: 'The request headers are larger than the server accepts',
+      });
       break;
     case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
       answer = rawAnswer(413, { code: 'request_too_large', message: 'The chunk extensions are larger than the server accepts' });
@@ -41,7 +44,10 @@ export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex):
       answer = rawAnswer(408, { code: 'request_timeout', message: 'The request did not arrive in time' });
       break;
     default:
-      answer = rawAnswer(400, { code: 'invalid_http_request', message: `The request is not valid HTTP/1.1 (${error.code ?? 'parse error'})` });
+      answer = rawAnswer(400, {
+        code: 'invalid_http_request',
+        message: `The request is not valid HTTP/1.1 (${error.code ?? 'parse error'})`,
+      });
   }
   socket.end(answer);
 }
@@ -49,7 +55,9 @@ export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex):
 /** For `server.on('connect')`: Deja is no proxy. Without a listener Node would hang up without an answer. */
 export function refuseConnect(_req: IncomingMessage, socket: Duplex): void {
   socket.on('error', () => socket.destroy());
-  socket.end(rawAnswer(405, { code: 'method_not_allowed', message: 'CONNECT is not supported: Deja is an OpenAI API gateway, not a proxy' }));
+  socket.end(
+    rawAnswer(405, { code: 'method_not_allowed', message: 'CONNECT is not supported: Deja is an OpenAI API gateway, not a proxy' }),
+  );
 }
 
 /** Node's `requireHostHeader` check, moved here so that its 400 has a body: the server is created with it off. */

@@ -62,7 +62,11 @@ export function jsonTextProblem(text: string, maxDepth: number): JsonTextScan {
     else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
       const start = i;
       let exponent = false;
-      for (let n = text.charCodeAt(i + 1); (n >= 0x30 && n <= 0x39) || n === 0x2e || n === 0x2b || n === 0x2d || n === 0x65 || n === 0x45; n = text.charCodeAt(++i + 1)) {
+      for (
+        let n = text.charCodeAt(i + 1);
+        (n >= 0x30 && n <= 0x39) || n === 0x2e || n === 0x2b || n === 0x2d || n === 0x65 || n === 0x45;
+        n = text.charCodeAt(++i + 1)
+      ) {
         exponent ||= n === 0x65 || n === 0x45;
       }
       // mayBeInexact, inlined: this loop runs for every number of every body.
@@ -88,7 +92,12 @@ export function jsonBody(limit: number): Middleware {
   return (req, _res, next) => {
     const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
     if (encoding !== 'identity') {
-      next(new GatewayError(415, { code: 'unsupported_encoding', message: `Content-Encoding ${encoding} is not supported; send the body uncompressed` }));
+      next(
+        new GatewayError(415, {
+          code: 'unsupported_encoding',
+          message: `Content-Encoding ${encoding} is not supported; send the body uncompressed`,
+        }),
+      );
       return;
     }
     const declared = Number(req.headers['content-length']);
@@ -112,7 +121,9 @@ export function jsonBody(limit: number): Middleware {
       if (size > limit) fail(tooLarge());
       else chunks.push(chunk);
     });
-    req.on('error', (error) => fail(invalidRequest({ code: 'request_aborted', message: 'The client aborted the request body', cause: error })));
+    req.on('error', (error) =>
+      fail(invalidRequest({ code: 'request_aborted', message: 'The client aborted the request body', cause: error })),
+    );
     req.on('end', () => {
       if (failed) return;
       const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
@@ -137,7 +148,12 @@ export function jsonBody(limit: number): Middleware {
       }
       const problem = jsonTextProblem(text, MAX_JSON_DEPTH);
       if (problem === 'too_deep') {
-        fail(invalidRequest({ code: 'invalid_body', message: `The request body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels` }));
+        fail(
+          invalidRequest({
+            code: 'invalid_body',
+            message: `The request body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels`,
+          }),
+        );
         return;
       }
       if (problem === 'number_overflow') {

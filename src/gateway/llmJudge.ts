@@ -55,13 +55,25 @@ export class LlmJudge implements AnswerJudge {
       temperature: 0,
       max_tokens: 3,
       messages: [
-        { role: 'system', content: 'You compare two answers to the same question. Reply with one word: yes if they give the same answer (the same facts, the same conclusion, wording aside), no otherwise.' },
-        { role: 'user', content: `Question:\n${clip(input.question)}\n\nAnswer A:\n${clip(answerText(input.stored))}\n\nAnswer B:\n${clip(answerText(input.fresh))}\n\nDo A and B give the same answer to the question? Reply with yes or no.` },
+        {
+          role: 'system',
+          content:
+            'You compare two answers to the same question. Reply with one word: yes if they give the same answer (the same facts, the same conclusion, wording aside), no otherwise.',
+        },
+        {
+          role: 'user',
+          content: `Question:\n${clip(input.question)}\n\nAnswer A:\n${clip(answerText(input.stored))}\n\nAnswer B:\n${clip(answerText(input.fresh))}\n\nDo A and B give the same answer to the question? Reply with yes or no.`,
+        },
       ],
     };
     const headers: Record<string, string> = { 'content-type': 'application/json', 'accept-encoding': 'identity' };
     if (input.authorization) headers.authorization = input.authorization;
-    const response = await this.upstream.request({ method: 'POST', path: '/chat/completions', headers, body: Buffer.from(JSON.stringify(body)) });
+    const response = await this.upstream.request({
+      method: 'POST',
+      path: '/chat/completions',
+      headers,
+      body: Buffer.from(JSON.stringify(body)),
+    });
     const text = await readBody(response.body, MAX_REPLY_BYTES);
     if (response.status !== 200) return undefined;
     const reply = JSON.parse(text.toString('utf8')) as JsonObject;

@@ -35,15 +35,59 @@ export class GatewayMetrics {
     // wakes an idle gateway (one that runs all day beside the editor) 100 times a second.
     collectDefaultMetrics({ register: this.registry, prefix: 'deja_', eventLoopMonitoringPrecision: LAG_SAMPLE_MS });
     const registers = [this.registry];
-    this.requests = new Counter({ name: 'deja_requests_total', help: 'Requests by endpoint, cache outcome, skip reason and model', labelNames: ['endpoint', 'outcome', 'reason', 'model'], registers });
-    this.tokensSaved = new Counter({ name: 'deja_tokens_saved_total', help: 'Tokens the cache answered without inference, from the stored usage', labelNames: ['kind'], registers });
-    this.duration = new Histogram({ name: 'deja_request_duration_seconds', help: 'Time from request to the end of the response, by cache outcome', labelNames: ['outcome'], buckets: SECONDS, registers });
-    this.upstreamDuration = new Histogram({ name: 'deja_upstream_duration_seconds', help: 'Time the upstream took, when it was called', labelNames: ['endpoint'], buckets: SECONDS, registers });
-    this.revalidations = new Counter({ name: 'deja_revalidations_total', help: 'Hits rechecked against the upstream, by result', labelNames: ['result'], registers });
-    this.semanticJudged = new Counter({ name: 'deja_semantic_judged_total', help: "Served semantic hits rechecked against the upstream's own answer to their question", registers });
-    this.semanticFalseHits = new Counter({ name: 'deja_semantic_false_hits_total', help: 'Rechecked semantic hits whose answer was wrong for their question', registers });
-    this.semanticExplorations = new Counter({ name: 'deja_semantic_explorations_total', help: "Requests forwarded to learn whether the nearest entry's answer would have been right (verified mode)", registers });
-    this.teamHits = new Counter({ name: 'deja_team_hits_total', help: "Hits answered from the team tier (a colleague's entry in the shared store), by outcome", labelNames: ['outcome'], registers });
+    this.requests = new Counter({
+      name: 'deja_requests_total',
+      help: 'Requests by endpoint, cache outcome, skip reason and model',
+      labelNames: ['endpoint', 'outcome', 'reason', 'model'],
+      registers,
+    });
+    this.tokensSaved = new Counter({
+      name: 'deja_tokens_saved_total',
+      help: 'Tokens the cache answered without inference, from the stored usage',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.duration = new Histogram({
+      name: 'deja_request_duration_seconds',
+      help: 'Time from request to the end of the response, by cache outcome',
+      labelNames: ['outcome'],
+      buckets: SECONDS,
+      registers,
+    });
+    this.upstreamDuration = new Histogram({
+      name: 'deja_upstream_duration_seconds',
+      help: 'Time the upstream took, when it was called',
+      labelNames: ['endpoint'],
+      buckets: SECONDS,
+      registers,
+    });
+    this.revalidations = new Counter({
+      name: 'deja_revalidations_total',
+      help: 'Hits rechecked against the upstream, by result',
+      labelNames: ['result'],
+      registers,
+    });
+    this.semanticJudged = new Counter({
+      name: 'deja_semantic_judged_total',
+      help: "Served semantic hits rechecked against the upstream's own answer to their question",
+      registers,
+    });
+    this.semanticFalseHits = new Counter({
+      name: 'deja_semantic_false_hits_total',
+      help: 'Rechecked semantic hits whose answer was wrong for their question',
+      registers,
+    });
+    this.semanticExplorations = new Counter({
+      name: 'deja_semantic_explorations_total',
+      help: "Requests forwarded to learn whether the nearest entry's answer would have been right (verified mode)",
+      registers,
+    });
+    this.teamHits = new Counter({
+      name: 'deja_team_hits_total',
+      help: "Hits answered from the team tier (a colleague's entry in the shared store), by outcome",
+      labelNames: ['outcome'],
+      registers,
+    });
     const gauge = (name: string, help: string, read: () => number | undefined | Promise<number | undefined>) =>
       new Gauge({
         name,
@@ -56,7 +100,9 @@ export class GatewayMetrics {
       });
     gauge('deja_cache_entries', 'Entries in the exact cache', () => sources.entries());
     gauge('deja_semantic_vectors', 'Vectors in the semantic index', () => sources.vectors());
-    gauge('deja_vllm_prefix_cache_hit_rate', "The upstream vLLM's prefix-cache hit rate over the last scrape interval", () => sources.vllmPrefixCacheHitRate());
+    gauge('deja_vllm_prefix_cache_hit_rate', "The upstream vLLM's prefix-cache hit rate over the last scrape interval", () =>
+      sources.vllmPrefixCacheHitRate(),
+    );
     gauge('deja_vllm_kv_cache_usage', "The upstream vLLM's KV-cache usage (0-1)", () => sources.vllmKvCacheUsage());
   }
 

@@ -71,7 +71,10 @@ export class Revalidator {
 
   constructor(private readonly deps: RevalidatorDeps) {
     this.random = deps.random ?? Math.random;
-    this.staleness = new StalenessJudge((a, b) => deps.cache.semantic?.textSimilarity(a, b) ?? Promise.resolve(undefined), deps.staleThreshold);
+    this.staleness = new StalenessJudge(
+      (a, b) => deps.cache.semantic?.textSimilarity(a, b) ?? Promise.resolve(undefined),
+      deps.staleThreshold,
+    );
   }
 
   /** Called on every hit; rechecks it with the configured probability. A semantic hit is checked for rightness. */
@@ -85,7 +88,12 @@ export class Revalidator {
   }
 
   /** The upstream's answer to a request, or undefined when it did not give one. */
-  private async ask(endpoint: Endpoint, request: JsonObject, exactNumbers: ExactNumber[] | undefined, authorization: string | undefined): Promise<JsonObject | undefined> {
+  private async ask(
+    endpoint: Endpoint,
+    request: JsonObject,
+    exactNumbers: ExactNumber[] | undefined,
+    authorization: string | undefined,
+  ): Promise<JsonObject | undefined> {
     const headers: Record<string, string> = { 'content-type': 'application/json', 'accept-encoding': 'identity' };
     if (authorization) headers.authorization = authorization;
     // A seed past 2^53 is asked as it was stored, digit for digit.
@@ -107,7 +115,15 @@ export class Revalidator {
     if (stale) {
       const ttlSeconds = Math.max(1, Math.round((entry.expiresAt - entry.createdAt) / 1000));
       const identity = identityOfEntry(entry);
-      await this.deps.cache.store({ endpoint: entry.endpoint, identity, tenant: entry.tenant, model: entry.model, response: fresh, source: 'json', ttlSeconds });
+      await this.deps.cache.store({
+        endpoint: entry.endpoint,
+        identity,
+        tenant: entry.tenant,
+        model: entry.model,
+        response: fresh,
+        source: 'json',
+        ttlSeconds,
+      });
       this.deps.logger.info('a cached answer was stale and has been replaced', { entry: entry.id });
     }
     return stale;
@@ -121,13 +137,21 @@ export class Revalidator {
   async checkSemantic(entry: CacheEntry, served: ServedSemanticHit, authorization: string | undefined): Promise<boolean | undefined> {
     const fresh = await this.ask(served.endpoint, served.request, served.exactNumbers, authorization);
     if (!fresh) return undefined;
-    const right = await this.deps.judge.judge({ endpoint: served.endpoint, model: entry.model, question: served.question, stored: entry.response, fresh, authorization });
+    const right = await this.deps.judge.judge({
+      endpoint: served.endpoint,
+      model: entry.model,
+      question: served.question,
+      stored: entry.response,
+      fresh,
+      authorization,
+    });
     if (right === undefined) return undefined;
     const at = Date.now();
     this.deps.events.recordRevalidation({ at, entryId: entry.id, stale: !right, similarity: served.similarity });
     this.deps.metrics.observeSemanticCheck(!right);
     this.deps.cache.semantic?.observe(entry.id, served.endpoint, { similarity: served.similarity, correct: right, at });
-    if (!right) this.deps.logger.info('a semantic hit was the wrong answer to its question', { entry: entry.id, similarity: served.similarity });
+    if (!right)
+      this.deps.logger.info('a semantic hit was the wrong answer to its question', { entry: entry.id, similarity: served.similarity });
     return !right;
   }
 

@@ -50,7 +50,11 @@ function listen(server: Server, host: string, port: number): Promise<void> {
     const onError = (error: NodeJS.ErrnoException) => {
       server.off('listening', onListening);
       if (error.code === 'EADDRINUSE') {
-        reject(new Error(`port ${port} on ${host} is already in use (another Deja? check http://${host}:${port}/health), or pick another with --port`));
+        reject(
+          new Error(
+            `port ${port} on ${host} is already in use (another Deja? check http://${host}:${port}/health), or pick another with --port`,
+          ),
+        );
       } else reject(error);
     };
     const onListening = () => {
@@ -72,7 +76,12 @@ export async function startGateway(given: GatewayOptions, deps: GatewayDeps = {}
   const opened = await openCache(options, logger, embedder);
   const { cache, events } = opened;
   const upstream = new Upstream({ baseUrl: options.upstream, timeoutMs: options.upstreamTimeoutMs });
-  const vllm = new VllmScraper(upstream, options.vllmMetricsIntervalMs, logger, options.upstreamApiKey ? `Bearer ${options.upstreamApiKey}` : undefined);
+  const vllm = new VllmScraper(
+    upstream,
+    options.vllmMetricsIntervalMs,
+    logger,
+    options.upstreamApiKey ? `Bearer ${options.upstreamApiKey}` : undefined,
+  );
   const metrics = new GatewayMetrics({
     entries: async () => (await cache.catalog?.list({ sort: 'created', order: 'desc', offset: 0, limit: 0 }))?.total,
     vectors: () => cache.semantic?.status().entries,
@@ -91,7 +100,11 @@ export async function startGateway(given: GatewayOptions, deps: GatewayDeps = {}
     live.publish({ type: 'request', event });
   });
   // Other gateways' stores and evictions: into this gateway's index, and onto the dashboard.
-  opened.team?.follow({ semantic: cache.semantic, catalog: cache.catalog, onChange: (reason) => live.publish({ type: 'entries/changed', reason }) });
+  opened.team?.follow({
+    semantic: cache.semantic,
+    catalog: cache.catalog,
+    onChange: (reason) => live.publish({ type: 'entries/changed', reason }),
+  });
   const judge = answerJudge(options, cache, upstream, logger);
   const context: GatewayContext = {
     options,
@@ -106,7 +119,16 @@ export async function startGateway(given: GatewayOptions, deps: GatewayDeps = {}
     prefixStability: new PrefixStabilityTracker(),
     vllm,
     metrics,
-    revalidator: new Revalidator({ cache, upstream, events, metrics, logger, share: options.revalidateShare, staleThreshold: options.staleThreshold, judge }),
+    revalidator: new Revalidator({
+      cache,
+      upstream,
+      events,
+      metrics,
+      logger,
+      share: options.revalidateShare,
+      staleThreshold: options.staleThreshold,
+      judge,
+    }),
     judge,
     live,
     adminToken: await loadOrCreateAdminToken(options.dataDir),

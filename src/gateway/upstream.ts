@@ -45,10 +45,7 @@ const NOT_FORWARDED = new Set([
 ]);
 
 /** Client headers worth passing upstream: everything but hop-by-hop and Deja's own controls. */
-export function forwardableHeaders(
-  headers: http.IncomingHttpHeaders,
-  drop: readonly string[] = [],
-): http.OutgoingHttpHeaders {
+export function forwardableHeaders(headers: http.IncomingHttpHeaders, drop: readonly string[] = []): http.OutgoingHttpHeaders {
   const out: http.OutgoingHttpHeaders = {};
   for (const name in headers) {
     const value = headers[name];
@@ -185,7 +182,10 @@ export function toGatewayError(error: unknown, baseUrl: string): GatewayError {
   if (error instanceof GatewayError) return error;
   const code = (error as NodeJS.ErrnoException)?.code;
   const detail = (error as Error)?.message ?? String(error);
-  const message = code && UNREACHABLE_CODES.has(code) ? `Cannot reach the upstream at ${baseUrl}: ${detail}` : `The upstream at ${baseUrl} failed: ${detail}`;
+  const message =
+    code && UNREACHABLE_CODES.has(code)
+      ? `Cannot reach the upstream at ${baseUrl}: ${detail}`
+      : `The upstream at ${baseUrl} failed: ${detail}`;
   return upstreamFailed({ code: 'upstream_unreachable', message, cause: error });
 }
 

@@ -112,39 +112,47 @@ export class AdminClient {
   async subscribe(onEvent: (event: LiveEventDto) => void, onClose: () => void): Promise<() => void> {
     const token = await this.loadToken();
     const url = new URL(`${this.url}${ADMIN_BASE}/events`);
-    const request = http.get({ hostname: url.hostname, port: url.port, path: url.pathname, headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' } }, (response) => {
-      if (response.statusCode !== 200) {
-        // A new gateway wrote a new token: read it again on the next attempt.
-        if (response.statusCode === 401) this.token = undefined;
-        response.resume();
-        onClose();
-        return;
-      }
-      let buffer = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => {
-        buffer += chunk;
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) !== -1) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const data = block
-            .split('\n')
-            .filter((line) => line.startsWith('data: '))
-            .map((line) => line.slice(6))
-            .join('\n');
-          if (data) {
-            try {
-              onEvent(JSON.parse(data) as LiveEventDto);
-            } catch {
-              // a malformed event is skipped, the stream goes on
+    const request = http.get(
+      {
+        hostname: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' },
+      },
+      (response) => {
+        if (response.statusCode !== 200) {
+          // A new gateway wrote a new token: read it again on the next attempt.
+          if (response.statusCode === 401) this.token = undefined;
+          response.resume();
+          onClose();
+          return;
+        }
+        let buffer = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => {
+          buffer += chunk;
+          let end: number;
+          while ((end = buffer.indexOf('\n\n')) !== -1) {
+            const block = buffer.slice(0, end);
+            buffer = buffer.slice(end + 2);
+            const data = block
+              .split('\n')
+              .filter((line) => line.startsWith('data: '))
+              .map((line) => line.slice(6))
+              .join('\n');
+            if (data) {
+              try {
+                onEvent(JSON.parse(data) as LiveEventDto);
+              } catch {
+                // a malformed event is skipped, the stream goes on
+              }
             }
           }
-        }
-      });
-      response.on('end', onClose);
-      response.on('error', onClose);
-    });
+        });
+        response.on('end', onClose);
+        response.on('error', onClose);
+      },
+    );
     request.on('error', onClose);
     return () => request.destroy();
   }
@@ -177,6 +185,8 @@ export function probePort(port: number, timeoutMs = 1500): Promise<PortProbe> {
       request.destroy();
       resolve({ kind: 'other', detail: 'it accepted the connection but did not answer' });
     });
-    request.on('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'ECONNREFUSED' ? { kind: 'free' } : { kind: 'other', detail: error.message }));
+    request.on('error', (error: NodeJS.ErrnoException) =>
+      resolve(error.code === 'ECONNREFUSED' ? { kind: 'free' } : { kind: 'other', detail: error.message }),
+    );
   });
 }

@@ -91,11 +91,17 @@ export function registerCommands({ context, controller, connection, log }: Comma
       // Asked afresh: the status bar's figures may be seconds old, and a toggle must not act on a stale state.
       const current = (await admin.stats('1h')).cache.caching;
       const result = await admin.setCaching(!current);
-      void vscode.window.showInformationMessage(result.enabled ? 'Deja caching is on.' : 'Deja caching is off: requests go straight to the upstream.');
+      void vscode.window.showInformationMessage(
+        result.enabled ? 'Deja caching is on.' : 'Deja caching is off: requests go straight to the upstream.',
+      );
     }),
     register('deja.clearCache', async () => {
       const admin = requireAdmin(connection);
-      const answer = await vscode.window.showWarningMessage('Clear every cached answer? This cannot be undone.', { modal: true }, 'Clear Cache');
+      const answer = await vscode.window.showWarningMessage(
+        'Clear every cached answer? This cannot be undone.',
+        { modal: true },
+        'Clear Cache',
+      );
       if (answer !== 'Clear Cache') return;
       const { evicted } = await admin.clear();
       void vscode.window.showInformationMessage(`Cleared ${evicted} cached answer${evicted === 1 ? '' : 's'}.`);
@@ -109,7 +115,8 @@ export function registerCommands({ context, controller, connection, log }: Comma
     register('deja.setUpstreamApiKey', async () => {
       const key = await vscode.window.showInputBox({
         title: 'Deja: upstream API key',
-        prompt: 'Sent to the vLLM server when a tool sends no key of its own. Stored in VS Code\'s secret storage. Leave empty to remove it.',
+        prompt:
+          "Sent to the vLLM server when a tool sends no key of its own. Stored in VS Code's secret storage. Leave empty to remove it.",
         password: true,
         ignoreFocusOut: true,
       });

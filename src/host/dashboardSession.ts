@@ -1,4 +1,13 @@
-import { PAGE_SIZE, type EntryQueryDto, type GatewayStatusDto, type HostToWebview, type LiveEventDto, type SkipReasonDto, type StatsWindowDto, type WebviewToHost } from '../shared/protocol';
+import {
+  PAGE_SIZE,
+  type EntryQueryDto,
+  type GatewayStatusDto,
+  type HostToWebview,
+  type LiveEventDto,
+  type SkipReasonDto,
+  type StatsWindowDto,
+  type WebviewToHost,
+} from '../shared/protocol';
 import type { AdminClient } from './adminClient';
 
 /** What a dashboard session needs from the extension; injected, so it is tested without VS Code. */
@@ -89,7 +98,12 @@ export class DashboardSession {
       case 'skipped/request': {
         this.skipped = { reason: message.reason, offset: message.offset, limit: message.limit };
         const admin = this.deps.admin();
-        if (admin) this.deps.post({ type: 'skipped/didLoad', reason: message.reason, page: await admin.skipped(message.reason, message.offset, message.limit) });
+        if (admin)
+          this.deps.post({
+            type: 'skipped/didLoad',
+            reason: message.reason,
+            page: await admin.skipped(message.reason, message.offset, message.limit),
+          });
         return;
       }
       case 'gateway/start':

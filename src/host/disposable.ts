@@ -1,4 +1,4 @@
-import * as vscode from 'vscode';
+import type * as vscode from 'vscode';
 
 /** A base that owns its subscriptions: everything registered is disposed with it. */
 export abstract class Disposable implements vscode.Disposable {

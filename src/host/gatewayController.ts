@@ -157,7 +157,9 @@ export class GatewayController {
     };
     child.stdout?.on('data', collect);
     child.stderr?.on('data', collect);
-    const exited = new Promise<string>((resolve) => child.once('exit', (code, signal) => resolve(signal ? `killed by ${signal}` : `exit code ${code}`)));
+    const exited = new Promise<string>((resolve) =>
+      child.once('exit', (code, signal) => resolve(signal ? `killed by ${signal}` : `exit code ${code}`)),
+    );
     child.once('error', (error) => this.deps.output(`failed to start: ${error.message}`));
 
     const ready = await Promise.race([this.waitForHealth(settings.port, child), exited.then(() => undefined)]);
@@ -165,7 +167,10 @@ export class GatewayController {
     if (this.stopping) return;
     if (!ready) {
       if (this.child === child) this.child = undefined;
-      const silent = child.exitCode === null && child.signalCode === null ? `it did not answer within ${READY_TIMEOUT_MS / 1000} s` : 'it exited without saying why';
+      const silent =
+        child.exitCode === null && child.signalCode === null
+          ? `it did not answer within ${READY_TIMEOUT_MS / 1000} s`
+          : 'it exited without saying why';
       child.kill('SIGKILL');
       // Two windows starting at once both find the port free; the one that loses attaches to the winner.
       const now = await this.deps.probe(settings.port);

@@ -28,7 +28,11 @@ export const vscodeSettings: SettingsSource = {
  * The gateway controller wired to VS Code: the settings, the extension's storage
  * and secrets, a child process for `deja serve`, and the prompts it shows.
  */
-export function createGatewayController(context: vscode.ExtensionContext, channel: vscode.LogOutputChannel, logger: Logger): GatewayController {
+export function createGatewayController(
+  context: vscode.ExtensionContext,
+  channel: vscode.LogOutputChannel,
+  logger: Logger,
+): GatewayController {
   const gateway: GatewayController = new GatewayController({
     settings: currentSettings,
     dataDir: (settings) => settings.dataDirectory || context.globalStorageUri.fsPath,

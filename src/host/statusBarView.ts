@@ -17,7 +17,7 @@ const code = (value: string) => `\`${value.replace(/`/g, "'")}\``;
 export function statusBarView(status: GatewayStatusDto, stats: StatsDto | undefined): StatusBarView {
   const up = status.state === 'running' || status.state === 'attached';
   const rate = stats ? ` ${percent(stats.hitRate)}` : '';
-  const team = up ? stats?.shared ?? null : null;
+  const team = up ? (stats?.shared ?? null) : null;
   // A team tier that is down is worth a glance, not an alarm: requests go on, locally.
   const teamDown = team !== null && team.state === 'down';
   const texts: Record<GatewayStatusDto['state'], string> = {
@@ -41,7 +41,8 @@ export function statusBarView(status: GatewayStatusDto, stats: StatsDto | undefi
   }
   if (team) {
     const where = `team ${code(team.team)} at ${code(team.url)}`;
-    if (team.state === 'down') lines.push(`$(warning) Team cache down (${team.reason ?? 'no answer'}): working on this machine only until ${where} is back`);
+    if (team.state === 'down')
+      lines.push(`$(warning) Team cache down (${team.reason ?? 'no answer'}): working on this machine only until ${where} is back`);
     else if (team.state === 'connecting') lines.push(`Team cache: connecting to ${where}`);
     else lines.push(`Team cache: sharing with ${where}`);
   }

@@ -19,7 +19,14 @@ export const CACHE_OUTCOMES = ['HIT', 'SEMANTIC_HIT', 'MISS', 'SKIP', 'BYPASS'] 
 export type CacheOutcomeDto = (typeof CACHE_OUTCOMES)[number];
 
 /** Why a request was not cached: the policy's reasons, in the header, the metrics and the dashboard. */
-export const SKIP_REASONS = ['client_opt_out', 'high_temperature', 'code_generation', 'financial', 'personalized', 'time_sensitive'] as const;
+export const SKIP_REASONS = [
+  'client_opt_out',
+  'high_temperature',
+  'code_generation',
+  'financial',
+  'personalized',
+  'time_sensitive',
+] as const;
 export type SkipReasonDto = (typeof SKIP_REASONS)[number];
 
 /** The OpenAI endpoints whose answers Deja may cache. */
@@ -37,7 +44,18 @@ export const PAGE_SIZE = 50;
  * The dev tools the gateway recognises from a request's shape and headers; `openai-sdk` is
  * a script on an official SDK, `unknown` anything else.
  */
-export const DEV_TOOLS = ['cline', 'roo-code', 'continue', 'aider', 'openhands', 'tabby', 'twinny', 'cody', 'openai-sdk', 'unknown'] as const;
+export const DEV_TOOLS = [
+  'cline',
+  'roo-code',
+  'continue',
+  'aider',
+  'openhands',
+  'tabby',
+  'twinny',
+  'cody',
+  'openai-sdk',
+  'unknown',
+] as const;
 export type DevToolDto = (typeof DEV_TOOLS)[number];
 
 /** The text span that made a policy rule fire. */
@@ -208,7 +226,13 @@ export interface StatsDto {
    * (`--revalidate-share`) judged against the upstream's own answer, the share found wrong and
    * its 95% (Wilson) interval; and the requests forwarded to learn (explorations).
    */
-  semanticChecks: { explorations: number; judged: number; falseHits: number; falseHitRate: number | null; falseHitInterval: { low: number; high: number } | null };
+  semanticChecks: {
+    explorations: number;
+    judged: number;
+    falseHits: number;
+    falseHitRate: number | null;
+    falseHitInterval: { low: number; high: number } | null;
+  };
   timeline: TimeBucketDto[];
   cache: { entries: number; vectors: number | null; caching: boolean };
   /** The team tier; null when none is configured. The key stays `shared` (the wire name older extensions read). */
@@ -235,7 +259,13 @@ export interface StatsDto {
      * that share passes 20%: the model cannot tell answers apart). Null for the other judges.
      */
     judgeCheck: { pairs: number; alikeShare: number | null; tellsApart: boolean } | null;
-    learned: Array<{ endpoint: Exclude<EndpointDto, 'embeddings'>; observations: number; wrong: number; servedFrom: number | null; fewest: number }>;
+    learned: Array<{
+      endpoint: Exclude<EndpointDto, 'embeddings'>;
+      observations: number;
+      wrong: number;
+      servedFrom: number | null;
+      fewest: number;
+    }>;
   };
   vllm: VllmFiguresDto;
   prefixStability: PrefixStabilityDto[];
@@ -279,7 +309,11 @@ export interface EntryDetailDto extends EntrySummaryDto {
    * whether its answer was right for them) and, verified, the similarity from which it is
    * served; null without a semantic level.
    */
-  learned: { mode: SemanticModeDto; observations: Array<{ similarity: number; correct: boolean; at: number }>; threshold: number | null } | null;
+  learned: {
+    mode: SemanticModeDto;
+    observations: Array<{ similarity: number; correct: boolean; at: number }>;
+    threshold: number | null;
+  } | null;
 }
 
 export interface SkippedPageDto {
@@ -305,7 +339,10 @@ export interface EvictResultDto {
 }
 
 /** Server-sent events on `/deja/v1/events`. */
-export type LiveEventDto = { type: 'request'; event: RequestEventDto } | { type: 'entries/changed'; reason: 'stored' | 'evicted' | 'cleared' | 'expired' } | { type: 'caching/changed'; enabled: boolean };
+export type LiveEventDto =
+  | { type: 'request'; event: RequestEventDto }
+  | { type: 'entries/changed'; reason: 'stored' | 'evicted' | 'cleared' | 'expired' }
+  | { type: 'caching/changed'; enabled: boolean };
 
 /** The semantic level as `/health` shows it. */
 export interface SemanticStatusDto {

@@ -31,11 +31,20 @@ export async function prepareE2E(root) {
   execFileSync(tsx, ['test/e2e/writeTinyModel.ts', model], { cwd: root, stdio: 'inherit' });
 
   const upstreamPort = await freePort();
-  const sim = spawn(tsx, ['test/fixtures/simVllmCli.ts', '--port', String(upstreamPort), '--ttft-ms', '20', '--token-latency-ms', '2'], { cwd: root, stdio: 'ignore' });
+  const sim = spawn(tsx, ['test/fixtures/simVllmCli.ts', '--port', String(upstreamPort), '--ttft-ms', '20', '--token-latency-ms', '2'], {
+    cwd: root,
+    stdio: 'ignore',
+  });
   cleanups.push(() => sim.kill('SIGTERM'));
   const upstream = `http://127.0.0.1:${upstreamPort}/v1`;
   for (let i = 0; ; i++) {
-    if (await fetch(`${upstream}/models`).then((r) => r.ok, () => false)) break;
+    if (
+      await fetch(`${upstream}/models`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break;
     if (i > 300) throw new Error('the simulated vLLM did not start');
     await new Promise((resolve) => setTimeout(resolve, 100));
   }

@@ -33,10 +33,19 @@ try {
   // 0. The dashboard alone, against a fake host, under the strict CSP: every action and what it sends.
   {
     const smoke = spawnSync(process.execPath, [join(root, 'webview-ui/preview/smoke.mjs')], { cwd: root, encoding: 'utf8' });
-    process.stdout.write(smoke.stdout.split('\n').filter((line) => /^FAIL|passed, \d+ failed/.test(line)).join('\n') + '\n');
+    process.stdout.write(
+      smoke.stdout
+        .split('\n')
+        .filter((line) => /^FAIL|passed, \d+ failed/.test(line))
+        .join('\n') + '\n',
+    );
     process.stderr.write(smoke.stderr);
     const total = smoke.stdout.match(/^(\d+) passed, (\d+) failed$/m);
-    add(total ? { passed: Number(total[1]), failed: Number(total[2]) + (smoke.status === 0 ? 0 : Number(total[2]) ? 0 : 1) } : { passed: 0, failed: 1 });
+    add(
+      total
+        ? { passed: Number(total[1]), failed: Number(total[2]) + (smoke.status === 0 ? 0 : Number(total[2]) ? 0 : 1) }
+        : { passed: 0, failed: 1 },
+    );
     lap('dashboard against a fake host');
   }
 
@@ -49,7 +58,14 @@ try {
       env: { DEJA_E2E_PORT: String(port), DEJA_E2E_UPSTREAM: prepared.upstream },
     });
     try {
-      add(await runExtensionHostTests({ server, developmentPath: prepared.packaged, testsPath: prepared.testsPath, logFile: join(e2eHome, 'run-host/workbench.log') }));
+      add(
+        await runExtensionHostTests({
+          server,
+          developmentPath: prepared.packaged,
+          testsPath: prepared.testsPath,
+          logFile: join(e2eHome, 'run-host/workbench.log'),
+        }),
+      );
     } finally {
       await server.stop();
     }

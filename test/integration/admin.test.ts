@@ -23,7 +23,10 @@ function rawGet(url: string, headers: Record<string, string>): Promise<{ status:
 describe('the admin API, the policy and the metrics through the gateway', function () {
   let h: Harness;
   const admin = (path: string, init: RequestInit = {}) =>
-    fetch(`${h.gateway.url}/deja/v1${path}`, { ...init, headers: { authorization: `Bearer ${h.gateway.context.adminToken}`, 'content-type': 'application/json', ...(init.headers ?? {}) } });
+    fetch(`${h.gateway.url}/deja/v1${path}`, {
+      ...init,
+      headers: { authorization: `Bearer ${h.gateway.context.adminToken}`, 'content-type': 'application/json', ...(init.headers ?? {}) },
+    });
   const adminJson = async <T>(path: string, init: RequestInit = {}): Promise<T> => {
     const res = await admin(path, init);
     assert.equal(res.status, 200, await res.clone().text());
@@ -35,7 +38,10 @@ describe('the admin API, the policy and the metrics through the gateway', functi
   };
 
   beforeEach(async () => {
-    h = await startHarness({ embedder: new FakeEmbedder(), gateway: { semantic: true, semanticMode: 'static', semanticThreshold: 0.95, vllmMetricsIntervalMs: 100, revalidateShare: 0 } });
+    h = await startHarness({
+      embedder: new FakeEmbedder(),
+      gateway: { semantic: true, semanticMode: 'static', semanticThreshold: 0.95, vllmMetricsIntervalMs: 100, revalidateShare: 0 },
+    });
     await ask('warm up');
     await h.gateway.context.cache.semantic!.start();
   });
@@ -47,10 +53,17 @@ describe('the admin API, the policy and the metrics through the gateway', functi
     assert.equal((await fetch(`${h.gateway.url}/deja/v1/stats`)).status, 401);
     const token = h.gateway.context.adminToken;
     assert.equal((await stat(join(h.dataDir, 'admin-token'))).mode & 0o777, 0o600);
-    const rebound = await rawGet(`${h.gateway.url}/deja/v1/entries`, { host: `attacker.example:${h.gateway.port}`, authorization: `Bearer ${token}` });
+    const rebound = await rawGet(`${h.gateway.url}/deja/v1/entries`, {
+      host: `attacker.example:${h.gateway.port}`,
+      authorization: `Bearer ${token}`,
+    });
     assert.equal(rebound.status, 403);
     assert.equal(JSON.parse(rebound.body).error.code, 'host_not_allowed');
-    const page = await rawGet(`${h.gateway.url}/deja/v1/entries`, { host: `127.0.0.1:${h.gateway.port}`, origin: 'https://attacker.example', authorization: `Bearer ${token}` });
+    const page = await rawGet(`${h.gateway.url}/deja/v1/entries`, {
+      host: `127.0.0.1:${h.gateway.port}`,
+      origin: 'https://attacker.example',
+      authorization: `Bearer ${token}`,
+    });
     assert.equal(page.status, 403);
     assert.equal(JSON.parse(page.body).error.code, 'origin_not_allowed');
     const ok = await rawGet(`${h.gateway.url}/deja/v1/entries`, { host: `localhost:${h.gateway.port}`, 'x-deja-admin-token': token });
@@ -117,17 +130,24 @@ describe('the admin API, the policy and the metrics through the gateway', functi
     await (await ask('capital of Spain')).text(); // one hit
     await sleep(150);
     const all = await adminJson<EntryPageDto>('/entries?sort=created&order=asc&limit=10');
-    assert.deepEqual(all.items.map((item) => item.prompt), ['warm up', 'capital of France', 'capital of Spain', 'boiling point of water']);
+    assert.deepEqual(
+      all.items.map((item) => item.prompt),
+      ['warm up', 'capital of France', 'capital of Spain', 'boiling point of water'],
+    );
     const capitals = await adminJson<EntryPageDto>('/entries?search=CAPITAL');
     assert.equal(capitals.total, 2);
     const byHits = await adminJson<EntryPageDto>('/entries?sort=hits');
     assert.deepEqual([byHits.items[0]!.prompt, byHits.items[0]!.hits], ['capital of Spain', 1]);
-    const detail = await adminJson<{ request: { messages: unknown[] }; response: { choices: unknown[] } }>(`/entries/${byHits.items[0]!.id}`);
+    const detail = await adminJson<{ request: { messages: unknown[] }; response: { choices: unknown[] } }>(
+      `/entries/${byHits.items[0]!.id}`,
+    );
     assert.ok(detail.request.messages.length === 1 && detail.response.choices.length === 1);
     // A missing entry is a 404, like a missing route (it was a 400).
     const missing = await admin('/entries/nope');
     assert.equal(missing.status, 404);
-    assert.deepEqual(await missing.json(), { error: { message: 'No entry nope', type: 'invalid_request_error', param: 'id', code: 'entry_not_found' } });
+    assert.deepEqual(await missing.json(), {
+      error: { message: 'No entry nope', type: 'invalid_request_error', param: 'id', code: 'entry_not_found' },
+    });
 
     // One: the exact entry and its vector go; the paraphrase misses afterwards.
     const france = all.items[1]!;
@@ -137,7 +157,9 @@ describe('the admin API, the policy and the metrics through the gateway', functi
     await afterOne.text();
     // A search: everything it matches.
     await sleep(150);
-    assert.deepEqual(await adminJson('/entries/evict', { method: 'POST', body: JSON.stringify({ filter: { search: 'capital' } }) }), { evicted: 2 });
+    assert.deepEqual(await adminJson('/entries/evict', { method: 'POST', body: JSON.stringify({ filter: { search: 'capital' } }) }), {
+      evicted: 2,
+    });
     assert.equal((await admin('/entries/evict', { method: 'POST', body: JSON.stringify({ filter: {} }) })).status, 400);
     assert.equal((await ask('capital of Spain')).headers.get('x-deja-cache'), 'MISS');
     // All.
@@ -222,20 +244,32 @@ describe('staleness', function () {
   it('rechecks hits against the upstream, counts the stale ones and replaces them', async () => {
     const h = await startHarness({ gateway: { revalidateShare: 1 } });
     try {
-      const first = (await (await h.post('/v1/chat/completions', chatBody('a fact that changes'))).json()) as { choices: Array<{ message: { content: string } }> };
+      const first = (await (await h.post('/v1/chat/completions', chatBody('a fact that changes'))).json()) as {
+        choices: Array<{ message: { content: string } }>;
+      };
       // The hit is rechecked: the upstream still agrees.
       await (await h.post('/v1/chat/completions', chatBody('a fact that changes'))).text();
       await sleep(100);
       h.sim.config.answerSalt = 'the world changed';
       const stale = await h.post('/v1/chat/completions', chatBody('a fact that changes'));
       assert.equal(stale.headers.get('x-deja-cache'), 'HIT');
-      assert.equal(((await stale.json()) as typeof first).choices[0]!.message.content, first.choices[0]!.message.content, 'the hit itself is the stored answer');
+      assert.equal(
+        ((await stale.json()) as typeof first).choices[0]!.message.content,
+        first.choices[0]!.message.content,
+        'the hit itself is the stored answer',
+      );
       await sleep(150);
       const replaced = (await (await h.post('/v1/chat/completions', chatBody('a fact that changes'))).json()) as typeof first;
-      assert.notEqual(replaced.choices[0]!.message.content, first.choices[0]!.message.content, 'the stale entry was replaced with the fresh answer');
+      assert.notEqual(
+        replaced.choices[0]!.message.content,
+        first.choices[0]!.message.content,
+        'the stale entry was replaced with the fresh answer',
+      );
       await sleep(100);
       const token = h.gateway.context.adminToken;
-      const stats = (await (await fetch(`${h.gateway.url}/deja/v1/stats`, { headers: { authorization: `Bearer ${token}` } })).json()) as StatsDto;
+      const stats = (await (
+        await fetch(`${h.gateway.url}/deja/v1/stats`, { headers: { authorization: `Bearer ${token}` } })
+      ).json()) as StatsDto;
       assert.ok(stats.staleness.revalidated >= 2);
       assert.equal(stats.staleness.stale, 1);
       assert.equal(stats.staleness.rate, 1 / stats.staleness.revalidated);

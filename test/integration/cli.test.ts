@@ -15,7 +15,11 @@ const NO_DOWNLOAD = { DEJA_SEMANTIC: 'off' };
 
 function runCli(args: string[], env: Record<string, string> = {}): { code: number; stdout: string; stderr: string } {
   try {
-    const stdout = execFileSync(process.execPath, [CLI, ...args], { env: { ...process.env, ...NO_DOWNLOAD, ...env }, encoding: 'utf8', stdio: 'pipe' });
+    const stdout = execFileSync(process.execPath, [CLI, ...args], {
+      env: { ...process.env, ...NO_DOWNLOAD, ...env },
+      encoding: 'utf8',
+      stdio: 'pipe',
+    });
     return { code: 0, stdout, stderr: '' };
   } catch (error) {
     const failure = error as { status: number; stdout: string; stderr: string };
@@ -25,7 +29,10 @@ function runCli(args: string[], env: Record<string, string> = {}): { code: numbe
 
 /** Starts `deja serve` and resolves with the base URL it prints. */
 function serve(args: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcess; baseUrl: string; output: () => string }> {
-  const child = spawn(process.execPath, [CLI, 'serve', ...args], { env: { ...process.env, ...NO_DOWNLOAD, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'serve', ...args], {
+    env: { ...process.env, ...NO_DOWNLOAD, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   return new Promise((resolvePromise, reject) => {
     const onData = (chunk: Buffer) => {
@@ -124,7 +131,10 @@ describe('the deja CLI', function () {
     assert.match(second.stderr, new RegExp(`port ${port} on 127.0.0.1 is already in use`));
     const sameData = runCli(['serve', '--port', '0', '--upstream', upstream, '--data', dataDir]);
     assert.equal(sameData.code, 1);
-    assert.match(sameData.stderr, new RegExp(`another Deja \\(pid ${first.child.pid}, ${first.baseUrl.replace('/v1', '')}\\) is using the data directory`));
+    assert.match(
+      sameData.stderr,
+      new RegExp(`another Deja \\(pid ${first.child.pid}, ${first.baseUrl.replace('/v1', '')}\\) is using the data directory`),
+    );
     first.child.kill('SIGTERM');
     await exitCode(first.child);
 

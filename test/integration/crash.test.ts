@@ -31,13 +31,33 @@ const simContent = (body: JsonObject): string => planAnswer('/v1/chat/completion
 /** Compares long answers without printing them whole. */
 function assertAnswer(actual: string, body: JsonObject, what: string): void {
   const expected = simContent(body);
-  assert.ok(actual === expected, `${what}: got ${actual.length} characters "${actual.slice(0, 80)}…", expected ${expected.length} "${expected.slice(0, 80)}…"`);
+  assert.ok(
+    actual === expected,
+    `${what}: got ${actual.length} characters "${actual.slice(0, 80)}…", expected ${expected.length} "${expected.slice(0, 80)}…"`,
+  );
 }
 const ask = (content: string): JsonObject => ({ model: MODEL, messages: [{ role: 'user', content }] });
 
-async function start(dataDir: string, upstream: string, logger: CapturingLogger, extra: Partial<GatewayOptions> = {}): Promise<RunningGateway> {
+async function start(
+  dataDir: string,
+  upstream: string,
+  logger: CapturingLogger,
+  extra: Partial<GatewayOptions> = {},
+): Promise<RunningGateway> {
   return startGateway(
-    { ...DEFAULT_OPTIONS, port: 0, dataDir, upstream, logLevel: 'error', semantic: true, semanticMode: 'static', semanticThreshold: 0.9, revalidateShare: 0, vllmMetricsIntervalMs: 0, ...extra },
+    {
+      ...DEFAULT_OPTIONS,
+      port: 0,
+      dataDir,
+      upstream,
+      logLevel: 'error',
+      semantic: true,
+      semanticMode: 'static',
+      semanticThreshold: 0.9,
+      revalidateShare: 0,
+      vllmMetricsIntervalMs: 0,
+      ...extra,
+    },
     { logger: logger as Logger, embedder: new FakeEmbedder() },
   );
 }
@@ -51,14 +71,19 @@ function post(gateway: RunningGateway, body: JsonObject): Promise<Response> {
 }
 
 /** Posts and reads the answer's text (from JSON or a stream) and the cache outcome. */
-async function askFor(gateway: RunningGateway, body: JsonObject): Promise<{ status: number; cache: string | null; entry: string | null; content: string }> {
+async function askFor(
+  gateway: RunningGateway,
+  body: JsonObject,
+): Promise<{ status: number; cache: string | null; entry: string | null; content: string }> {
   const res = await post(gateway, body);
   const cache = res.headers.get('x-deja-cache');
   const entry = res.headers.get('x-deja-entry');
   if (body.stream) {
     const { events, done } = await readSse(res);
     assert.ok(done, 'the stream reached [DONE]');
-    const content = events.map((data) => (JSON.parse(data) as { choices: Array<{ delta?: { content?: string } }> }).choices[0]?.delta?.content ?? '').join('');
+    const content = events
+      .map((data) => (JSON.parse(data) as { choices: Array<{ delta?: { content?: string } }> }).choices[0]?.delta?.content ?? '')
+      .join('');
     return { status: res.status, cache, entry, content };
   }
   const json = (await res.json()) as { choices?: Array<{ message: { content: string } }>; error?: { message: string } };
@@ -137,7 +162,20 @@ describe('a full disk', function () {
     }
 
     // New questions, as JSON and as streams: answered by the upstream, right, every one.
-    const topics = ['bridges', 'rivers', 'islands', 'forests', 'caves', 'meadows', 'bays', 'cliffs', 'dunes', 'lagoons', 'marshes', 'prairies'];
+    const topics = [
+      'bridges',
+      'rivers',
+      'islands',
+      'forests',
+      'caves',
+      'meadows',
+      'bays',
+      'cliffs',
+      'dunes',
+      'lagoons',
+      'marshes',
+      'prairies',
+    ];
     const fresh = topics.map((topic, i) => ({ ...ask(`Summarize ${topic}`), ...(i % 3 === 0 ? { stream: true } : {}) }));
     for (const body of fresh) {
       const answer = await askFor(gateway, body);
@@ -158,7 +196,10 @@ describe('a full disk', function () {
     await sleep(100);
     const warnings = logger.lines.filter((line) => line.level === 'warn').map((line) => line.message);
     assert.ok(warnings.includes('cache write failed; the answer was served but not stored'), warnings.join('\n'));
-    assert.deepEqual(logger.lines.filter((line) => line.level === 'error'), []);
+    assert.deepEqual(
+      logger.lines.filter((line) => line.level === 'error'),
+      [],
+    );
     // Asked again: a MISS (nothing half-stored answers it), right again.
     const again = await askFor(gateway, { ...fresh[1]!, stream: false });
     assert.equal(again.cache, 'MISS');
@@ -185,7 +226,20 @@ describe('a damaged vector index', function () {
   let upstream: string;
   let root: string;
   let pristine: string;
-  const topics = ['photosynthesis', 'volcanoes', 'glaciers', 'tides', 'rainbows', 'earthquakes', 'comets', 'coral reefs', 'monsoons', 'auroras', 'fossils', 'deserts'];
+  const topics = [
+    'photosynthesis',
+    'volcanoes',
+    'glaciers',
+    'tides',
+    'rainbows',
+    'earthquakes',
+    'comets',
+    'coral reefs',
+    'monsoons',
+    'auroras',
+    'fossils',
+    'deserts',
+  ];
   // Questions the fake model keeps far apart: no one answers for another.
   const questions = topics.map((topic) => ask(`Explain ${topic}`));
 
@@ -218,7 +272,9 @@ describe('a damaged vector index', function () {
     const db = new sqlite3.Database(join(dataDir, DATABASE_FILE));
     try {
       const row = await new Promise<{ value: string } | undefined>((resolve, reject) =>
-        db.get("SELECT value FROM semantic_meta WHERE key = 'snapshot'", (error, found) => (error ? reject(error) : resolve(found as { value: string } | undefined))),
+        db.get("SELECT value FROM semantic_meta WHERE key = 'snapshot'", (error, found) =>
+          error ? reject(error) : resolve(found as { value: string } | undefined),
+        ),
       );
       return row && join(dataDir, row.value);
     } finally {
@@ -227,7 +283,10 @@ describe('a damaged vector index', function () {
   }
 
   const damages: Array<{ title: string; damage: (dataDir: string) => Promise<void> }> = [
-    { title: 'a truncated snapshot', damage: async (dir) => truncate((await snapshotFile(dir))!, Math.floor((await readFile((await snapshotFile(dir))!)).length * 0.6)) },
+    {
+      title: 'a truncated snapshot',
+      damage: async (dir) => truncate((await snapshotFile(dir))!, Math.floor((await readFile((await snapshotFile(dir))!)).length * 0.6)),
+    },
     {
       title: 'a snapshot with flipped bytes (checksum mismatch)',
       damage: async (dir) => {
@@ -254,7 +313,9 @@ describe('a damaged vector index', function () {
         const db = new sqlite3.Database(join(dir, DATABASE_FILE));
         const run = (sql: string) => new Promise<void>((resolve, reject) => db.run(sql, (error) => (error ? reject(error) : resolve())));
         // One vector written after the snapshot, with codes of the wrong length.
-        await run("INSERT INTO semantic_log (ids, partition_keys, partition_of, scales, codes, bits, removed) VALUES ('[\"x\"]', '[\"p\"]', X'00000000', X'0000803F', X'0102', NULL, '[]')");
+        await run(
+          "INSERT INTO semantic_log (ids, partition_keys, partition_of, scales, codes, bits, removed) VALUES ('[\"x\"]', '[\"p\"]', X'00000000', X'0000803F', X'0102', NULL, '[]')",
+        );
         await new Promise<void>((resolve) => db.close(() => resolve()));
       },
     },
@@ -290,7 +351,11 @@ describe('a damaged vector index', function () {
       const again = await start(dataDir, upstream, logger2);
       try {
         assert.equal(await indexSettled(again, questions.length), questions.length);
-        assert.equal(logger2.lines.filter((line) => line.level === 'warn').length, 0, logger2.lines.map((line) => line.message).join(' | '));
+        assert.equal(
+          logger2.lines.filter((line) => line.level === 'warn').length,
+          0,
+          logger2.lines.map((line) => line.message).join(' | '),
+        );
       } finally {
         await again.close();
       }
@@ -303,7 +368,14 @@ describe('SIGKILL during a write-heavy load (3 kills; `npm run crash` does 20)',
 
   it('restarts every time; acknowledged entries survive; the index agrees with the store; no wrong answer', async () => {
     const lines: string[] = [];
-    const report = await runCrashTest({ kills: 3, concurrency: 8, killAfterMs: [150, 700], seed: 20_251_125, runner: 'tsx', log: (line) => lines.push(line) });
+    const report = await runCrashTest({
+      kills: 3,
+      concurrency: 8,
+      killAfterMs: [150, 700],
+      seed: 20_251_125,
+      runner: 'tsx',
+      log: (line) => lines.push(line),
+    });
     assert.deepEqual(report.failures, [], lines.join('\n'));
     assert.equal(report.rounds.length, 3);
     assert.ok(report.final.same, 'the exact store and the vector index hold the same ids');

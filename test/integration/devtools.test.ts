@@ -19,7 +19,9 @@ function request(id: string, session = SESSION_A): DevtoolRequest {
 
 /** Sends a request as the tool sends it: its path, its headers, its body. */
 async function send(h: Harness, sent: DevtoolRequest): Promise<{ response: Response; body: string }> {
-  const headers = Object.fromEntries(Object.entries(sent.headers).filter(([name]) => !['content-length', 'host', 'accept-encoding'].includes(name)));
+  const headers = Object.fromEntries(
+    Object.entries(sent.headers).filter(([name]) => !['content-length', 'host', 'accept-encoding'].includes(name)),
+  );
   const response = await h.post(sent.endpoint, sent.body, headers);
   return { response, body: await response.text() };
 }
@@ -32,7 +34,9 @@ async function stored(h: Harness, key: string): Promise<void> {
 describe('real dev-tool traffic through the gateway', function () {
   let h: Harness;
   const admin = async <T>(path: string): Promise<T> => {
-    const response = await fetch(`${h.gateway.url}/deja/v1${path}`, { headers: { authorization: `Bearer ${h.gateway.context.adminToken}` } });
+    const response = await fetch(`${h.gateway.url}/deja/v1${path}`, {
+      headers: { authorization: `Bearer ${h.gateway.context.adminToken}` },
+    });
     assert.equal(response.status, 200);
     return (await response.json()) as T;
   };
@@ -111,7 +115,10 @@ describe('real dev-tool traffic through the gateway', function () {
     await sleep(50);
     const stats = await admin<StatsDto>('/stats?window=1h');
     const byTool = Object.fromEntries(stats.byTool.map((row) => [row.tool, row]));
-    assert.deepEqual([byTool.cline?.requests, byTool.cline?.hits, byTool.cline?.skipped, byTool.cline?.skippedByReason], [3, 1, 1, { code_generation: 1 }]);
+    assert.deepEqual(
+      [byTool.cline?.requests, byTool.cline?.hits, byTool.cline?.skipped, byTool.cline?.skippedByReason],
+      [3, 1, 1, { code_generation: 1 }],
+    );
     assert.deepEqual([byTool['roo-code']?.requests, byTool.continue?.requests, byTool['openai-sdk']?.requests], [1, 2, 1]);
     assert.equal(byTool.continue?.skippedByReason.code_generation, 1);
     const cline = stats.volatileUserParts.find((row) => row.tool === 'cline');
@@ -137,7 +144,19 @@ describe('real dev-tool traffic through the gateway', function () {
     const bodies = [
       { model: M, messages: [{ role: 'user', content: '<task>\nWhat is a pool?\n<environment_details>\n# Current Time\nnow' }] },
       { model: M, messages: [{ role: 'user', content: '<task>\n<task>\n<task>\nWhat is a pool?\n</task>\n</task>\n</task>' }] },
-      { model: M, messages: [{ role: 'system', content: 'You are Cline' }, { role: 'user', content: [{ type: 'text', text: '<task>\nWhat is a pool?\n</task>' }, { type: 'text', text: env }] }] },
+      {
+        model: M,
+        messages: [
+          { role: 'system', content: 'You are Cline' },
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: '<task>\nWhat is a pool?\n</task>' },
+              { type: 'text', text: env },
+            ],
+          },
+        ],
+      },
       { model: M, messages: [{ role: 'user', content: 'What does <|fim_prefix|> mean, and <|fim_suffix|>?' }] },
       { model: M, prompt: '<|fim_prefix|><|fim_suffix|><|fim_middle|><|fim_prefix|>' },
     ];

@@ -71,7 +71,9 @@ describe('the real embedding model, offline (transformers.js in a worker)', func
   });
 
   it('runs the gateway with the model: /health goes from idle to ready, and misses report the nearest similarity', async () => {
-    const h = await startHarness({ gateway: { semantic: true, embeddingModel: modelDir, embeddingDtype: 'fp32', embeddingDownload: false } });
+    const h = await startHarness({
+      gateway: { semantic: true, embeddingModel: modelDir, embeddingDtype: 'fp32', embeddingDownload: false },
+    });
     try {
       assert.equal((await health(h)).semantic.state, 'idle', 'nothing loads before the first cacheable request');
       await (await h.post('/v1/chat/completions', ask('What is a cache?'))).text();
@@ -108,7 +110,9 @@ describe('the real embedding model, offline (transformers.js in a worker)', func
     it(`disables the semantic level with a clear reason for ${name}, and answers every request`, async () => {
       const dir = await mkdtemp(join(tmpdir(), 'deja-badmodel-'));
       const model = await setup(dir);
-      const h = await startHarness({ gateway: { semantic: true, embeddingModel: model, embeddingDtype: 'fp32', embeddingDownload: false } });
+      const h = await startHarness({
+        gateway: { semantic: true, embeddingModel: model, embeddingDtype: 'fp32', embeddingDownload: false },
+      });
       try {
         const first = await h.post('/v1/chat/completions', ask('still answered?'));
         assert.equal(first.status, 200);
@@ -128,7 +132,15 @@ describe('the real embedding model, offline (transformers.js in a worker)', func
   const evalSemantic = (...args: string[]): string =>
     execFileSync(
       process.execPath,
-      [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), join(ROOT, 'scripts/evalSemantic.ts'), '--embedding-model', modelDir, '--dtype', 'fp32', ...args],
+      [
+        join(ROOT, 'node_modules/tsx/dist/cli.mjs'),
+        join(ROOT, 'scripts/evalSemantic.ts'),
+        '--embedding-model',
+        modelDir,
+        '--dtype',
+        'fp32',
+        ...args,
+      ],
       { encoding: 'utf8', cwd: ROOT },
     );
 
@@ -153,15 +165,21 @@ describe('the real embedding model, offline (transformers.js in a worker)', func
   });
 
   it('deja reindex rebuilds the index from the stored entries', async () => {
-    const h = await startHarness({ gateway: { semantic: true, embeddingModel: modelDir, embeddingDtype: 'fp32', embeddingDownload: false } });
+    const h = await startHarness({
+      gateway: { semantic: true, embeddingModel: modelDir, embeddingDtype: 'fp32', embeddingDownload: false },
+    });
     const dataDir = h.dataDir;
     try {
-      for (const question of ['first question', 'second question', 'third question']) await (await h.post('/v1/chat/completions', ask(question))).text();
+      for (const question of ['first question', 'second question', 'third question'])
+        await (await h.post('/v1/chat/completions', ask(question))).text();
       await waitForState(h, ['ready']);
       await h.gateway.close();
       const refused = (() => {
         try {
-          execFileSync(process.execPath, [join(ROOT, 'dist/cli.js'), 'reindex', '--data', '/nonexistent/x/y'], { encoding: 'utf8', stdio: 'pipe' });
+          execFileSync(process.execPath, [join(ROOT, 'dist/cli.js'), 'reindex', '--data', '/nonexistent/x/y'], {
+            encoding: 'utf8',
+            stdio: 'pipe',
+          });
           return '';
         } catch (error) {
           return (error as { stderr: string }).stderr;
@@ -171,7 +189,20 @@ describe('the real embedding model, offline (transformers.js in a worker)', func
       execFileSync(process.execPath, [join(ROOT, 'esbuild.mjs')], { cwd: ROOT });
       const output = execFileSync(
         process.execPath,
-        [join(ROOT, 'dist/cli.js'), 'reindex', '--data', dataDir, '--embedding-model', modelDir, '--embedding-dtype', 'fp32', '--embedding-download', 'off', '--log-level', 'warn'],
+        [
+          join(ROOT, 'dist/cli.js'),
+          'reindex',
+          '--data',
+          dataDir,
+          '--embedding-model',
+          modelDir,
+          '--embedding-dtype',
+          'fp32',
+          '--embedding-download',
+          'off',
+          '--log-level',
+          'warn',
+        ],
         { encoding: 'utf8' },
       );
       assert.match(output, /embedded 3 of 3 entries/);

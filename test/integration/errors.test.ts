@@ -45,12 +45,30 @@ describe('bad input and upstream faults', function () {
   });
 
   it('a missing or wrongly typed model, messages, prompt or input: 400 naming the field', async () => {
-    assert.equal((await expectError(await h.post('/v1/chat/completions', { messages: [] }), 400, 'missing_required_parameter')).error.param, 'model');
-    assert.equal((await expectError(await h.post('/v1/chat/completions', { model: 3, messages: [] }), 400, 'invalid_type')).error.param, 'model');
-    assert.equal((await expectError(await h.post('/v1/chat/completions', { model: MODEL, messages: {} }), 400, 'invalid_type')).error.param, 'messages');
-    assert.equal((await expectError(await h.post('/v1/completions', { model: MODEL }), 400, 'missing_required_parameter')).error.param, 'prompt');
-    assert.equal((await expectError(await h.post('/v1/completions', { model: MODEL, prompt: { a: 1 } }), 400, 'invalid_type')).error.param, 'prompt');
-    assert.equal((await expectError(await h.post('/v1/embeddings', { model: MODEL, input: null }), 400, 'invalid_type')).error.param, 'input');
+    assert.equal(
+      (await expectError(await h.post('/v1/chat/completions', { messages: [] }), 400, 'missing_required_parameter')).error.param,
+      'model',
+    );
+    assert.equal(
+      (await expectError(await h.post('/v1/chat/completions', { model: 3, messages: [] }), 400, 'invalid_type')).error.param,
+      'model',
+    );
+    assert.equal(
+      (await expectError(await h.post('/v1/chat/completions', { model: MODEL, messages: {} }), 400, 'invalid_type')).error.param,
+      'messages',
+    );
+    assert.equal(
+      (await expectError(await h.post('/v1/completions', { model: MODEL }), 400, 'missing_required_parameter')).error.param,
+      'prompt',
+    );
+    assert.equal(
+      (await expectError(await h.post('/v1/completions', { model: MODEL, prompt: { a: 1 } }), 400, 'invalid_type')).error.param,
+      'prompt',
+    );
+    assert.equal(
+      (await expectError(await h.post('/v1/embeddings', { model: MODEL, input: null }), 400, 'invalid_type')).error.param,
+      'input',
+    );
     await expectError(await h.post('/v1/chat/completions', '[1,2]'), 400, 'invalid_body');
     await expectError(await h.post('/v1/chat/completions', 'null'), 400, 'invalid_body');
     assert.equal(h.sim.calls('/v1/chat/completions'), 1, 'nothing invalid reached the upstream');
@@ -126,7 +144,11 @@ describe('bad input and upstream faults', function () {
     assert.equal((JSON.parse(events.at(-1)!) as ErrorBody).error.code, 'upstream_stream_interrupted');
 
     h.sim.config.fault = 'drop-mid-stream';
-    const stream = await h.client.chat.completions.create({ model: MODEL, stream: true, messages: [{ role: 'user', content: 'cut short' }] });
+    const stream = await h.client.chat.completions.create({
+      model: MODEL,
+      stream: true,
+      messages: [{ role: 'user', content: 'cut short' }],
+    });
     await assert.rejects(async () => {
       for await (const _chunk of stream) {
         // drain

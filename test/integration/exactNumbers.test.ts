@@ -12,7 +12,8 @@ async function stored(h: Harness): Promise<void> {
 }
 
 /** A chat body as raw text: the numbers in `fields` reach the gateway exactly as written here. */
-const chat = (content: string, fields: string) => `{"model":"${MODEL}","messages":[{"role":"user","content":${JSON.stringify(content)}}],${fields}}`;
+const chat = (content: string, fields: string) =>
+  `{"model":"${MODEL}","messages":[{"role":"user","content":${JSON.stringify(content)}}],${fields}}`;
 
 /** A proxy in front of the simulated vLLM that keeps the bodies it forwards, byte for byte. */
 async function recordingProxy(target: string): Promise<{ url: string; bodies: string[]; close(): Promise<void> }> {
@@ -26,10 +27,13 @@ async function recordingProxy(target: string): Promise<{ url: string; bodies: st
       if (req.method === 'POST') bodies.push(body.toString('utf8'));
       const headers = { ...req.headers, 'content-length': String(body.length) };
       delete headers['transfer-encoding'];
-      const forward = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers }, (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      });
+      const forward = http.request(
+        { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
       forward.on('error', () => res.destroy());
       forward.end(body);
     });
@@ -80,7 +84,8 @@ describe('numbers past a double (issue 14): a seed past 2^53 gets its own entry'
     await twoEntries([chat('seed', '"seed":9007199254740993'), chat('seed', '"seed":9007199254740992')]);
     await twoEntries([chat('max', '"max_tokens":18446744073709551617'), chat('max', '"max_tokens":18446744073709551616')]);
     await twoEntries([chat('bias', '"logit_bias":{"50256":0.1000000000000000000001}'), chat('bias', '"logit_bias":{"50256":0.1}')]);
-    const schema = (maximum: string) => `"response_format":{"type":"json_schema","json_schema":{"name":"n","schema":{"type":"integer","maximum":${maximum}}}}`;
+    const schema = (maximum: string) =>
+      `"response_format":{"type":"json_schema","json_schema":{"name":"n","schema":{"type":"integer","maximum":${maximum}}}}`;
     await twoEntries([chat('schema', schema('99999999999999999999')), chat('schema', schema('100000000000000000000'))]);
     // A number a double holds is read by value, as before: 7.0 finds the entry of 7.
     await (await h.post('/v1/chat/completions', chat('by value', '"seed":7'))).text();

@@ -71,7 +71,13 @@ async function outcomeOf(response: Response): Promise<Outcome> {
       if (typeof delta.content === 'string') content += delta.content;
     }
     if (!error && !done) error = { code: 'cut off without [DONE] or an error event', message: '' };
-    return { ...base, stream: true, content, code: error ? String(error.code) : undefined, message: error ? String(error.message) : undefined };
+    return {
+      ...base,
+      stream: true,
+      content,
+      code: error ? String(error.code) : undefined,
+      message: error ? String(error.message) : undefined,
+    };
   }
   assert.match(contentType, /application\/json/, `a JSON body, not ${contentType}: ${text.slice(0, 200)}`);
   const body = JSON.parse(text) as JsonObject;
@@ -100,7 +106,19 @@ async function startEnv(): Promise<Env> {
   const dataDir = await mkdtemp(join(tmpdir(), 'deja-faults-'));
   const logger = new CapturingLogger();
   const gateway = await startGateway(
-    { ...DEFAULT_OPTIONS, port: 0, dataDir, upstream, upstreamTimeoutMs: TIMEOUT_MS, logLevel: 'error', semantic: true, semanticMode: 'static', semanticThreshold: 0.9, revalidateShare: 0, vllmMetricsIntervalMs: 0 },
+    {
+      ...DEFAULT_OPTIONS,
+      port: 0,
+      dataDir,
+      upstream,
+      upstreamTimeoutMs: TIMEOUT_MS,
+      logLevel: 'error',
+      semantic: true,
+      semanticMode: 'static',
+      semanticThreshold: 0.9,
+      revalidateShare: 0,
+      vllmMetricsIntervalMs: 0,
+    },
     { logger: logger as Logger, embedder: new FakeEmbedder() },
   );
   await gateway.context.cache.semantic!.start();
@@ -134,11 +152,16 @@ describe('upstream faults: clear errors, shared outcomes, nothing bad stored, re
     });
 
   /** A question no earlier test asked. */
-  const question = (topic: string): JsonObject => ({ model: MODEL, messages: [{ role: 'user', content: `Fault ${++counter}: explain ${topic} in detail` }] });
+  const question = (topic: string): JsonObject => ({
+    model: MODEL,
+    messages: [{ role: 'user', content: `Fault ${++counter}: explain ${topic} in detail` }],
+  });
 
   /** Entries on the admin API's list, and vectors in the index. */
   const stored = async (): Promise<{ listed: number; vectors: number }> => {
-    const res = await fetch(`${env.gateway.url}${ADMIN_BASE}/entries?limit=1`, { headers: { authorization: `Bearer ${env.gateway.context.adminToken}` } });
+    const res = await fetch(`${env.gateway.url}${ADMIN_BASE}/entries?limit=1`, {
+      headers: { authorization: `Bearer ${env.gateway.context.adminToken}` },
+    });
     const page = (await res.json()) as { total: number };
     await env.gateway.context.cache.semantic!.flush();
     return { listed: page.total, vectors: env.gateway.context.cache.semantic!.status().entries ?? 0 };
@@ -206,25 +229,146 @@ describe('upstream faults: clear errors, shared outcomes, nothing bad stored, re
   }
 
   const errorCases: ErrorCase[] = [
-    { title: 'a 5xx with an OpenAI body: passed on as it is', leaderStreams: false, headers: { 'x-sim-fault': 'status:500' }, code: '500', status: 500 },
-    { title: "a load balancer's HTML 503 page: 503 in the OpenAI shape", leaderStreams: true, headers: { 'x-sim-fault': 'status-html:503' }, code: 'upstream_http_error', status: 503 },
-    { title: 'a hang past the timeout: 504', leaderStreams: false, headers: { 'x-sim-fault': 'hang' }, code: 'upstream_timeout', status: 504 },
-    { title: 'a hang past the timeout, streaming: 504 before any byte', leaderStreams: true, headers: { 'x-sim-fault': 'hang' }, code: 'upstream_timeout', status: 504 },
-    { title: 'the answer stalling half-way (TCP): 504', leaderStreams: false, headers: { 'x-proxy-fault': 'stall:300' }, code: 'upstream_timeout', status: 504 },
-    { title: 'a stream going silent: an error event', leaderStreams: true, headers: { 'x-sim-fault': 'hang-mid-stream' }, code: 'upstream_stream_interrupted', status: 502, partial: true },
-    { title: 'a reset as the request arrives (TCP RST): 502', leaderStreams: false, headers: { 'x-proxy-fault': 'reset:0' }, code: 'upstream_unreachable', status: 502, instant: true },
-    { title: 'the server resetting the connection instead of answering: 502', leaderStreams: true, headers: { 'x-sim-fault': 'reset' }, code: 'upstream_unreachable', status: 502 },
-    { title: 'a reset half-way through a JSON answer: 502', leaderStreams: false, headers: { 'x-proxy-fault': 'reset:300' }, code: 'upstream_unreachable', status: 502 },
-    { title: 'a reset mid-stream (TCP RST): an error event', leaderStreams: true, headers: { 'x-proxy-fault': 'reset:1200' }, code: 'upstream_stream_interrupted', status: 502 },
-    { title: 'a clean close mid-stream (TCP FIN): an error event', leaderStreams: true, headers: { 'x-proxy-fault': 'cut:1200' }, code: 'upstream_stream_interrupted', status: 502, partial: true },
-    { title: 'the server dying mid-stream: an error event', leaderStreams: true, headers: { 'x-sim-fault': 'drop-mid-stream' }, code: 'upstream_stream_interrupted', status: 502, partial: true },
-    { title: 'a trickle slower than the timeout: 504', leaderStreams: false, headers: { 'x-proxy-fault': `trickle:16:${TIMEOUT_MS * 2}` }, code: 'upstream_timeout', status: 504 },
-    { title: 'malformed SSE: the bad event dropped, an error event instead of [DONE]', leaderStreams: true, headers: { 'x-sim-fault': 'malformed-sse' }, code: 'upstream_malformed_stream', status: 502, partial: true },
-    { title: "an engine error inside the stream: the upstream's error event", leaderStreams: true, headers: { 'x-sim-fault': 'error-event' }, code: '500', status: 502, partial: true },
-    { title: 'a stream without [DONE]: an error event', leaderStreams: true, headers: { 'x-sim-fault': 'no-done' }, code: 'upstream_stream_interrupted', status: 502, partial: true },
-    { title: 'HTML with status 200: 502 upstream_bad_response', leaderStreams: false, headers: { 'x-sim-fault': 'wrong-content-type' }, code: 'upstream_bad_response', status: 502 },
-    { title: 'JSON cut in half with status 200: 502 upstream_bad_response', leaderStreams: false, headers: { 'x-sim-fault': 'truncated-json' }, code: 'upstream_bad_response', status: 502 },
-    { title: 'a stream where JSON was asked for: 502 upstream_bad_response', leaderStreams: false, headers: { 'x-sim-fault': 'sse-to-json' }, code: 'upstream_bad_response', status: 502 },
+    {
+      title: 'a 5xx with an OpenAI body: passed on as it is',
+      leaderStreams: false,
+      headers: { 'x-sim-fault': 'status:500' },
+      code: '500',
+      status: 500,
+    },
+    {
+      title: "a load balancer's HTML 503 page: 503 in the OpenAI shape",
+      leaderStreams: true,
+      headers: { 'x-sim-fault': 'status-html:503' },
+      code: 'upstream_http_error',
+      status: 503,
+    },
+    {
+      title: 'a hang past the timeout: 504',
+      leaderStreams: false,
+      headers: { 'x-sim-fault': 'hang' },
+      code: 'upstream_timeout',
+      status: 504,
+    },
+    {
+      title: 'a hang past the timeout, streaming: 504 before any byte',
+      leaderStreams: true,
+      headers: { 'x-sim-fault': 'hang' },
+      code: 'upstream_timeout',
+      status: 504,
+    },
+    {
+      title: 'the answer stalling half-way (TCP): 504',
+      leaderStreams: false,
+      headers: { 'x-proxy-fault': 'stall:300' },
+      code: 'upstream_timeout',
+      status: 504,
+    },
+    {
+      title: 'a stream going silent: an error event',
+      leaderStreams: true,
+      headers: { 'x-sim-fault': 'hang-mid-stream' },
+      code: 'upstream_stream_interrupted',
+      status: 502,
+      partial: true,
+    },
+    {
+      title: 'a reset as the request arrives (TCP RST): 502',
+      leaderStreams: false,
+      headers: { 'x-proxy-fault': 'reset:0' },
+      code: 'upstream_unreachable',
+      status: 502,
+      instant: true,
+    },
+    {
+      title: 'the server resetting the connection instead of answering: 502',
+      leaderStreams: true,
+      headers: { 'x-sim-fault': 'reset' },
+      code: 'upstream_unreachable',
+      status: 502,
+    },
+    {
+      title: 'a reset half-way through a JSON answer: 502',
+      leaderStreams: false,
+      headers: { 'x-proxy-fault': 'reset:300' },
+      code: 'upstream_unreachable',
+      status: 502,
+    },
+    {
+      title: 'a reset mid-stream (TCP RST): an error event',
+      leaderStreams: true,
+      headers: { 'x-proxy-fault': 'reset:1200' },
+      code: 'upstream_stream_interrupted',
+      status: 502,
+    },
+    {
+      title: 'a clean close mid-stream (TCP FIN): an error event',
+      leaderStreams: true,
+      headers: { 'x-proxy-fault': 'cut:1200' },
+      code: 'upstream_stream_interrupted',
+      status: 502,
+      partial: true,
+    },
+    {
+      title: 'the server dying mid-stream: an error event',
+      leaderStreams: true,
+      headers: { 'x-sim-fault': 'drop-mid-stream' },
+      code: 'upstream_stream_interrupted',
+      status: 502,
+      partial: true,
+    },
+    {
+      title: 'a trickle slower than the timeout: 504',
+      leaderStreams: false,
+      headers: { 'x-proxy-fault': `trickle:16:${TIMEOUT_MS * 2}` },
+      code: 'upstream_timeout',
+      status: 504,
+    },
+    {
+      title: 'malformed SSE: the bad event dropped, an error event instead of [DONE]',
+      leaderStreams: true,
+      headers: { 'x-sim-fault': 'malformed-sse' },
+      code: 'upstream_malformed_stream',
+      status: 502,
+      partial: true,
+    },
+    {
+      title: "an engine error inside the stream: the upstream's error event",
+      leaderStreams: true,
+      headers: { 'x-sim-fault': 'error-event' },
+      code: '500',
+      status: 502,
+      partial: true,
+    },
+    {
+      title: 'a stream without [DONE]: an error event',
+      leaderStreams: true,
+      headers: { 'x-sim-fault': 'no-done' },
+      code: 'upstream_stream_interrupted',
+      status: 502,
+      partial: true,
+    },
+    {
+      title: 'HTML with status 200: 502 upstream_bad_response',
+      leaderStreams: false,
+      headers: { 'x-sim-fault': 'wrong-content-type' },
+      code: 'upstream_bad_response',
+      status: 502,
+    },
+    {
+      title: 'JSON cut in half with status 200: 502 upstream_bad_response',
+      leaderStreams: false,
+      headers: { 'x-sim-fault': 'truncated-json' },
+      code: 'upstream_bad_response',
+      status: 502,
+    },
+    {
+      title: 'a stream where JSON was asked for: 502 upstream_bad_response',
+      leaderStreams: false,
+      headers: { 'x-sim-fault': 'sse-to-json' },
+      code: 'upstream_bad_response',
+      status: 502,
+    },
   ];
 
   for (const fault of errorCases) {
@@ -235,7 +379,8 @@ describe('upstream faults: clear errors, shared outcomes, nothing bad stored, re
       assertSameError(outcomes, fault.code, fault.status);
       if (!fault.instant) assertShared(outcomes);
       const right = simContent(body);
-      for (const outcome of outcomes) assert.ok(right.startsWith(outcome.content), `only the right answer's first tokens: ${outcome.content}`);
+      for (const outcome of outcomes)
+        assert.ok(right.startsWith(outcome.content), `only the right answer's first tokens: ${outcome.content}`);
       if (fault.partial) assert.ok(outcomes[0]!.content.length > 0, 'the streaming leader got the tokens sent before the fault');
       await assertNothingStored(body, before);
       await assertRecovered(body);

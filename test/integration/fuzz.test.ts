@@ -20,7 +20,15 @@ describe('hostile input (seeded fuzz)', function () {
     assert.equal(report.requests, 400);
     // Every surface was reached: the cached endpoints, pass-through, health, metrics and the admin API.
     const targets = [...report.byTarget.keys()];
-    for (const expected of ['POST /v1/chat/completions', 'POST /v1/completions', 'POST /v1/embeddings', 'pass-through /v1/*', 'GET /health', 'GET /metrics', 'raw HTTP']) {
+    for (const expected of [
+      'POST /v1/chat/completions',
+      'POST /v1/completions',
+      'POST /v1/embeddings',
+      'pass-through /v1/*',
+      'GET /health',
+      'GET /metrics',
+      'raw HTTP',
+    ]) {
       assert.ok(targets.includes(expected), `no case for ${expected}: ${targets.join(', ')}`);
     }
     assert.ok(targets.filter((target) => target.startsWith('admin ')).length >= 5, `too few admin routes: ${targets.join(', ')}`);
@@ -52,7 +60,11 @@ function exchange(port: number, bytes: string | Buffer, waitMs = 3000): Promise<
       socket.destroy();
       const text = data.toString('utf8');
       const end = text.indexOf('\r\n\r\n');
-      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0), head: text.slice(0, end), body: end < 0 ? '' : text.slice(end + 4) });
+      resolve({
+        status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0),
+        head: text.slice(0, end),
+        body: end < 0 ? '' : text.slice(end + 4),
+      });
     };
     const timer = setTimeout(finish, waitMs);
     socket.on('data', (chunk: Buffer) => (data = Buffer.concat([data, chunk])));
@@ -83,11 +95,17 @@ describe('hostile input: what the fuzzer found', function () {
   it('refuses a body nested deeper than 128 levels with a 400 (it overflowed the stack of the cache key: a 500)', async () => {
     for (const where of ['extra', 'stop']) {
       const deep = `${'['.repeat(10_000)}${']'.repeat(10_000)}`;
-      const res = await h.post('/v1/chat/completions', `{"model":"${MODEL}","messages":[{"role":"user","content":"deep"}],"${where}":${deep}}`);
+      const res = await h.post(
+        '/v1/chat/completions',
+        `{"model":"${MODEL}","messages":[{"role":"user","content":"deep"}],"${where}":${deep}}`,
+      );
       assert.equal(res.status, 400);
       assert.equal(openAiError(await res.text()).code, 'invalid_body');
     }
-    const fine = await h.post('/v1/chat/completions', chatBody('not so deep', { extra: JSON.parse(`${'['.repeat(100)}${']'.repeat(100)}`) }));
+    const fine = await h.post(
+      '/v1/chat/completions',
+      chatBody('not so deep', { extra: JSON.parse(`${'['.repeat(100)}${']'.repeat(100)}`) }),
+    );
     assert.equal(fine.status, 200);
     assert.equal(h.logger.lines.filter((line) => line.level === 'error').length, 0);
   });
@@ -104,7 +122,11 @@ describe('hostile input: what the fuzzer found', function () {
     const head = Buffer.from(`{"model":"${MODEL}","messages":[{"role":"user","content":"a`);
     const tail = Buffer.from('b"}]}');
     for (const bad of [[0xff], [0xc0, 0x80], [0xed, 0xa0, 0x80]]) {
-      const res = await fetch(`${h.gateway.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: Buffer.concat([head, Buffer.from(bad), tail]) });
+      const res = await fetch(`${h.gateway.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: Buffer.concat([head, Buffer.from(bad), tail]),
+      });
       assert.equal(res.status, 400);
       assert.equal(openAiError(await res.text()).code, 'invalid_json');
     }
@@ -131,7 +153,10 @@ describe('hostile input: what the fuzzer found', function () {
       });
     });
     await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', () => resolve()));
-    const proxied = await startHarness({ upstream: `http://127.0.0.1:${(upstream.address() as net.AddressInfo).port}/v1`, gateway: { vllmMetricsIntervalMs: 0 } });
+    const proxied = await startHarness({
+      upstream: `http://127.0.0.1:${(upstream.address() as net.AddressInfo).port}/v1`,
+      gateway: { vllmMetricsIntervalMs: 0 },
+    });
     try {
       const smuggled = 'GET /v1/smuggled HTTP/1.1\r\nHost: upstream\r\n\r\n';
       const answer = await exchange(
@@ -151,8 +176,18 @@ describe('hostile input: what the fuzzer found', function () {
   it('answers what Node would refuse with an empty body (bad HTTP, huge headers, no Host, CONNECT) in the OpenAI shape', async () => {
     const cases: Array<[string, string, number, string]> = [
       ['invalid method', 'FOO / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n', 400, 'invalid_http_request'],
-      ['two Content-Lengths', 'POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}', 400, 'invalid_http_request'],
-      ['huge header', `GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'b'.repeat(20_000)}\r\n\r\n`, 431, 'request_header_fields_too_large'],
+      [
+        'two Content-Lengths',
+        'POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}',
+        400,
+        'invalid_http_request',
+      ],
+      [
+        'huge header',
+        `GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'b'.repeat(20_000)}\r\n\r\n`,
+        431,
+        'request_header_fields_too_large',
+      ],
       ['no Host', 'GET /health HTTP/1.1\r\nConnection: close\r\n\r\n', 400, 'missing_host'],
       ['CONNECT', 'CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: 127.0.0.1:22\r\n\r\n', 405, 'method_not_allowed'],
     ];
@@ -182,7 +217,11 @@ describe('hostile input: what the fuzzer found', function () {
 
   it('answers HEAD on the live events stream instead of holding the connection open without headers', async () => {
     const answer = await new Promise<http.IncomingMessage>((resolve, reject) => {
-      const req = http.request(`${h.gateway.url}/deja/v1/events`, { method: 'HEAD', headers: { authorization: `Bearer ${h.gateway.context.adminToken}` }, timeout: 3000 }, resolve);
+      const req = http.request(
+        `${h.gateway.url}/deja/v1/events`,
+        { method: 'HEAD', headers: { authorization: `Bearer ${h.gateway.context.adminToken}` }, timeout: 3000 },
+        resolve,
+      );
       req.on('timeout', () => req.destroy(new Error('no answer to HEAD /deja/v1/events')));
       req.on('error', reject);
       req.end();

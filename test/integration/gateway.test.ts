@@ -92,7 +92,10 @@ describe('gateway with the official openai SDK', function () {
     assert.ok(!events.some((data) => JSON.parse(data).usage), 'no usage chunk for a client that did not ask');
     assert.equal((h.sim.requests.at(-1)!.body!.stream_options as { include_usage: boolean }).include_usage, true);
 
-    const withUsage = await h.post('/v1/chat/completions', chatBody('usage please, live', { stream: true, stream_options: { include_usage: true } }));
+    const withUsage = await h.post(
+      '/v1/chat/completions',
+      chatBody('usage please, live', { stream: true, stream_options: { include_usage: true } }),
+    );
     const live = await readSse(withUsage);
     assert.ok(JSON.parse(live.events.at(-1)!).usage.total_tokens > 0);
   });
@@ -115,7 +118,12 @@ describe('gateway with the official openai SDK', function () {
     const tools: OpenAI.Chat.Completions.ChatCompletionTool[] = [
       { type: 'function', function: { name: 'lookup_city', parameters: { type: 'object', properties: { query: { type: 'string' } } } } },
     ];
-    const params = { model: MODEL, tools, tool_choice: 'required' as const, messages: [{ role: 'user' as const, content: 'Population of Oslo' }] };
+    const params = {
+      model: MODEL,
+      tools,
+      tool_choice: 'required' as const,
+      messages: [{ role: 'user' as const, content: 'Population of Oslo' }],
+    };
     const missed = await collect(await h.client.chat.completions.create({ ...params, stream: true }));
     assert.equal(missed.finish, 'tool_calls');
     assert.equal(missed.tools[0]?.name, 'lookup_city');
@@ -215,14 +223,21 @@ describe('gateway with the official openai SDK', function () {
 
     // The events name the reason and the span, as when the policy ran first.
     await sleep(50);
-    const skipped = await fetch(`${h.gateway.url}/deja/v1/skipped`, { headers: { authorization: `Bearer ${h.gateway.context.adminToken}` } });
-    const page = (await skipped.json()) as { total: number; items: Array<{ reason: string; span: { text: string } | null; prompt: string | null }> };
+    const skipped = await fetch(`${h.gateway.url}/deja/v1/skipped`, {
+      headers: { authorization: `Bearer ${h.gateway.context.adminToken}` },
+    });
+    const page = (await skipped.json()) as {
+      total: number;
+      items: Array<{ reason: string; span: { text: string } | null; prompt: string | null }>;
+    };
     assert.equal(page.total, 6);
     const code = page.items.find((item) => item.reason === 'code_generation')!;
     assert.equal(code.prompt, 'Write a function that parses a CSV line');
     assert.equal(code.span?.text, 'Write a function');
     assert.ok(page.items.filter((item) => item.reason === 'time_sensitive').every((item) => item.span?.text === 'today'));
-    const entries = await fetch(`${h.gateway.url}/deja/v1/entries`, { headers: { authorization: `Bearer ${h.gateway.context.adminToken}` } });
+    const entries = await fetch(`${h.gateway.url}/deja/v1/entries`, {
+      headers: { authorization: `Bearer ${h.gateway.context.adminToken}` },
+    });
     assert.equal(((await entries.json()) as { total: number }).total, 0, 'nothing was stored');
   });
 

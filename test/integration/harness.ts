@@ -84,7 +84,13 @@ export async function readSse(response: Response): Promise<{ events: string[]; d
   const text = await response.text();
   const events = text
     .split('\n\n')
-    .map((block) => block.split('\n').filter((line) => line.startsWith('data: ')).map((line) => line.slice(6)).join('\n'))
+    .map((block) =>
+      block
+        .split('\n')
+        .filter((line) => line.startsWith('data: '))
+        .map((line) => line.slice(6))
+        .join('\n'),
+    )
     .filter((data) => data !== '');
   const done = events.at(-1) === '[DONE]';
   return { events: events.filter((data) => data !== '[DONE]'), done };

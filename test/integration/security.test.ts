@@ -26,7 +26,13 @@ function rawRequest(
   const target = new URL(url);
   return new Promise((resolvePromise, reject) => {
     const req = http.request(
-      { hostname: target.hostname, port: target.port, path: target.pathname + target.search, method: init.method ?? 'GET', headers: init.headers },
+      {
+        hostname: target.hostname,
+        port: target.port,
+        path: target.pathname + target.search,
+        method: init.method ?? 'GET',
+        headers: init.headers,
+      },
       (res) => {
         let body = '';
         res.on('data', (chunk: Buffer) => (body += chunk.toString()));
@@ -78,8 +84,18 @@ describe('security: the API token', function () {
       { 'x-api-key': TOKEN },
     ];
     for (const headers of cases) {
-      for (const [method, path] of [['POST', '/v1/chat/completions'], ['POST', '/v1/embeddings'], ['GET', '/v1/models'], ['GET', '/V1/MODELS'], ['DELETE', '/v1/anything']] as const) {
-        const res = await fetch(`${h.gateway.url}${path}`, { method, headers: { 'content-type': 'application/json', ...headers }, body: method === 'POST' ? JSON.stringify(chatBody('hi')) : undefined });
+      for (const [method, path] of [
+        ['POST', '/v1/chat/completions'],
+        ['POST', '/v1/embeddings'],
+        ['GET', '/v1/models'],
+        ['GET', '/V1/MODELS'],
+        ['DELETE', '/v1/anything'],
+      ] as const) {
+        const res = await fetch(`${h.gateway.url}${path}`, {
+          method,
+          headers: { 'content-type': 'application/json', ...headers },
+          body: method === 'POST' ? JSON.stringify(chatBody('hi')) : undefined,
+        });
         assert.equal(res.status, 401, `${method} ${path} ${JSON.stringify(headers).slice(0, 60)}`);
         assert.equal(res.headers.get('www-authenticate'), 'Bearer realm="deja"');
         const error = errorOf(await res.text());
@@ -95,7 +111,9 @@ describe('security: the API token', function () {
     const client = new OpenAI({ baseURL: h.gateway.baseUrl, apiKey: TOKEN, maxRetries: 0 });
     const first = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'What is a cache?' }] });
     assert.ok(first.choices[0]!.message.content);
-    const again = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'What is a cache?' }] }).withResponse();
+    const again = await client.chat.completions
+      .create({ model: MODEL, messages: [{ role: 'user', content: 'What is a cache?' }] })
+      .withResponse();
     assert.equal(again.response.headers.get('x-deja-cache'), 'HIT');
     const models = await client.models.list();
     assert.ok(models.data.length > 0);
@@ -117,8 +135,14 @@ describe('security: the API token', function () {
     assert.equal((await fetch(`${h.gateway.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).status, 200);
     // The API token is not the admin token, and the other way round.
     assert.equal((await fetch(`${h.gateway.url}/deja/v1/stats`, { headers: { authorization: `Bearer ${TOKEN}` } })).status, 401);
-    assert.equal((await fetch(`${h.gateway.url}/deja/v1/stats`, { headers: { authorization: `Bearer ${h.gateway.context.adminToken}` } })).status, 200);
-    assert.equal((await fetch(`${h.gateway.url}/v1/models`, { headers: { authorization: `Bearer ${h.gateway.context.adminToken}` } })).status, 401);
+    assert.equal(
+      (await fetch(`${h.gateway.url}/deja/v1/stats`, { headers: { authorization: `Bearer ${h.gateway.context.adminToken}` } })).status,
+      200,
+    );
+    assert.equal(
+      (await fetch(`${h.gateway.url}/v1/models`, { headers: { authorization: `Bearer ${h.gateway.context.adminToken}` } })).status,
+      401,
+    );
   });
 
   it('is read from --api-token or DEJA_API_TOKEN; a short or spaced token is refused without echoing it', () => {
@@ -156,10 +180,30 @@ describe('security: binding beyond loopback', function () {
 
   /** `deja serve` from the sources; resolves with everything it printed once it is up, then stops it. */
   function serveOutput(args: string[]): Promise<{ stdout: string; stderr: string }> {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli.ts'), 'serve', '--port', '0', '--data', dataDir, '--upstream', upstream, '--semantic', 'off', '--vllm-metrics-interval', '0', ...args], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(ROOT, 'src/cli.ts'),
+        'serve',
+        '--port',
+        '0',
+        '--data',
+        dataDir,
+        '--upstream',
+        upstream,
+        '--semantic',
+        'off',
+        '--vllm-metrics-interval',
+        '0',
+        ...args,
+      ],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -200,7 +244,10 @@ describe('security: binding beyond loopback', function () {
     assert.match(stderr, /WARNING: Deja is bound to 0\.0\.0\.0/);
     assert.match(stderr, /plain HTTP/);
     assert.match(stdout, /api token\s+required/);
-    assert.ok(!stdout.includes('deja-test-api-token-0123456789') && !stderr.includes('deja-test-api-token-0123456789'), 'the token was printed');
+    assert.ok(
+      !stdout.includes('deja-test-api-token-0123456789') && !stderr.includes('deja-test-api-token-0123456789'),
+      'the token was printed',
+    );
   });
 });
 
@@ -239,7 +286,11 @@ describe('security: the admin API against a browser', function () {
         const res = await rawRequest(`${h.gateway.url}${path}`, {
           method,
           body,
-          headers: { host, authorization: `Bearer ${h.gateway.context.adminToken}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+          headers: {
+            host,
+            authorization: `Bearer ${h.gateway.context.adminToken}`,
+            ...(body ? { 'content-type': 'application/json' } : {}),
+          },
         });
         assert.equal(res.status, 403, `${method} ${path} Host ${host}`);
         assert.equal(errorOf(res.body).code, 'host_not_allowed');
@@ -254,14 +305,26 @@ describe('security: the admin API against a browser', function () {
     const port = h.gateway.port;
     const question = JSON.stringify(chatBody('What is a cache?'));
     for (const host of ['evil.example', `evil.example:${port}`, `localhost.evil.example:${port}`, `127.0.0.1.nip.io:${port}`]) {
-      for (const [method, path, body] of [['POST', '/v1/chat/completions', question], ['GET', '/v1/models'], ['GET', '/metrics']] as const) {
-        const res = await rawRequest(`${h.gateway.url}${path}`, { method, body, headers: { host, ...(body ? { 'content-type': 'application/json' } : {}) } });
+      for (const [method, path, body] of [
+        ['POST', '/v1/chat/completions', question],
+        ['GET', '/v1/models'],
+        ['GET', '/metrics'],
+      ] as const) {
+        const res = await rawRequest(`${h.gateway.url}${path}`, {
+          method,
+          body,
+          headers: { host, ...(body ? { 'content-type': 'application/json' } : {}) },
+        });
         assert.equal(res.status, 403, `${method} ${path} Host ${host}`);
         assert.equal(errorOf(res.body).code, 'host_not_allowed');
       }
     }
     for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `127.0.0.2:${port}`, `[::1]:${port}`, 'LOCALHOST']) {
-      const res = await rawRequest(`${h.gateway.url}/v1/chat/completions`, { method: 'POST', body: question, headers: { host, 'content-type': 'application/json' } });
+      const res = await rawRequest(`${h.gateway.url}/v1/chat/completions`, {
+        method: 'POST',
+        body: question,
+        headers: { host, 'content-type': 'application/json' },
+      });
       assert.equal(res.status, 200, `Host ${host}`);
     }
     // /health stays open: it is how a second window finds the gateway, and it holds no answer.
@@ -274,7 +337,12 @@ describe('security: the admin API against a browser', function () {
         const res = await rawRequest(`${h.gateway.url}${path}`, {
           method,
           body,
-          headers: { host: `127.0.0.1:${h.gateway.port}`, origin, authorization: `Bearer ${h.gateway.context.adminToken}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+          headers: {
+            host: `127.0.0.1:${h.gateway.port}`,
+            origin,
+            authorization: `Bearer ${h.gateway.context.adminToken}`,
+            ...(body ? { 'content-type': 'application/json' } : {}),
+          },
         });
         assert.equal(res.status, 403, `${method} ${path} Origin ${origin}`);
         assert.equal(errorOf(res.body).code, 'origin_not_allowed');
@@ -289,7 +357,12 @@ describe('security: the admin API against a browser', function () {
     for (const path of ['/v1/chat/completions', '/v1/models', '/deja/v1/entries', '/metrics', '/health']) {
       const res = await rawRequest(`${h.gateway.url}${path}`, {
         method: 'OPTIONS',
-        headers: { host: `127.0.0.1:${h.gateway.port}`, origin: 'https://evil.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
+        headers: {
+          host: `127.0.0.1:${h.gateway.port}`,
+          origin: 'https://evil.example',
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'authorization,content-type',
+        },
       });
       for (const name of Object.keys(res.headers)) assert.ok(!name.startsWith('access-control-allow'), `${path}: ${name}`);
     }
@@ -333,7 +406,18 @@ describe('security: files and secrets', function () {
 
   const start = (extra: Partial<typeof DEFAULT_OPTIONS> = {}) =>
     startGateway(
-      { ...DEFAULT_OPTIONS, port: 0, dataDir, upstream: simUrl, upstreamTimeoutMs: 5_000, logLevel: 'debug', semantic: true, vllmMetricsIntervalMs: 100, revalidateShare: 1, ...extra },
+      {
+        ...DEFAULT_OPTIONS,
+        port: 0,
+        dataDir,
+        upstream: simUrl,
+        upstreamTimeoutMs: 5_000,
+        logLevel: 'debug',
+        semantic: true,
+        vllmMetricsIntervalMs: 100,
+        revalidateShare: 1,
+        ...extra,
+      },
       { logger: createLogger('debug', (_level, line) => logLines.push(line)), embedder: new FakeEmbedder() },
     );
 
@@ -343,7 +427,12 @@ describe('security: files and secrets', function () {
       const umask = process.umask(0o022);
       try {
         gateway = await start({ vectorStore });
-        const post = (path: string, body: unknown) => fetch(`${gateway!.baseUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((res) => res.text());
+        const post = (path: string, body: unknown) =>
+          fetch(`${gateway!.baseUrl}${path}`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify(body),
+          }).then((res) => res.text());
         await post('/chat/completions', chatBody('What is a cache?'));
         await post('/chat/completions', chatBody('What is a cache?'));
         await post('/embeddings', { model: MODEL, input: 'files' });
@@ -356,9 +445,19 @@ describe('security: files and secrets', function () {
       }
       assert.equal((await stat(dataDir)).mode & 0o777, 0o700);
       const files = await filesUnder(dataDir);
-      assert.ok(files.some((file) => file.endsWith('cache.sqlite')), files.join(', '));
-      assert.ok(files.some((file) => file.endsWith('admin-token')), files.join(', '));
-      if (vectorStore === 'vectra') assert.ok(files.some((file) => /vectra\/shard-\d+\/index\.json$/.test(file)), files.join(', '));
+      assert.ok(
+        files.some((file) => file.endsWith('cache.sqlite')),
+        files.join(', '),
+      );
+      assert.ok(
+        files.some((file) => file.endsWith('admin-token')),
+        files.join(', '),
+      );
+      if (vectorStore === 'vectra')
+        assert.ok(
+          files.some((file) => /vectra\/shard-\d+\/index\.json$/.test(file)),
+          files.join(', '),
+        );
       for (const file of files) {
         const info = await stat(file);
         if (info.isDirectory()) assert.equal(info.mode & 0o777, 0o700, `${file} is ${(info.mode & 0o777).toString(8)}`);
@@ -383,9 +482,18 @@ describe('security: files and secrets', function () {
       }
     })();
 
-    const withKey = { authorization: `Bearer ${CLIENT_SECRET}`, 'x-api-key': HEADER_SECRET, 'api-key': HEADER_SECRET, 'openai-organization': HEADER_SECRET };
+    const withKey = {
+      authorization: `Bearer ${CLIENT_SECRET}`,
+      'x-api-key': HEADER_SECRET,
+      'api-key': HEADER_SECRET,
+      'openai-organization': HEADER_SECRET,
+    };
     const send = (path: string, body: unknown, headers: Record<string, string> = withKey) =>
-      fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) }).then((res) => res.text());
+      fetch(`${base}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify(body),
+      }).then((res) => res.text());
     await send('/v1/chat/completions', chatBody('What is a cache?'));
     await send('/v1/chat/completions', chatBody('What is a cache?'));
     await send('/v1/chat/completions', chatBody('What is a cache?', { stream: true }));
@@ -456,7 +564,8 @@ describe('security: files and secrets', function () {
       await fetch(`${base}/deja/v1/stats`, { headers: adminHeaders }).then((res) => res.text()),
       await fetch(`${base}/deja/v1/entries`, { headers: adminHeaders }).then((res) => res.text()),
     ];
-    for (const text of [...texts, ...logLines]) for (const secret of SECRETS) assert.ok(!text.includes(secret), `shows ${secret}: ${text.slice(0, 200)}`);
+    for (const text of [...texts, ...logLines])
+      for (const secret of SECRETS) assert.ok(!text.includes(secret), `shows ${secret}: ${text.slice(0, 200)}`);
     await gateway.close();
     gateway = undefined;
     for (const file of await filesUnder(dataDir)) {
@@ -483,7 +592,10 @@ describe('security: the dashboard webview CSP in Chromium', function () {
     let origin = '';
     const server = http.createServer((req, res) => {
       if (req.url === '/') {
-        const html = dashboardHtml({ cspSource: origin, script: `${origin}/main.js`, styles: `${origin}/main.css`, codicons: `${origin}/codicon.css` }, nonce);
+        const html = dashboardHtml(
+          { cspSource: origin, script: `${origin}/main.js`, styles: `${origin}/main.css`, codicons: `${origin}/codicon.css` },
+          nonce,
+        );
         // What an injection into the page would add: only the script with this render's nonce may run.
         const injected = [
           `<script nonce="${nonce}">window.__nonced = true;</script>`,
@@ -495,9 +607,11 @@ describe('security: the dashboard webview CSP in Chromium', function () {
         ].join('\n');
         res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html.replace('</body>', `${injected}\n</body>`));
       } else if (req.url === '/main.js') {
-        res.writeHead(200, { 'content-type': 'text/javascript' }).end(
-          "window.__bundle = true; try { eval('window.__eval = true'); } catch (e) { window.__evalBlocked = true; } try { new Function('return 1')(); } catch (e) { window.__functionBlocked = true; }",
-        );
+        res
+          .writeHead(200, { 'content-type': 'text/javascript' })
+          .end(
+            "window.__bundle = true; try { eval('window.__eval = true'); } catch (e) { window.__evalBlocked = true; } try { new Function('return 1')(); } catch (e) { window.__functionBlocked = true; }",
+          );
       } else if (req.url === '/other.js') {
         res.writeHead(200, { 'content-type': 'text/javascript' }).end('window.__other = true;');
       } else if (req.url?.endsWith('.css')) {
@@ -506,7 +620,11 @@ describe('security: the dashboard webview CSP in Chromium', function () {
     });
     await new Promise<void>((resolvePromise) => server.listen(0, '127.0.0.1', () => resolvePromise()));
     origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'] });
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
+    });
     try {
       const page = await browser.newPage();
       const violations: string[] = [];
@@ -520,7 +638,18 @@ describe('security: the dashboard webview CSP in Chromium', function () {
       const flags = await page.evaluate(() => {
         const w = globalThis as unknown as Record<string, unknown>;
         return Object.fromEntries(
-          ['__bundle', '__nonced', '__inline', '__wrongNonce', '__other', '__handler', '__javascriptUrl', '__eval', '__evalBlocked', '__functionBlocked'].map((name) => [name, w[name] ?? null]),
+          [
+            '__bundle',
+            '__nonced',
+            '__inline',
+            '__wrongNonce',
+            '__other',
+            '__handler',
+            '__javascriptUrl',
+            '__eval',
+            '__evalBlocked',
+            '__functionBlocked',
+          ].map((name) => [name, w[name] ?? null]),
         );
       });
       assert.deepEqual(flags, {

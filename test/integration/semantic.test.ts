@@ -47,7 +47,11 @@ describe('semantic cache through the gateway', function () {
     assert.equal(paraphrase.response.headers.get('x-deja-cache'), 'SEMANTIC_HIT');
     assert.ok(Number(paraphrase.response.headers.get('x-deja-similarity')) >= 0.9);
     const direct = await h.client.chat.completions.create(ask('What is the capital of France?')).withResponse();
-    assert.equal(direct.response.headers.get('x-deja-entry'), paraphrase.response.headers.get('x-deja-entry'), 'the entry that answered is the original one');
+    assert.equal(
+      direct.response.headers.get('x-deja-entry'),
+      paraphrase.response.headers.get('x-deja-entry'),
+      'the entry that answered is the original one',
+    );
     assert.deepEqual(paraphrase.data, original.data, 'the stored answer, unchanged');
     assert.equal(h.sim.calls('/v1/chat/completions'), calls, 'no inference');
   });
@@ -83,7 +87,13 @@ describe('semantic cache through the gateway', function () {
     await otherKey.text();
     await stored(h);
     const variants = [
-      { model: MODEL, messages: [{ role: 'system', content: 'You answer at length.' }, { role: 'user', content: 'explain photosynthesis please' }] },
+      {
+        model: MODEL,
+        messages: [
+          { role: 'system', content: 'You answer at length.' },
+          { role: 'user', content: 'explain photosynthesis please' },
+        ],
+      },
       ask('explain photosynthesis please', { model: 'sim-reasoning-7b' }),
       ask('explain photosynthesis please', {}, [
         { role: 'user', content: 'Hi' },
@@ -102,7 +112,9 @@ describe('semantic cache through the gateway', function () {
   });
 
   it('says on /health how the semantic level is doing', async () => {
-    const health = (await (await fetch(`${h.gateway.url}/health`)).json()) as { semantic: { state: string; model: string; threshold: number; entries: number } };
+    const health = (await (await fetch(`${h.gateway.url}/health`)).json()) as {
+      semantic: { state: string; model: string; threshold: number; entries: number };
+    };
     assert.equal(health.semantic.state, 'ready');
     assert.equal(health.semantic.threshold, 0.9);
     assert.ok(health.semantic.entries >= 1);

@@ -21,7 +21,10 @@ describe('identical requests in flight share one upstream call', function () {
     const bodies = await Promise.all(responses.map((res) => res.json()));
     assert.equal(h.sim.calls('/v1/chat/completions'), 1);
     for (const body of bodies) assert.deepEqual(body, bodies[0]);
-    assert.deepEqual(responses.map((res) => res.headers.get('x-deja-cache')), ['MISS', 'MISS', 'MISS', 'MISS', 'MISS']);
+    assert.deepEqual(
+      responses.map((res) => res.headers.get('x-deja-cache')),
+      ['MISS', 'MISS', 'MISS', 'MISS', 'MISS'],
+    );
     assert.equal(responses.filter((res) => res.headers.get('x-deja-coalesced') === '1').length, 4);
     assert.equal((await h.post('/v1/chat/completions', chatBody('same question'))).headers.get('x-deja-cache'), 'HIT');
   });
@@ -60,7 +63,13 @@ describe('identical requests in flight share one upstream call', function () {
     h = await startHarness({ sim: { tokenLatencyMs: 15 } });
     const payload = JSON.stringify(chatBody('leader leaves', { stream: true }));
     const url = new URL(`${h.gateway.url}/v1/chat/completions`);
-    const leader = http.request({ hostname: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': 'application/json' } });
+    const leader = http.request({
+      hostname: url.hostname,
+      port: url.port,
+      path: url.pathname,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+    });
     leader.on('error', () => {});
     leader.end(payload);
     await sleep(80);

@@ -28,7 +28,9 @@ describe('team tier (Redis)', function () {
     });
 
   const ask = async (gateway: Harness, content: string, apiKey = 'sk-test-alice') => {
-    const response = await gateway.post('/v1/chat/completions', chatBody(content, { temperature: 0 }), { authorization: `Bearer ${apiKey}` });
+    const response = await gateway.post('/v1/chat/completions', chatBody(content, { temperature: 0 }), {
+      authorization: `Bearer ${apiKey}`,
+    });
     const body = (await response.json()) as { choices?: Array<{ message: { content: string } }> };
     return {
       status: response.status,
@@ -50,7 +52,10 @@ describe('team tier (Redis)', function () {
   };
 
   const health = async (gateway: Harness) =>
-    (await (await fetch(`${gateway.gateway.url}/health`)).json()) as { shared: { state: string; applied: number; team: string } | null; semantic: { state: string; entries?: number; backlog?: number } };
+    (await (await fetch(`${gateway.gateway.url}/health`)).json()) as {
+      shared: { state: string; applied: number; team: string } | null;
+      semantic: { state: string; entries?: number; backlog?: number };
+    };
 
   const until = async (what: string, probe: () => Promise<boolean>, ms = 10_000) => {
     const deadline = Date.now() + ms;
@@ -62,13 +67,17 @@ describe('team tier (Redis)', function () {
 
   /** The id of the one entry whose prompt contains `search`. */
   const entryId = async (gateway: Harness, search: string) => {
-    const page = await admin<{ items: Array<{ id: string }> }>(gateway, `/entries?search=${encodeURIComponent(search)}&sort=created&order=desc&offset=0&limit=5`);
+    const page = await admin<{ items: Array<{ id: string }> }>(
+      gateway,
+      `/entries?search=${encodeURIComponent(search)}&sort=created&order=desc&offset=0&limit=5`,
+    );
     assert.equal(page.items.length, 1, `entries matching "${search}"`);
     return page.items[0]!.id;
   };
 
   /** Waits until `gateway` has applied `count` updates from the team. */
-  const applied = (gateway: Harness, count: number) => until(`${count} team updates applied`, async () => ((await health(gateway)).shared?.applied ?? 0) >= count);
+  const applied = (gateway: Harness, count: number) =>
+    until(`${count} team updates applied`, async () => ((await health(gateway)).shared?.applied ?? 0) >= count);
 
   before(async () => {
     await redis.start();
@@ -102,7 +111,11 @@ describe('team tier (Redis)', function () {
     assert.equal(again.cache, 'HIT');
     assert.equal(again.tier, null, 'the second hit is local: B kept a copy');
     assert.equal(again.answer, first.answer);
-    assert.equal(a.sim.requests.filter((request) => request.path.endsWith('/chat/completions')).length, 1, 'the upstream answered once for both gateways');
+    assert.equal(
+      a.sim.requests.filter((request) => request.path.endsWith('/chat/completions')).length,
+      1,
+      'the upstream answered once for both gateways',
+    );
   });
 
   it('what one gateway learns about an entry, every gateway of the team learns', async () => {
@@ -112,11 +125,13 @@ describe('team tier (Redis)', function () {
     await applied(b, before + 1);
     a.gateway.context.cache.semantic!.observe(id, 'chat.completions', { similarity: 0.91, correct: true, at: 1234 });
     await applied(b, before + 2);
-    assert.deepEqual(b.gateway.context.cache.semantic!.learned(id, 'chat.completions').observations, [{ similarity: 0.91, correct: true, at: 1234 }]);
+    assert.deepEqual(b.gateway.context.cache.semantic!.learned(id, 'chat.completions').observations, [
+      { similarity: 0.91, correct: true, at: 1234 },
+    ]);
     assert.equal(a.gateway.context.cache.semantic!.learned(id, 'chat.completions').observations.length, 1, 'told once, not echoed back');
   });
 
-  it('a paraphrase of a colleague\'s question is a semantic hit on another machine', async () => {
+  it("a paraphrase of a colleague's question is a semantic hit on another machine", async () => {
     const before = (await health(b)).shared!.applied;
     const original = await ask(a, 'What is the purpose of a write-ahead log?');
     assert.equal(original.cache, 'MISS');
@@ -128,7 +143,7 @@ describe('team tier (Redis)', function () {
     assert.equal(paraphrase.answer, original.answer);
   });
 
-  it('a gateway with another embedding model embeds a colleague\'s entry itself, and finds its paraphrase', async () => {
+  it("a gateway with another embedding model embeds a colleague's entry itself, and finds its paraphrase", async () => {
     // Another model id names another vector space: the shared int8 vector cannot be used there.
     const c = await gatewayWith({ upstream: a.gateway.context.options.upstream, embeddingModel: 'another-org/another-model' });
     try {

@@ -6,7 +6,13 @@ import { FakeEmbedder } from '../fixtures/fakeEmbedder';
 import { MODEL, sleep, startHarness, type Harness } from './harness';
 
 const AS_ALICE = { authorization: 'Bearer sk-test-alice' };
-const ask = (content: string) => ({ model: MODEL, messages: [{ role: 'system', content: 'You answer briefly.' }, { role: 'user', content }] });
+const ask = (content: string) => ({
+  model: MODEL,
+  messages: [
+    { role: 'system', content: 'You answer briefly.' },
+    { role: 'user', content },
+  ],
+});
 
 /** Waits until every answer in flight is stored (an exchange is joinable until its entry is written). */
 async function settled(h: Harness): Promise<void> {
@@ -16,13 +22,21 @@ async function settled(h: Harness): Promise<void> {
 
 describe('verified semantic hits through the gateway', function () {
   let h: Harness;
-  const post = (content: string, headers: Record<string, string> = {}) => h.post('/v1/chat/completions', ask(content), { ...AS_ALICE, ...headers });
+  const post = (content: string, headers: Record<string, string> = {}) =>
+    h.post('/v1/chat/completions', ask(content), { ...AS_ALICE, ...headers });
   const admin = async <T>(path: string, init: RequestInit = {}): Promise<T> => {
-    const response = await fetch(`${h.gateway.url}/deja/v1${path}`, { ...init, headers: { authorization: `Bearer ${h.gateway.context.adminToken}`, 'content-type': 'application/json' } });
+    const response = await fetch(`${h.gateway.url}/deja/v1${path}`, {
+      ...init,
+      headers: { authorization: `Bearer ${h.gateway.context.adminToken}`, 'content-type': 'application/json' },
+    });
     return (await response.json()) as T;
   };
   const start = async (gateway: Partial<GatewayOptions> = {}, sim: Partial<SimConfig> = {}, dataDir?: string) => {
-    h = await startHarness({ embedder: new FakeEmbedder(), sim, gateway: { semantic: true, semanticMode: 'verified', answerJudge: 'exact', ...(dataDir ? { dataDir } : {}), ...gateway } });
+    h = await startHarness({
+      embedder: new FakeEmbedder(),
+      sim,
+      gateway: { semantic: true, semanticMode: 'verified', answerJudge: 'exact', ...(dataDir ? { dataDir } : {}), ...gateway },
+    });
     await post('warm up');
     await h.gateway.context.cache.semantic!.start();
   };
@@ -38,7 +52,10 @@ describe('verified semantic hits through the gateway', function () {
     const response = await post(content);
     await response.text();
     await settled(h);
-    return response.headers.get('x-deja-entry') ?? (await admin<{ items: Array<{ id: string; prompt: string }> }>('/entries')).items.find((item) => item.prompt === content)!.id;
+    return (
+      response.headers.get('x-deja-entry') ??
+      (await admin<{ items: Array<{ id: string; prompt: string }> }>('/entries')).items.find((item) => item.prompt === content)!.id
+    );
   };
 
   afterEach(async () => {
@@ -115,7 +132,10 @@ describe('verified semantic hits through the gateway', function () {
     await start({}, {}, dataDir);
     const detail = await admin<EntryDetailDto>(`/entries/${entry}`);
     assert.equal(detail.learned?.observations.length, 1);
-    await fetch(`${h.gateway.url}/deja/v1/entries/${entry}`, { method: 'DELETE', headers: { authorization: `Bearer ${h.gateway.context.adminToken}` } });
+    await fetch(`${h.gateway.url}/deja/v1/entries/${entry}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${h.gateway.context.adminToken}` },
+    });
     assert.deepEqual(h.gateway.context.cache.semantic!.learned(entry, 'chat.completions').observations, []);
   });
 
@@ -125,7 +145,10 @@ describe('verified semantic hits through the gateway', function () {
     await (await post('capital France city')).text();
     await settled(h);
     let detail = await admin<EntryDetailDto>(`/entries/${entry}`);
-    assert.deepEqual(detail.learned?.observations.map((o) => o.correct), [true]);
+    assert.deepEqual(
+      detail.learned?.observations.map((o) => o.correct),
+      [true],
+    );
     const judgeRequests = h.sim.requests.filter((request) => JSON.stringify(request.body ?? null).includes('Reply with yes or no'));
     assert.equal(judgeRequests.length, 1);
     const judgeRequest = judgeRequests[0]!;
@@ -140,7 +163,10 @@ describe('verified semantic hits through the gateway', function () {
     detail = await admin<EntryDetailDto>(`/entries/${entry}`);
     assert.equal(detail.learned?.observations.length, 1, 'no verdict, no observation');
     const stats = await admin<StatsDto>('/stats?window=1h');
-    assert.deepEqual([stats.semantic.judgeCost?.calls, stats.semantic.judgeCost?.failures, stats.semantic.judgeCost?.promptTokens], [3, 2, 240]);
+    assert.deepEqual(
+      [stats.semantic.judgeCost?.calls, stats.semantic.judgeCost?.failures, stats.semantic.judgeCost?.promptTokens],
+      [3, 2, 240],
+    );
   });
 
   it('records each exploration once: two different questions record two, identical ones sharing a call record one', async () => {
@@ -161,7 +187,10 @@ describe('verified semantic hits through the gateway', function () {
     const entry = await stored('capital France');
     const exploring = post('capital France city');
     await sleep(100);
-    await fetch(`${h.gateway.url}/deja/v1/entries/${entry}`, { method: 'DELETE', headers: { authorization: `Bearer ${h.gateway.context.adminToken}` } });
+    await fetch(`${h.gateway.url}/deja/v1/entries/${entry}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${h.gateway.context.adminToken}` },
+    });
     const response = await exploring;
     assert.equal(response.headers.get('x-deja-decision'), 'explore');
     assert.equal(response.status, 200);

@@ -33,7 +33,10 @@ describe('install scripts (package.json allowScripts)', () => {
 
   it('names no package that has no install script any more', () => {
     const names = withInstallScripts();
-    assert.deepEqual(Object.keys(allowScripts).filter((key) => !names.has(key)), []);
+    assert.deepEqual(
+      Object.keys(allowScripts).filter((key) => !names.has(key)),
+      [],
+    );
   });
 
   it('uses name-only entries: the lockfile keeps no download addresses, so npm cannot verify a pinned version', () => {

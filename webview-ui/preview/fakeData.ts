@@ -75,7 +75,9 @@ export function makeEntries(count: number, now: number): EntrySummaryDto[] {
     const lastHitAt = hits > 0 ? Math.min(now - 5_000, createdAt + Math.floor(r() * (now - createdAt))) : null;
     const q = pick(r, QUESTIONS);
     entries.push({
-      id: `e${(0x1a2b3c4d + i * 7919).toString(16)}${Math.floor(r() * 0xffffff).toString(16).padStart(6, '0')}`,
+      id: `e${(0x1a2b3c4d + i * 7919).toString(16)}${Math.floor(r() * 0xffffff)
+        .toString(16)
+        .padStart(6, '0')}`,
       endpoint: r() < 0.9 ? 'chat.completions' : 'completions',
       model: pick(r, MODELS),
       prompt: i % 7 === 0 ? `${q} Please keep it short.` : q,
@@ -97,7 +99,11 @@ export function entryDetail(e: EntrySummaryDto): EntryDetailDto {
     normalized: e.hits % 3 === 0 ? ['time', 'cost'] : [],
     learned: {
       mode: 'verified',
-      observations: [0.81, 0.86, 0.88, 0.91, 0.93, 0.95, 0.97].map((similarity, i) => ({ similarity, correct: similarity > 0.87, at: Date.now() - (7 - i) * 3_600_000 })),
+      observations: [0.81, 0.86, 0.88, 0.91, 0.93, 0.95, 0.97].map((similarity, i) => ({
+        similarity,
+        correct: similarity > 0.87,
+        at: Date.now() - (7 - i) * 3_600_000,
+      })),
       threshold: e.hits % 2 === 0 ? 0.934 : null,
     },
     request: {
@@ -156,9 +162,18 @@ const PREFIX: PrefixStabilityDto[] = [
     templates: 1,
     volatile: true,
     volatileKinds: ['timestamp', 'uuid'],
-    example: 'You are Acme Support Assistant. Current time: 2025-11-25T14:03:22Z. Session id: 3f6c9a1e-8b2d-4c1a-9e7f-2b5d8c0a4e11. Answer politely and…',
+    example:
+      'You are Acme Support Assistant. Current time: 2025-11-25T14:03:22Z. Session id: 3f6c9a1e-8b2d-4c1a-9e7f-2b5d8c0a4e11. Answer politely and…',
   },
-  { model: 'Qwen/Qwen2.5-7B-Instruct', tool: 'continue', distinct: 3, templates: 3, volatile: false, volatileKinds: [], example: 'You are a concise assistant for the platform team.' },
+  {
+    model: 'Qwen/Qwen2.5-7B-Instruct',
+    tool: 'continue',
+    distinct: 3,
+    templates: 3,
+    volatile: false,
+    volatileKinds: [],
+    example: 'You are a concise assistant for the platform team.',
+  },
 ];
 
 const USER_PARTS: VolatileUserPartsDto[] = [
@@ -198,7 +213,13 @@ export function makeTeam(state: FakeTeamState, since: number, now: number): Team
   };
 }
 
-export function makeStats(window: StatsWindowDto, now: number, entries: number, empty: boolean, team: TeamStatusDto | null = null): StatsDto {
+export function makeStats(
+  window: StatsWindowDto,
+  now: number,
+  entries: number,
+  empty: boolean,
+  team: TeamStatusDto | null = null,
+): StatsDto {
   const tl = empty ? timeline(window, now).map((b) => ({ ...b, requests: 0, exactHits: 0, semanticHits: 0 })) : timeline(window, now);
   const requests = tl.reduce((s, b) => s + b.requests, 0);
   const exactHits = tl.reduce((s, b) => s + b.exactHits, 0);
@@ -210,7 +231,11 @@ export function makeStats(window: StatsWindowDto, now: number, entries: number, 
   const shares = [0.46, 0.34, 0.2];
   const hitShares = [0.5, 0.22, 0.38];
   const r = rng(3);
-  const vHistory = Array.from({ length: 40 }, (_, i) => ({ at: now - (40 - i) * 15_000, prefixCacheHitRate: i === 12 ? null : 0.45 + 0.25 * Math.sin(i / 6) * 0.5 + r() * 0.1, kvCacheUsage: null }));
+  const vHistory = Array.from({ length: 40 }, (_, i) => ({
+    at: now - (40 - i) * 15_000,
+    prefixCacheHitRate: i === 12 ? null : 0.45 + 0.25 * Math.sin(i / 6) * 0.5 + r() * 0.1,
+    kvCacheUsage: null,
+  }));
   return {
     window: { from: now - WINDOW_MS[window], to: now },
     requests,
@@ -237,15 +262,33 @@ export function makeStats(window: StatsWindowDto, now: number, entries: number, 
           const n = Math.round(requests * share);
           const hits = Math.round(n * hitShare);
           const skipped = Math.round(n * skipShare);
-          return { tool, requests: n, hits, hitRate: n ? hits / n : null, skipped, skippedByReason: Object.fromEntries(Object.entries(reasons).map(([reason, part]) => [reason, Math.round(skipped * part)])) };
+          return {
+            tool,
+            requests: n,
+            hits,
+            hitRate: n ? hits / n : null,
+            skipped,
+            skippedByReason: Object.fromEntries(Object.entries(reasons).map(([reason, part]) => [reason, Math.round(skipped * part)])),
+          };
         }),
     skippedByReason: empty
       ? {}
-      : { code_generation: Math.round(skipped * 0.41), time_sensitive: Math.round(skipped * 0.22), financial: Math.round(skipped * 0.14), high_temperature: Math.round(skipped * 0.12), personalized: Math.round(skipped * 0.08), client_opt_out: Math.round(skipped * 0.03) },
+      : {
+          code_generation: Math.round(skipped * 0.41),
+          time_sensitive: Math.round(skipped * 0.22),
+          financial: Math.round(skipped * 0.14),
+          high_temperature: Math.round(skipped * 0.12),
+          personalized: Math.round(skipped * 0.08),
+          client_opt_out: Math.round(skipped * 0.03),
+        },
     latency: empty
       ? { hits: { count: 0, p50: null, p99: null }, misses: { count: 0, p50: null, p99: null } }
       : { hits: { count: exactHits + semanticHits, p50: 3.4, p99: 14.2 }, misses: { count: misses, p50: 842, p99: 4310 } },
-    savings: { requestsNotSent: rate(exactHits + semanticHits), promptTokensSaved: (exactHits + semanticHits) * 412, completionTokensSaved: (exactHits + semanticHits) * 187 },
+    savings: {
+      requestsNotSent: rate(exactHits + semanticHits),
+      promptTokensSaved: (exactHits + semanticHits) * 412,
+      completionTokensSaved: (exactHits + semanticHits) * 187,
+    },
     staleness: empty ? { revalidated: 0, stale: 0, rate: null } : { revalidated: 46, stale: 3, rate: 3 / 46 },
     semanticChecks: empty
       ? { explorations: 0, judged: 0, falseHits: 0, falseHitRate: null, falseHitInterval: null }
@@ -253,7 +296,17 @@ export function makeStats(window: StatsWindowDto, now: number, entries: number, 
     timeline: tl,
     cache: { entries, vectors: Math.max(0, entries - 44), caching: true },
     shared: team,
-    semantic: { state: 'ready', model: 'Xenova/multilingual-e5-small', threshold: 0.92, mode: 'verified', maxFalseHitRate: 0.02, judge: 'embedding', judgeCost: null, judgeCheck: empty ? null : { pairs: 100, alikeShare: 0.03, tellsApart: true }, learned: empty ? [] : [{ endpoint: 'chat.completions', observations: 412, wrong: 6, servedFrom: 0.912, fewest: 149 }] },
+    semantic: {
+      state: 'ready',
+      model: 'Xenova/multilingual-e5-small',
+      threshold: 0.92,
+      mode: 'verified',
+      maxFalseHitRate: 0.02,
+      judge: 'embedding',
+      judgeCost: null,
+      judgeCheck: empty ? null : { pairs: 100, alikeShare: 0.03, tellsApart: true },
+      learned: empty ? [] : [{ endpoint: 'chat.completions', observations: 412, wrong: 6, servedFrom: 0.912, fewest: 149 }],
+    },
     vllm: empty
       ? {
           prefixCacheHitRate: { available: false, reason: 'upstream /metrics not reachable (ECONNREFUSED)' },
@@ -287,17 +340,65 @@ interface SkipSeed {
 const LONG = `I am preparing the quarterly review for our infrastructure team and I need some help with the write-up. Over the last three months we moved the inference fleet from a mix of older GPUs to a single vLLM deployment, consolidated the embedding services, and introduced a shared cache in front of the chat endpoints. The review has to cover cost, reliability and developer experience. For cost, we saw the GPU bill drop noticeably once the cache was in place, mostly because repeated questions from the internal docs assistant stopped reaching the model. For reliability, the biggest incident was a misconfigured autoscaler in October. For developer experience, people liked the OpenAI-compatible endpoint. Also, write a Python script that pulls the monthly GPU spend from our billing API and plots it, so I can paste the chart into the document. Finally, suggest a structure for the review with headings and a short executive summary at the top, written for a non-technical audience, and keep the tone factual rather than promotional.`;
 
 const SKIPS: SkipSeed[] = [
-  { reason: 'code_generation', rule: 'code_generation/write-code', prompt: 'Write a Python function that parses ISO 8601 dates with time zones and returns UTC datetimes.', trigger: 'Write a Python function' },
-  { reason: 'code_generation', rule: 'code_generation/write-code-ru', prompt: 'Напиши скрипт на bash, который архивирует логи старше семи дней и отправляет их в S3.', trigger: 'Напиши скрипт' },
-  { reason: 'financial', rule: 'financial/fx-rate', prompt: 'What is the current EUR/USD exchange rate, and should I convert my savings now?', trigger: 'current EUR/USD exchange rate' },
+  {
+    reason: 'code_generation',
+    rule: 'code_generation/write-code',
+    prompt: 'Write a Python function that parses ISO 8601 dates with time zones and returns UTC datetimes.',
+    trigger: 'Write a Python function',
+  },
+  {
+    reason: 'code_generation',
+    rule: 'code_generation/write-code-ru',
+    prompt: 'Напиши скрипт на bash, который архивирует логи старше семи дней и отправляет их в S3.',
+    trigger: 'Напиши скрипт',
+  },
+  {
+    reason: 'financial',
+    rule: 'financial/fx-rate',
+    prompt: 'What is the current EUR/USD exchange rate, and should I convert my savings now?',
+    trigger: 'current EUR/USD exchange rate',
+  },
   { reason: 'financial', rule: 'financial/fx-rate-ru', prompt: 'Какой сейчас курс доллара к рублю в Сбербанке?', trigger: 'курс доллара' },
-  { reason: 'time_sensitive', rule: 'time_sensitive/today', prompt: "What's the weather in Berlin today, and do I need an umbrella?", trigger: 'today' },
-  { reason: 'time_sensitive', rule: 'time_sensitive/news-ru', prompt: 'Какие главные новости сегодня в мире технологий?', trigger: 'новости сегодня' },
-  { reason: 'personalized', rule: 'personalized/my-data', prompt: 'Summarize my last five emails from the CRM and draft replies.', trigger: 'my last five emails' },
-  { reason: 'high_temperature', rule: 'high_temperature/temperature', prompt: 'Give me ten creative slogans for a coffee shop run by robots.', trigger: '1.3', field: 'temperature' },
-  { reason: 'client_opt_out', rule: 'client_opt_out/cache-control', prompt: 'Generate a random test user profile.', trigger: 'no-store', field: 'cache-control' },
+  {
+    reason: 'time_sensitive',
+    rule: 'time_sensitive/today',
+    prompt: "What's the weather in Berlin today, and do I need an umbrella?",
+    trigger: 'today',
+  },
+  {
+    reason: 'time_sensitive',
+    rule: 'time_sensitive/news-ru',
+    prompt: 'Какие главные новости сегодня в мире технологий?',
+    trigger: 'новости сегодня',
+  },
+  {
+    reason: 'personalized',
+    rule: 'personalized/my-data',
+    prompt: 'Summarize my last five emails from the CRM and draft replies.',
+    trigger: 'my last five emails',
+  },
+  {
+    reason: 'high_temperature',
+    rule: 'high_temperature/temperature',
+    prompt: 'Give me ten creative slogans for a coffee shop run by robots.',
+    trigger: '1.3',
+    field: 'temperature',
+  },
+  {
+    reason: 'client_opt_out',
+    rule: 'client_opt_out/cache-control',
+    prompt: 'Generate a random test user profile.',
+    trigger: 'no-store',
+    field: 'cache-control',
+  },
   { reason: 'code_generation', rule: 'code_generation/write-code', prompt: LONG, trigger: 'write a Python script' },
-  { reason: 'personalized', rule: 'personalized/user-field', prompt: 'Recommend a book for my commute.', trigger: 'user-8841', field: 'user' },
+  {
+    reason: 'personalized',
+    rule: 'personalized/user-field',
+    prompt: 'Recommend a book for my commute.',
+    trigger: 'user-8841',
+    field: 'user',
+  },
 ];
 
 export function makeSkipped(count: number, now: number): SkippedRequestDto[] {
@@ -321,7 +422,14 @@ export function makeSkipped(count: number, now: number): SkippedRequestDto[] {
   return out;
 }
 
-export function event(id: number, at: number, model: string, outcome: CacheOutcomeDto, r: () => number, tier: RequestEventDto['tier'] = null): RequestEventDto {
+export function event(
+  id: number,
+  at: number,
+  model: string,
+  outcome: CacheOutcomeDto,
+  r: () => number,
+  tier: RequestEventDto['tier'] = null,
+): RequestEventDto {
   const upstream = outcome === 'MISS' || outcome === 'SKIP' || outcome === 'BYPASS';
   const upstreamMs = upstream ? 250 + Math.floor(r() * 2400) : null;
   return {

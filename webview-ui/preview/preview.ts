@@ -19,8 +19,28 @@
  * tier's state and pushes fresh stats, as the host would on its next refresh.
  */
 
-import { PAGE_SIZE, type EntryQueryDto, type EntrySummaryDto, type GatewayStatusDto, type HostToWebview, type SkippedRequestDto, type StatsWindowDto, type WebviewToHost } from '../../src/shared/protocol';
-import { MODELS, entryDetail, event, makeEntries, makeTeam, makeSkipped, makeStats, randomOutcome, rng, type FakeTeamState } from './fakeData';
+import {
+  PAGE_SIZE,
+  type EntryQueryDto,
+  type EntrySummaryDto,
+  type GatewayStatusDto,
+  type HostToWebview,
+  type SkippedRequestDto,
+  type StatsWindowDto,
+  type WebviewToHost,
+} from '../../src/shared/protocol';
+import {
+  MODELS,
+  entryDetail,
+  event,
+  makeEntries,
+  makeTeam,
+  makeSkipped,
+  makeStats,
+  randomOutcome,
+  rng,
+  type FakeTeamState,
+} from './fakeData';
 
 const DARK_MODERN: Record<string, string> = {
   'font-family': '-apple-system, BlinkMacSystemFont, "Segoe WPC", "Segoe UI", "Ubuntu", "Droid Sans", sans-serif',
@@ -164,9 +184,12 @@ const LIGHT_MODERN: Record<string, string> = {
 const params = new URLSearchParams(location.search);
 const scenario = params.get('scenario') ?? 'normal';
 const light = params.get('theme') === 'light';
-for (const [name, value] of Object.entries(light ? LIGHT_MODERN : DARK_MODERN)) document.documentElement.style.setProperty(`--vscode-${name}`, value);
+for (const [name, value] of Object.entries(light ? LIGHT_MODERN : DARK_MODERN))
+  document.documentElement.style.setProperty(`--vscode-${name}`, value);
 document.body.classList.add(light ? 'vscode-light' : 'vscode-dark');
-document.addEventListener('securitypolicyviolation', (e) => console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || '(inline)'}`));
+document.addEventListener('securitypolicyviolation', (e) =>
+  console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || '(inline)'}`),
+);
 
 // ------------------------------------------------------------------ the fake host
 
@@ -191,7 +214,8 @@ const r = rng(99);
 let nextEventId = 1;
 
 // What the dashboard posts is logged whole (smoke.mjs parses it); what the host sends is cut short.
-const log = (dir: '←' | '→', m: unknown): void => console.debug(`[host ${dir}]`, dir === '←' ? JSON.stringify(m) : JSON.stringify(m).slice(0, 200));
+const log = (dir: '←' | '→', m: unknown): void =>
+  console.debug(`[host ${dir}]`, dir === '←' ? JSON.stringify(m) : JSON.stringify(m).slice(0, 200));
 
 function send(message: HostToWebview): void {
   log('→', message);
@@ -227,7 +251,11 @@ function sendEntries(query: EntryQueryDto): void {
   const k = key[query.sort];
   const dir = query.order === 'asc' ? 1 : -1;
   const all = entries.filter((e) => matches(e, query)).sort((a, b) => ((a[k] ?? 0) - (b[k] ?? 0)) * dir);
-  send({ type: 'entries/didLoad', query, page: { total: all.length, offset: query.offset, items: all.slice(query.offset, query.offset + query.limit) } });
+  send({
+    type: 'entries/didLoad',
+    query,
+    page: { total: all.length, offset: query.offset, items: all.slice(query.offset, query.offset + query.limit) },
+  });
 }
 
 function handle(m: WebviewToHost): void {
@@ -236,7 +264,12 @@ function handle(m: WebviewToHost): void {
   switch (m.type) {
     case 'ready':
       setTimeout(() => send({ type: 'gateway/didChange', status: gateway }), 80);
-      if (params.get('banner')) setTimeout(() => send({ type: 'error/show', message: 'Could not evict 2 entries: the gateway answered 503 (database is locked). Try again.' }), 300);
+      if (params.get('banner'))
+        setTimeout(
+          () =>
+            send({ type: 'error/show', message: 'Could not evict 2 entries: the gateway answered 503 (database is locked). Try again.' }),
+          300,
+        );
       return;
     case 'stats/request':
       statsWindow = m.window;
@@ -268,7 +301,15 @@ function handle(m: WebviewToHost): void {
       return;
     case 'skipped/request': {
       const all = skipped.filter((s) => m.reason === null || s.reason === m.reason);
-      setTimeout(() => send({ type: 'skipped/didLoad', reason: m.reason, page: { total: all.length, offset: m.offset, items: all.slice(m.offset, m.offset + m.limit) } }), 100);
+      setTimeout(
+        () =>
+          send({
+            type: 'skipped/didLoad',
+            reason: m.reason,
+            page: { total: all.length, offset: m.offset, items: all.slice(m.offset, m.offset + m.limit) },
+          }),
+        100,
+      );
       return;
     }
     case 'gateway/start':

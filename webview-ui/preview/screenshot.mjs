@@ -9,12 +9,27 @@ const base = `http://127.0.0.1:${server.address().port}/preview/index.html`;
 const browser = await chromium.launch({
   executablePath: '/usr/bin/chromium',
   headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+  args: [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run',
+    '--disable-quic',
+  ],
 });
 
 const shots = [
   { name: 'overview', query: 'scenario=normal', wait: '.kpis', settle: 9000, full: true },
-  { name: 'entries', query: 'scenario=normal&tab=entries', wait: '.entries-table tbody tr', click: '.entries-table tbody tr:nth-child(3) .row-open', after: '.detail pre.code', settle: 400 },
+  {
+    name: 'entries',
+    query: 'scenario=normal&tab=entries',
+    wait: '.entries-table tbody tr',
+    click: '.entries-table tbody tr:nth-child(3) .row-open',
+    after: '.detail pre.code',
+    settle: 400,
+  },
   { name: 'skipped', query: 'scenario=normal&tab=skipped', wait: '.skipped-item', settle: 400, full: true },
   { name: 'empty', query: 'scenario=empty', wait: '.empty-state', settle: 400 },
   { name: 'off', query: 'scenario=off', wait: '.down-card', settle: 300 },

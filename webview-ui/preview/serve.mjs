@@ -7,7 +7,13 @@ import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const types = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.ttf': 'font/ttf', '.map': 'application/json' };
+const types = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.ttf': 'font/ttf',
+  '.map': 'application/json',
+};
 
 export function serve(port = 0) {
   const server = createServer(async (req, res) => {
@@ -23,7 +29,8 @@ export function serve(port = 0) {
     }
     try {
       let body = await readFile(path);
-      if (url.searchParams.get('csp') === 'strict' && path.endsWith('index.html')) body = Buffer.from(body.toString().replace(" 'unsafe-inline'", ''));
+      if (url.searchParams.get('csp') === 'strict' && path.endsWith('index.html'))
+        body = Buffer.from(body.toString().replace(" 'unsafe-inline'", ''));
       res.writeHead(200, { 'content-type': types[extname(path)] ?? 'application/octet-stream', 'cache-control': 'no-store' }).end(body);
     } catch {
       res.writeHead(404).end('not found');

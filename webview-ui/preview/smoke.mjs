@@ -5,13 +5,34 @@ import { chromium } from 'playwright-core';
 import { serve } from './serve.mjs';
 
 // The fake host, bundled fresh (the dashboard bundle itself comes from `node esbuild.mjs`).
-await build({ entryPoints: [new URL('./preview.ts', import.meta.url).pathname], outfile: new URL('./preview.js', import.meta.url).pathname, bundle: true, logLevel: 'warning' });
+await build({
+  entryPoints: [new URL('./preview.ts', import.meta.url).pathname],
+  outfile: new URL('./preview.js', import.meta.url).pathname,
+  bundle: true,
+  logLevel: 'warning',
+});
 const server = await serve(0);
 const base = `http://127.0.0.1:${server.address().port}/preview/index.html`;
-const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox','--disable-gpu','--disable-background-networking','--disable-component-update','--disable-sync','--no-first-run','--disable-quic'] });
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  headless: true,
+  args: [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run',
+    '--disable-quic',
+  ],
+});
 let failures = 0;
 let passes = 0;
-const check = (cond, what) => { console.log(`${cond ? 'ok  ' : 'FAIL'} ${what}`); if (cond) passes++; else failures++; };
+const check = (cond, what) => {
+  console.log(`${cond ? 'ok  ' : 'FAIL'} ${what}`);
+  if (cond) passes++;
+  else failures++;
+};
 
 async function open(query) {
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
@@ -35,7 +56,10 @@ const since = (sent, n) => sent.slice(n);
   const { page, sent, problems } = await open('scenario=normal&tab=entries&csp=strict');
   await page.waitForSelector('.entries-table tbody tr');
   check(types(sent)[0] === 'ready', 'ready is the first message');
-  check(['stats/request', 'entries/request', 'skipped/request'].every((t) => types(sent).includes(t)), 'stats, entries and skipped requested after the gateway is up');
+  check(
+    ['stats/request', 'entries/request', 'skipped/request'].every((t) => types(sent).includes(t)),
+    'stats, entries and skipped requested after the gateway is up',
+  );
   check((await page.locator('.entries-table tbody tr').count()) === 50, '50 rows rendered');
   check((await page.textContent('.pager-label')) === '1–50 of 1,234', 'pager label 1–50 of 1,234');
 
@@ -44,7 +68,10 @@ const since = (sent, n) => sent.slice(n);
   await page.locator('.search input').pressSequentially('TCP', { delay: 40 });
   await page.waitForTimeout(600);
   const searches = since(sent, n).filter((m) => m.type === 'entries/request');
-  check(searches.length === 1 && searches[0].query.search === 'TCP' && searches[0].query.offset === 0, `one debounced search request (${JSON.stringify(searches.map((s) => s.query.search))})`);
+  check(
+    searches.length === 1 && searches[0].query.search === 'TCP' && searches[0].query.offset === 0,
+    `one debounced search request (${JSON.stringify(searches.map((s) => s.query.search))})`,
+  );
   await page.waitForTimeout(300);
   check(await page.isVisible('text=/Evict all \\d+ matching/'), 'Evict all matching shown with a count');
   n = sent.length;
@@ -61,13 +88,19 @@ const since = (sent, n) => sent.slice(n);
   n = sent.length;
   await page.click('.pager vscode-button:has-text("Next")');
   await page.waitForTimeout(400);
-  check(since(sent, n).some((m) => m.type === 'entries/request' && m.query.offset === 50), 'Next asks for offset 50');
-  check((await page.textContent('.pager-label')).startsWith('51–100 of'), `pager after Next: ${await page.textContent('.pager-label')} (was ${total})`);
+  check(
+    since(sent, n).some((m) => m.type === 'entries/request' && m.query.offset === 50),
+    'Next asks for offset 50',
+  );
+  check(
+    (await page.textContent('.pager-label')).startsWith('51–100 of'),
+    `pager after Next: ${await page.textContent('.pager-label')} (was ${total})`,
+  );
 
   await page.click('.entries-table tbody tr:nth-child(1) vscode-checkbox');
   await page.click('.entries-table tbody tr:nth-child(2) vscode-checkbox');
   check(await page.isVisible('text=Evict selected (2)'), 'Evict selected (2)');
-  check((await page.locator('.detail').isHidden()), 'checkbox clicks do not open the detail');
+  check(await page.locator('.detail').isHidden(), 'checkbox clicks do not open the detail');
   n = sent.length;
   await page.click('text=Evict selected (2)');
   await page.waitForTimeout(400);
@@ -80,12 +113,18 @@ const since = (sent, n) => sent.slice(n);
   await page.click('th.col-hits .sort-button');
   await page.waitForTimeout(300);
   const sortReq = since(sent, n).find((m) => m.type === 'entries/request');
-  check(sortReq && sortReq.query.sort === 'hits' && sortReq.query.order === 'desc' && sortReq.query.offset === 0, 'clicking Hits sorts by hits desc from offset 0');
+  check(
+    sortReq && sortReq.query.sort === 'hits' && sortReq.query.order === 'desc' && sortReq.query.offset === 0,
+    'clicking Hits sorts by hits desc from offset 0',
+  );
   check((await page.getAttribute('th.col-hits', 'aria-sort')) === 'descending', 'aria-sort on Hits');
   n = sent.length;
   await page.click('.toolbar .icon-button[aria-label^="Sort order"]');
   await page.waitForTimeout(300);
-  check(since(sent, n).some((m) => m.type === 'entries/request' && m.query.order === 'asc'), 'order toggle asks ascending');
+  check(
+    since(sent, n).some((m) => m.type === 'entries/request' && m.query.order === 'asc'),
+    'order toggle asks ascending',
+  );
 
   // sort select
   n = sent.length;
@@ -93,7 +132,10 @@ const since = (sent, n) => sent.slice(n);
   await page.waitForTimeout(200);
   await page.locator('.sort-select li:has-text("Size")').first().click();
   await page.waitForTimeout(300);
-  check(since(sent, n).some((m) => m.type === 'entries/request' && m.query.sort === 'size'), 'sort select asks sort=size');
+  check(
+    since(sent, n).some((m) => m.type === 'entries/request' && m.query.sort === 'size'),
+    'sort select asks sort=size',
+  );
 
   // detail
   n = sent.length;
@@ -119,19 +161,33 @@ const since = (sent, n) => sent.slice(n);
   n = sent.length;
   await page.keyboard.press('Enter');
   await page.waitForTimeout(300);
-  check(since(sent, n).some((m) => m.type === 'entry/request'), 'Enter on a row opens it');
+  check(
+    since(sent, n).some((m) => m.type === 'entry/request'),
+    'Enter on a row opens it',
+  );
   await page.waitForSelector('.detail pre.code');
-  check(await page.evaluate(() => document.activeElement?.classList.contains('detail-title')), 'keyboard open moves focus to the detail pane');
+  check(
+    await page.evaluate(() => document.activeElement?.classList.contains('detail-title')),
+    'keyboard open moves focus to the detail pane',
+  );
   await page.keyboard.press('Escape');
   await page.waitForTimeout(100);
   check(await page.locator('.detail').isHidden(), 'Escape closes the detail');
-  check(await page.evaluate(() => document.activeElement?.classList.contains('row-open') && document.activeElement.closest('tr').rowIndex === 3), 'focus returns to the row');
+  check(
+    await page.evaluate(
+      () => document.activeElement?.classList.contains('row-open') && document.activeElement.closest('tr').rowIndex === 3,
+    ),
+    'focus returns to the row',
+  );
 
   // clear
   n = sent.length;
   await page.click('vscode-button:has-text("Clear cache")');
   await page.waitForTimeout(400);
-  check(since(sent, n).some((m) => m.type === 'entries/clear'), 'Clear cache posts entries/clear');
+  check(
+    since(sent, n).some((m) => m.type === 'entries/clear'),
+    'Clear cache posts entries/clear',
+  );
   await page.waitForTimeout(300);
   check(await page.isVisible('text=The cache is empty'), 'empty table message after clear');
 
@@ -141,7 +197,10 @@ const since = (sent, n) => sent.slice(n);
   await page.waitForTimeout(200);
   await page.locator('.window-select li:has-text("Last 7 days")').first().click();
   await page.waitForTimeout(400);
-  check(since(sent, n).some((m) => m.type === 'stats/request' && m.window === '7d'), 'window select asks stats for 7d');
+  check(
+    since(sent, n).some((m) => m.type === 'stats/request' && m.window === '7d'),
+    'window select asks stats for 7d',
+  );
 
   // skipped
   await page.click('vscode-tab-header:has-text("Skipped")');
@@ -151,7 +210,10 @@ const since = (sent, n) => sent.slice(n);
   await page.waitForTimeout(200);
   await page.locator('.reason-select li:has-text("Financial")').first().click();
   await page.waitForTimeout(400);
-  check(since(sent, n).some((m) => m.type === 'skipped/request' && m.reason === 'financial' && m.offset === 0), 'reason filter asks skipped for financial');
+  check(
+    since(sent, n).some((m) => m.type === 'skipped/request' && m.reason === 'financial' && m.offset === 0),
+    'reason filter asks skipped for financial',
+  );
   const badges = await page.locator('.skipped-item vscode-badge').allTextContents();
   check(badges.length > 0 && badges.every((b) => b === 'Financial'), `only financial items shown (${badges.length})`);
   const marks = await page.locator('.skipped-item mark').allTextContents();
@@ -191,7 +253,10 @@ const since = (sent, n) => sent.slice(n);
   check(n1 >= 2, `live feed grows (${n1})`);
   check((await page.getAttribute('.live-list', 'aria-live')) === 'polite', 'live feed is aria-live');
   const kv = await page.locator('dt:has-text("KV-cache usage") + dd').textContent();
-  check(kv.startsWith('Unavailable') && kv.includes('does not expose') && !kv.includes('0%'), `unavailable vLLM figure shows its reason (${kv})`);
+  check(
+    kv.startsWith('Unavailable') && kv.includes('does not expose') && !kv.includes('0%'),
+    `unavailable vLLM figure shows its reason (${kv})`,
+  );
   check(await page.isVisible('text=Unstable system prompts'), 'prefix-stability warning shown');
   await page.close();
 }
@@ -202,10 +267,16 @@ const since = (sent, n) => sent.slice(n);
   await page.waitForSelector('.team-card');
   const text = async (selector) => ((await page.textContent(selector)) ?? '').replace(/\s+/g, ' ').trim();
   const card = await text('.team-card');
-  check(/Connected for \d+ (s|min|h)/.test(card) && card.includes('platform') && card.includes('redis://deja:***@redis.internal:6379/0'), `team card: state, team and masked URL (${card})`);
+  check(
+    /Connected for \d+ (s|min|h)/.test(card) && card.includes('platform') && card.includes('redis://deja:***@redis.internal:6379/0'),
+    `team card: state, team and masked URL (${card})`,
+  );
   const hits = Number((await text('.kpi[aria-label="Requests"] .kpi-sub')).match(/^([\d,]+) hits/)?.[1].replace(/,/g, ''));
   const teamHits = await text('.team-hits');
-  check(teamHits === `${Math.round(hits * 0.21).toLocaleString('en-US')}team hits · 21% of all hits`, `team hits: count and share of all hits (${teamHits}; ${hits} hits)`);
+  check(
+    teamHits === `${Math.round(hits * 0.21).toLocaleString('en-US')}team hits · 21% of all hits`,
+    `team hits: count and share of all hits (${teamHits}; ${hits} hits)`,
+  );
   check((await text('.team-card dt:has-text("Updates from team") + dd')) === '1,532', 'updates applied from teammates');
   check((await page.locator('.banner').count()) === 0, 'no banner while the team cache is connected');
   const badge = page.locator('.live-item vscode-badge.tier-team').first();
@@ -215,14 +286,22 @@ const since = (sent, n) => sent.slice(n);
   check(/^\S+ (Hit|Semantic hit) from the team /.test(item), `the team hit's accessible name says so (${item})`);
 
   const banner = '.banner.warning';
-  const message = 'Team cache unreachable (connect ECONNREFUSED 10.20.0.7:6379): Deja is answering from this machine only and will resume sharing when Redis is back.';
+  const message =
+    'Team cache unreachable (connect ECONNREFUSED 10.20.0.7:6379): Deja is answering from this machine only and will resume sharing when Redis is back.';
   await page.evaluate(() => previewHost.setTeam('down'));
   await page.waitForSelector(banner, { timeout: 3000 });
   check((await text(`${banner} .banner-text`)) === message, 'warning banner while the team cache is down');
-  check(/^Down (just now|for \d+ s)$/.test(await text('.team-card .team-state')) && (await text('.team-card dt:has-text("Why") + dd')).includes('ECONNREFUSED'), 'team card shows down, and why');
+  check(
+    /^Down (just now|for \d+ s)$/.test(await text('.team-card .team-state')) &&
+      (await text('.team-card dt:has-text("Why") + dd')).includes('ECONNREFUSED'),
+    'team card shows down, and why',
+  );
   await page.evaluate(() => previewHost.setTeam('connected'));
   await page.waitForSelector(banner, { state: 'detached', timeout: 3000 });
-  check((await page.locator('.banner').count()) === 0 && (await text('.team-card .team-state')).startsWith('Connected'), 'banner gone once the team cache is connected again');
+  check(
+    (await page.locator('.banner').count()) === 0 && (await text('.team-card .team-state')).startsWith('Connected'),
+    'banner gone once the team cache is connected again',
+  );
 
   await page.evaluate(() => previewHost.setTeam('down'));
   await page.waitForSelector(banner, { timeout: 3000 });
@@ -254,7 +333,12 @@ const since = (sent, n) => sent.slice(n);
   await page.waitForTimeout(4000);
   check((await page.locator('.team-card').count()) === 0, 'no team card when no team tier is configured');
   check(!/team/i.test(await page.textContent('.overview')), 'the overview never mentions a team then');
-  check((await page.locator('.banner').count()) === 0 && (await page.locator('.live-item').count()) >= 2 && (await page.locator('.tier-team').count()) === 0, 'no banner and no team badges then');
+  check(
+    (await page.locator('.banner').count()) === 0 &&
+      (await page.locator('.live-item').count()) >= 2 &&
+      (await page.locator('.tier-team').count()) === 0,
+    'no banner and no team badges then',
+  );
   await page.close();
 }
 
@@ -262,7 +346,10 @@ const since = (sent, n) => sent.slice(n);
   const { page } = await open('scenario=empty');
   await page.waitForSelector('.empty-state');
   const text = (await page.textContent('.empty-state')).replace(/\s+/g, ' ');
-  check(text.includes('No requests yet.') && text.includes('Point any OpenAI-compatible tool at http://127.0.0.1:8787/v1'), 'empty state with the gateway URL');
+  check(
+    text.includes('No requests yet.') && text.includes('Point any OpenAI-compatible tool at http://127.0.0.1:8787/v1'),
+    'empty state with the gateway URL',
+  );
   check(await page.isVisible('.stack .team-card'), 'empty state still shows the team card');
   await page.close();
 }

@@ -5,7 +5,17 @@
  * the user wants through callbacks, and the app turns that into requests.
  */
 
-import type { EntryDetailDto, EntryPageDto, EntryQueryDto, GatewayStatusDto, RequestEventDto, SkippedPageDto, SkipReasonDto, StatsDto, StatsWindowDto } from '../../src/shared/protocol';
+import type {
+  EntryDetailDto,
+  EntryPageDto,
+  EntryQueryDto,
+  GatewayStatusDto,
+  RequestEventDto,
+  SkippedPageDto,
+  SkipReasonDto,
+  StatsDto,
+  StatsWindowDto,
+} from '../../src/shared/protocol';
 import { Banners } from './components/banner';
 import { LiveFeed } from './components/liveFeed';
 import { button, h, icon, loading } from './dom';
@@ -193,7 +203,13 @@ export class App {
       icon(failed ? 'error' : 'debug-disconnect'),
       h('h2', { id: 'down-title' }, failed ? 'The gateway failed' : 'The gateway is not running'),
       failed && status.message ? h('p', { class: 'error-text down-message' }, status.message) : null,
-      h('p', { class: 'muted' }, failed ? 'Nothing is being cached until it runs again. The dashboard shows its figures once it is back.' : 'Start it to cache your LLM calls and see hit rates, stored entries and skipped requests here.'),
+      h(
+        'p',
+        { class: 'muted' },
+        failed
+          ? 'Nothing is being cached until it runs again. The dashboard shows its figures once it is back.'
+          : 'Start it to cache your LLM calls and see hit rates, stored entries and skipped requests here.',
+      ),
       button('Start gateway', { icon: 'play', onClick: () => post({ type: 'gateway/start' }) }),
     );
   }

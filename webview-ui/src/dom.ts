@@ -58,7 +58,10 @@ export function srOnly(text: string): HTMLSpanElement {
 }
 
 /** A vscode-button; codicons go in the content-before slot so no icon stylesheet id is needed. */
-export function button(label: string, options: { icon?: string; secondary?: boolean; title?: string; ariaLabel?: string; onClick: (ev: MouseEvent) => void }): HTMLElementTagNameMap['vscode-button'] {
+export function button(
+  label: string,
+  options: { icon?: string; secondary?: boolean; title?: string; ariaLabel?: string; onClick: (ev: MouseEvent) => void },
+): HTMLElementTagNameMap['vscode-button'] {
   const el = h('vscode-button', { secondary: options.secondary, title: options.title, 'aria-label': options.ariaLabel });
   if (options.icon) {
     const glyph = icon(options.icon);
@@ -81,7 +84,12 @@ export function iconButton(name: string, label: string, onClick: (ev: MouseEvent
 }
 
 /** A vscode-single-select with options; `label` is its accessible name. */
-export function select(label: string, options: Array<{ value: string; label: string }>, value: string, onChange: (value: string) => void): HTMLElementTagNameMap['vscode-single-select'] {
+export function select(
+  label: string,
+  options: Array<{ value: string; label: string }>,
+  value: string,
+  onChange: (value: string) => void,
+): HTMLElementTagNameMap['vscode-single-select'] {
   const el = h('vscode-single-select');
   el.label = label;
   el.setAttribute('aria-label', label);
@@ -91,7 +99,11 @@ export function select(label: string, options: Array<{ value: string; label: str
 }
 
 /** Replaces the options of a vscode-single-select, keeping `value` selected. */
-export function setOptions(el: HTMLElementTagNameMap['vscode-single-select'], options: Array<{ value: string; label: string }>, value: string): void {
+export function setOptions(
+  el: HTMLElementTagNameMap['vscode-single-select'],
+  options: Array<{ value: string; label: string }>,
+  value: string,
+): void {
   el.replaceChildren(
     ...options.map((o) => {
       const opt = h('vscode-option', { value: o.value }, o.label);

@@ -53,7 +53,13 @@ function snap(text: string, index: number, direction: -1 | 1, slack = 24): numbe
  */
 export function highlight(prompt: string, range: { start: number; end: number }, context?: number): Highlight {
   if (context === undefined || prompt.length <= context) {
-    return { before: prompt.slice(0, range.start), match: prompt.slice(range.start, range.end), after: prompt.slice(range.end), cutStart: false, cutEnd: false };
+    return {
+      before: prompt.slice(0, range.start),
+      match: prompt.slice(range.start, range.end),
+      after: prompt.slice(range.end),
+      cutStart: false,
+      cutEnd: false,
+    };
   }
   const room = Math.max(0, context - (range.end - range.start));
   // A third of the room before the span, the rest after it; unused room moves to the other side.

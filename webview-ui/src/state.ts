@@ -5,7 +5,15 @@
  * have written it.
  */
 
-import { ENDPOINTS, ENTRY_SORTS, PAGE_SIZE, SKIP_REASONS, type EntryQueryDto, type SkipReasonDto, type StatsWindowDto } from '../../src/shared/protocol';
+import {
+  ENDPOINTS,
+  ENTRY_SORTS,
+  PAGE_SIZE,
+  SKIP_REASONS,
+  type EntryQueryDto,
+  type SkipReasonDto,
+  type StatsWindowDto,
+} from '../../src/shared/protocol';
 import { isStatsWindow } from './format';
 
 export const TABS = ['overview', 'entries', 'skipped'] as const;

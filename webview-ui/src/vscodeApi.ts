@@ -14,8 +14,7 @@ interface VsCodeApi {
 }
 
 declare global {
-  // Defined by VS Code's webview preload script (and by the preview harness).
-  // eslint-disable-next-line no-var
+  // Defined by VS Code's webview preload script (and by the preview harness); a global needs var.
   var acquireVsCodeApi: (() => VsCodeApi) | undefined;
 }
 

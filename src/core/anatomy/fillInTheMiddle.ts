@@ -95,12 +95,18 @@ export function findFimMarkers(text: string): FimMatch | undefined {
     if (suffixAt === -1) continue;
     const prefixAt = text.indexOf(family.prefix);
     if (family.suffixFirst) {
-      if (suffixAt === start && prefixAt > suffixAt) return { kind: 'fill-in-the-middle', family: family.family, start: suffixAt, end: suffixAt + family.suffix.length };
+      if (suffixAt === start && prefixAt > suffixAt)
+        return { kind: 'fill-in-the-middle', family: family.family, start: suffixAt, end: suffixAt + family.suffix.length };
       continue;
     }
     const middle = family.middle!;
     const first = prefixAt === -1 ? suffixAt : prefixAt;
-    const found: FimMatch = { kind: 'fill-in-the-middle', family: family.family, start: first, end: first + (prefixAt === -1 ? family.suffix : family.prefix).length };
+    const found: FimMatch = {
+      kind: 'fill-in-the-middle',
+      family: family.family,
+      start: first,
+      end: first + (prefixAt === -1 ? family.suffix : family.prefix).length,
+    };
     // Prefix, suffix, then the middle marker closing the prompt: the model writes what goes between.
     // A prompt clipped from its start (Tabby keeps the last 1.5 KB) may have lost the prefix marker.
     if (prefixAt < suffixAt && end >= middle.length && text.startsWith(middle, end - middle.length)) return found;
@@ -110,11 +116,13 @@ export function findFimMarkers(text: string): FimMatch | undefined {
     if (opensWithMarkers && text.indexOf(middle, suffixAt) !== -1) return found;
   }
   for (const repo of REPO_LEVEL) {
-    if (text.startsWith(repo.repo, start) && text.includes(repo.file)) return { kind: 'fill-in-the-middle', family: repo.family, start, end: start + repo.repo.length };
+    if (text.startsWith(repo.repo, start) && text.includes(repo.file))
+      return { kind: 'fill-in-the-middle', family: repo.family, start, end: start + repo.repo.length };
   }
   for (const edit of EDIT_REGIONS) {
     const marker = edit.marker.exec(text);
-    if (marker && edit.with.test(text)) return { kind: 'edit-region', family: edit.family, start: marker.index, end: marker.index + marker[0].length };
+    if (marker && edit.with.test(text))
+      return { kind: 'edit-region', family: edit.family, start: marker.index, end: marker.index + marker[0].length };
   }
   return undefined;
 }

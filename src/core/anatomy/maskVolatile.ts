@@ -90,7 +90,11 @@ export function maskVolatile(body: JsonObject, masks: readonly VolatileMask[]): 
   for (const mask of masks) {
     const original = getAt(body, mask.path);
     if (typeof original !== 'string') continue;
-    const edits = mask.values.map((value) => ({ start: value.start, end: value.end, text: tokenFor(value.kind, original.slice(value.start, value.end)) }));
+    const edits = mask.values.map((value) => ({
+      start: value.start,
+      end: value.end,
+      text: tokenFor(value.kind, original.slice(value.start, value.end)),
+    }));
     const { text, at } = applyEdits(original, edits);
     masked = setAt(masked, mask.path, text);
     const path = mask.path.join('.');

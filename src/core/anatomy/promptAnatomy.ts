@@ -5,7 +5,15 @@
  * it); the tool's name also uses the headers.
  */
 import type { Endpoint, JsonObject, JsonValue } from '../types';
-import { toolFromCompletionFields, toolFromHints, toolFromShape, toolFromStops, toolFromSystemPrompt, type ClientHints, type DevTool } from './devTools';
+import {
+  toolFromCompletionFields,
+  toolFromHints,
+  toolFromShape,
+  toolFromStops,
+  toolFromSystemPrompt,
+  type ClientHints,
+  type DevTool,
+} from './devTools';
 import { findCodeCompletion, findFimMarkers, type FimMatch } from './fillInTheMiddle';
 import { readText, type Region, type TextBlock } from './textBlocks';
 import { findVolatileValues, type VolatileValue } from './volatileValues';
@@ -91,7 +99,8 @@ function readMessage(message: MessageText): ReadMessage {
   const tagged = readings.some((reading) => reading.tagged);
   message.parts.forEach((part, i) => {
     const reading = readings[i]!;
-    if (!tagged || reading.tagged) for (const region of reading.question) question.push({ start: offset + region.start, end: offset + region.end });
+    if (!tagged || reading.tagged)
+      for (const region of reading.question) question.push({ start: offset + region.start, end: offset + region.end });
     const values: VolatileValue[] = [];
     for (const block of reading.blocks) {
       blocks.push({ ...block, start: offset + block.start, end: offset + block.end });
@@ -129,7 +138,8 @@ function systemValues(text: string): VolatileValue[] {
 }
 
 /** A random id: a UUID, or a long run of hex or base-62 characters (`chatcmpl-tool-…`, `call_…`). */
-const RANDOM_ID = /^[\w-]{0,32}?[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$|^[\w-]{0,32}?(?=[A-Za-z0-9]*\d)[A-Za-z0-9]{16,}$/;
+const RANDOM_ID =
+  /^[\w-]{0,32}?[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$|^[\w-]{0,32}?(?=[A-Za-z0-9]*\d)[A-Za-z0-9]{16,}$/;
 
 /**
  * Ids the upstream or the tool drew at random for this session: tool-call ids (vLLM draws
@@ -146,7 +156,8 @@ function idsIn(messages: JsonValue[]): VolatileMask[] {
     if (!isObject(message)) return;
     add(['messages', i, 'id'], message.id);
     add(['messages', i, 'tool_call_id'], message.tool_call_id);
-    if (Array.isArray(message.tool_calls)) message.tool_calls.forEach((call, j) => isObject(call) && add(['messages', i, 'tool_calls', j, 'id'], call.id));
+    if (Array.isArray(message.tool_calls))
+      message.tool_calls.forEach((call, j) => isObject(call) && add(['messages', i, 'tool_calls', j, 'id'], call.id));
   });
   return masks;
 }
@@ -162,7 +173,10 @@ function readChat(body: JsonObject, hints: ClientHints | undefined): PromptAnato
   // A tool without a system role puts its preamble in the first user message (Cody); a conversation
   // rendered into one user message with a chat template carries its system prompt inside.
   const firstUser = texts.find((message) => message.role === 'user')?.text;
-  const signed = toolFromSystemPrompt(system?.text) ?? toolFromSystemPrompt(system ? undefined : firstUser) ?? toolFromSystemPrompt(renderedSystemPrompt(firstUser));
+  const signed =
+    toolFromSystemPrompt(system?.text) ??
+    toolFromSystemPrompt(system ? undefined : firstUser) ??
+    toolFromSystemPrompt(renderedSystemPrompt(firstUser));
   const volatile: VolatileMask[] = [];
   // A system prompt is the tool's (or the script's) own text, never the question: its labelled
   // date and time lines are masked (aider's platform notes, a script's "Today's date: …").
@@ -209,10 +223,22 @@ function renderedSystemPrompt(text: string | undefined): string | undefined {
 
 function readCompletion(body: JsonObject, hints: ClientHints | undefined): PromptAnatomy {
   const prompt = body.prompt;
-  const text = typeof prompt === 'string' ? prompt : Array.isArray(prompt) && prompt.every((item) => typeof item === 'string') ? (prompt as string[]).join('\n') : undefined;
-  if (text === undefined) return { tool: toolFromHints(hints) ?? 'unknown', wrapped: false, question: undefined, fim: undefined, volatile: [] };
+  const text =
+    typeof prompt === 'string'
+      ? prompt
+      : Array.isArray(prompt) && prompt.every((item) => typeof item === 'string')
+        ? (prompt as string[]).join('\n')
+        : undefined;
+  if (text === undefined)
+    return { tool: toolFromHints(hints) ?? 'unknown', wrapped: false, question: undefined, fim: undefined, volatile: [] };
   const fim = findFimMarkers(text) ?? findCodeCompletion(text);
-  const tool = toolFromShape(text) ?? toolFromStops(body.stop) ?? toolFromSystemPrompt(renderedSystemPrompt(text)) ?? toolFromHints(hints) ?? toolFromCompletionFields(body) ?? 'unknown';
+  const tool =
+    toolFromShape(text) ??
+    toolFromStops(body.stop) ??
+    toolFromSystemPrompt(renderedSystemPrompt(text)) ??
+    toolFromHints(hints) ??
+    toolFromCompletionFields(body) ??
+    'unknown';
   // A prompt rendered with a chat template is read like a conversation: the question is its last user turn.
   const reading = fim ? undefined : readText(text);
   const wrapped = reading !== undefined && reading.tagged && reading.blocks.some((block) => block.known);
@@ -225,7 +251,13 @@ function readCompletion(body: JsonObject, hints: ClientHints | undefined): Promp
   };
 }
 
-const NOTHING: PromptAnatomy = Object.freeze({ tool: 'unknown', wrapped: false, question: undefined, fim: undefined, volatile: [] }) as PromptAnatomy;
+const NOTHING: PromptAnatomy = Object.freeze({
+  tool: 'unknown',
+  wrapped: false,
+  question: undefined,
+  fim: undefined,
+  volatile: [],
+}) as PromptAnatomy;
 
 /** Reads a request: the question, the wrapping, the fill-in-the-middle markers, the volatile values. Never throws. */
 export function readAnatomy(endpoint: Endpoint, body: JsonObject, hints?: ClientHints): PromptAnatomy {

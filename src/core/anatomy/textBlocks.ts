@@ -41,7 +41,15 @@ export interface TextReading {
 }
 
 /** Tags whose content is the user's own words. */
-const QUESTION_TAGS: ReadonlySet<string> = new Set(['task', 'feedback', 'answer', 'user_message', 'user_query', 'user_request', 'user_input']);
+const QUESTION_TAGS: ReadonlySet<string> = new Set([
+  'task',
+  'feedback',
+  'answer',
+  'user_message',
+  'user_query',
+  'user_request',
+  'user_input',
+]);
 
 /** Tags tools are known to wrap context in, with what they hold. */
 const KNOWN_TAGS: ReadonlyMap<string, ContextKind> = new Map([
@@ -85,7 +93,8 @@ const CONTEXT_LABEL = /^(Selected Code|File Contents):\s*$/;
  * A first line that hands over code written straight after it, unfenced ("Explain the following
  * code concisely:", a tool's command template): the rest of the text is that code.
  */
-const CODE_FOLLOWS = /^[^\n]{0,200}\b(the following|this|below)\b[^\n]{0,80}\b(code|snippet|function|file|block|diff|selection)\b[^\n]{0,80}:\s*$/i;
+const CODE_FOLLOWS =
+  /^[^\n]{0,200}\b(the following|this|below)\b[^\n]{0,80}\b(code|snippet|function|file|block|diff|selection)\b[^\n]{0,80}:\s*$/i;
 /** A fence line: three or more backticks or tildes, then the info string. */
 const FENCE = /^(`{3,}|~{3,})(.*)$/;
 
@@ -167,7 +176,7 @@ class Closers {
   private bareFences(): Array<{ start: number; end: number; marker: string }> {
     const found: Array<{ start: number; end: number; marker: string }> = [];
     const text = this.text;
-    for (let at = 0; at < text.length; ) {
+    for (let at = 0; at < text.length;) {
       const end = lineEnd(text, at);
       const first = text.charCodeAt(at);
       if (first === 96 || first === 126) {
@@ -182,7 +191,17 @@ class Closers {
 
 /** Space, tab, line breaks, and the other whitespace a text may carry. */
 export function isSpace(code: number): boolean {
-  return code === 32 || (code >= 9 && code <= 13) || code === 160 || code === 0x2028 || code === 0x2029 || code === 0xfeff || code === 0x202f || (code >= 0x2000 && code <= 0x200a) || code === 0x3000;
+  return (
+    code === 32 ||
+    (code >= 9 && code <= 13) ||
+    code === 160 ||
+    code === 0x2028 ||
+    code === 0x2029 ||
+    code === 0xfeff ||
+    code === 0x202f ||
+    (code >= 0x2000 && code <= 0x200a) ||
+    code === 0x3000
+  );
 }
 
 /** Trims whitespace off a region's ends; undefined when nothing is left. */
@@ -209,7 +228,7 @@ function nextKnownTag(text: string, from: number, limit: number): number {
 
 /** The next line that opens a labelled context block, or `limit`. */
 function nextLabel(text: string, from: number, limit: number): number {
-  for (let at = from; at < limit; ) {
+  for (let at = from; at < limit;) {
     const end = Math.min(lineEnd(text, at), limit);
     if (CONTEXT_LABEL.test(lineAt(text, at, end))) return at;
     at = end + 1;
@@ -275,7 +294,8 @@ function readRange(text: string, closers: Closers, from: number, limit: number, 
     } else if (first === 45 /* - */ && TASK_OPENS.test(lineAt(text, at, end))) {
       // Everything before the ruler is the tool's example; the task runs to the closing ruler.
       let close = end + 1;
-      while (close < limit && !TASK_CLOSES.test(lineAt(text, close, Math.min(lineEnd(text, close), limit)))) close = lineEnd(text, close) + 1;
+      while (close < limit && !TASK_CLOSES.test(lineAt(text, close, Math.min(lineEnd(text, close), limit))))
+        close = lineEnd(text, close) + 1;
       if (close < limit) {
         closeGap(at);
         if (at > from) blocks.push({ kind: 'context', name: 'example', start: from, end: at, known: true });
@@ -341,7 +361,11 @@ function codeAfterFirstLine(text: string): TextReading | undefined {
   // Fenced code is read as fences are; this shape is for code pasted straight in.
   if (!rest || text.startsWith('```', rest.start) || text.startsWith('~~~', rest.start)) return undefined;
   const question = trimmed(text, start, end);
-  return { question: question ? [question] : [], blocks: [{ kind: 'attached-code', name: 'code', start: rest.start, end: text.length, known: true }], tagged: false };
+  return {
+    question: question ? [question] : [],
+    blocks: [{ kind: 'attached-code', name: 'code', start: rest.start, end: text.length, known: true }],
+    tagged: false,
+  };
 }
 
 function leadingSpace(text: string): number {
@@ -362,12 +386,18 @@ function questionAfterLeadIn(text: string): TextReading | undefined {
   if (!last) return undefined;
   const after = last.index + last[0].length;
   const inner = readRange(text, new Closers(text), after, text.length, 1);
-  return { question: inner.question, blocks: [{ kind: 'context', name: 'lead-in', start: 0, end: after, known: true }, ...inner.blocks], tagged: true };
+  return {
+    question: inner.question,
+    blocks: [{ kind: 'context', name: 'lead-in', start: 0, end: after, known: true }, ...inner.blocks],
+    tagged: true,
+  };
 }
 
 /** Reads a text: where the question is, and the blocks around it. */
 export function readText(text: string): TextReading {
-  return readChatTemplate(text) ?? questionAfterLeadIn(text) ?? codeAfterFirstLine(text) ?? readRange(text, new Closers(text), 0, text.length, 0);
+  return (
+    readChatTemplate(text) ?? questionAfterLeadIn(text) ?? codeAfterFirstLine(text) ?? readRange(text, new Closers(text), 0, text.length, 0)
+  );
 }
 
 /**
@@ -378,26 +408,43 @@ export function readText(text: string): TextReading {
  */
 function readChatTemplate(text: string): TextReading | undefined {
   const start = leadingSpace(text);
-  const template = CHAT_TEMPLATES.find((candidate) => text.startsWith(candidate.open, start) || text.startsWith(candidate.begin ?? '\u0000', start));
+  const template = CHAT_TEMPLATES.find(
+    (candidate) => text.startsWith(candidate.open, start) || text.startsWith(candidate.begin ?? '\u0000', start),
+  );
   if (!template) return undefined;
   const turns: Array<{ role: string; start: number; end: number; contentStart: number }> = [];
-  for (let at = text.indexOf(template.open, start); at !== -1; ) {
+  for (let at = text.indexOf(template.open, start); at !== -1;) {
     const roleStart = at + template.open.length;
     const roleEnd = text.indexOf(template.roleEnd, roleStart);
     if (roleEnd === -1 || roleEnd - roleStart > 40) break;
     const contentStart = roleEnd + template.roleEnd.length;
     const close = text.indexOf(template.close, contentStart);
     const end = close === -1 ? text.length : close;
-    turns.push({ role: text.slice(roleStart, roleEnd).trim(), start: at, end: close === -1 ? end : close + template.close.length, contentStart });
+    turns.push({
+      role: text.slice(roleStart, roleEnd).trim(),
+      start: at,
+      end: close === -1 ? end : close + template.close.length,
+      contentStart,
+    });
     if (close === -1) break;
     at = text.indexOf(template.open, close);
   }
   const lastUser = turns.filter((turn) => turn.role === 'user').at(-1);
   if (!lastUser) return undefined;
   const closers = new Closers(text);
-  const inner = readRange(text, closers, lastUser.contentStart, Math.min(lastUser.end, text.indexOf(template.close, lastUser.contentStart) === -1 ? text.length : text.indexOf(template.close, lastUser.contentStart)), 1);
+  const inner = readRange(
+    text,
+    closers,
+    lastUser.contentStart,
+    Math.min(
+      lastUser.end,
+      text.indexOf(template.close, lastUser.contentStart) === -1 ? text.length : text.indexOf(template.close, lastUser.contentStart),
+    ),
+    1,
+  );
   const blocks: TextBlock[] = [...inner.blocks];
-  for (const turn of turns) if (turn !== lastUser) blocks.push({ kind: 'context', name: `${turn.role} turn`, start: turn.start, end: turn.end, known: true });
+  for (const turn of turns)
+    if (turn !== lastUser) blocks.push({ kind: 'context', name: `${turn.role} turn`, start: turn.start, end: turn.end, known: true });
   blocks.sort((a, b) => a.start - b.start);
   return { question: inner.question, blocks, tagged: true };
 }

@@ -24,14 +24,17 @@ const SECTIONS: ReadonlyArray<{ heading: RegExp; kind: VolatileKind }> = [
 const DIGIT = /\d/g;
 
 /** A line that labels its value as the present moment: `- Current date: 2026-12-05`, `Current time: …`. */
-const LABELLED = /^[ \t>*-]*(current (date|time|date and time|datetime|local time)|today(?:'s date)?|local time|date|time|timestamp|now|текущ(?:ее|ая) (?:время|дата)|сегодня|дата|время)[ \t]*[:：][ \t]*(\S.*)$/iu;
+const LABELLED =
+  /^[ \t>*-]*(current (date|time|date and time|datetime|local time)|today(?:'s date)?|local time|date|time|timestamp|now|текущ(?:ее|ая) (?:время|дата)|сегодня|дата|время)[ \t]*[:：][ \t]*(\S.*)$/iu;
 /** A line that labels a running cost: `Current cost: $0.12`. */
 const LABELLED_COST = /^[ \t>*-]*(current (task )?cost|total cost|session cost|cost so far)[ \t]*[:：][ \t]*(\S.*)$/i;
 
 /** Dates and times in prose: `Today's date is 2026-12-05`, `The current time is 10:56 PM`. */
-const IN_PROSE = /\b(?:today(?:'s date)?(?: is|:)|the current (?:date|time)(?: is|:)|the date is|it is currently)\s+([^.]*\d.*?)(?=\.(?:\s|$)|$)/gi;
+const IN_PROSE =
+  /\b(?:today(?:'s date)?(?: is|:)|the current (?:date|time)(?: is|:)|the date is|it is currently)\s+([^.]*\d.*?)(?=\.(?:\s|$)|$)/gi;
 /** The same in Russian: `Сегодня 03.12.2026`, `Текущее время: 10:14`. */
-const IN_PROSE_RU = /(?:(?<![\p{L}])(?:сегодня|текущ(?:ее|ая) (?:время|дата)(?: [-—:])?)|(?:[.!?]|^)\s*(?:текущее время|текущая дата|дата|время)[:：]?)\s+([^.]*\d.*?)(?=\.(?:\s|$)|$)/giu;
+const IN_PROSE_RU =
+  /(?:(?<![\p{L}])(?:сегодня|текущ(?:ее|ая) (?:время|дата)(?: [-—:])?)|(?:[.!?]|^)\s*(?:текущее время|текущая дата|дата|время)[:：]?)\s+([^.]*\d.*?)(?=\.(?:\s|$)|$)/giu;
 const CYRILLIC = /[\u0400-\u04FF]/;
 
 /** Cheap gate for the line patterns above: a label's colon, or a word of the moment. */
@@ -96,7 +99,12 @@ function lineValues(line: string, at: number, found: VolatileValue[]): void {
     DATE_OR_TIME.lastIndex = 0;
     for (let date = DATE_OR_TIME.exec(value); date; date = DATE_OR_TIME.exec(value)) {
       const start = at + valueAt + date.index;
-      push(found, /:\d/.test(date[0]) && /-/.test(date[0]) ? 'timestamp' : /:/.test(date[0]) ? 'time' : 'date', start, start + date[0].length);
+      push(
+        found,
+        /:\d/.test(date[0]) && /-/.test(date[0]) ? 'timestamp' : /:/.test(date[0]) ? 'time' : 'date',
+        start,
+        start + date[0].length,
+      );
     }
   }
 }
@@ -114,7 +122,7 @@ export function findVolatileValues(text: string, from: number, limit: number, op
     const at = text.indexOf('\n#', after);
     return at === -1 ? -1 : at + 1;
   };
-  for (let heading = text.charCodeAt(from) === 35 /* # */ ? from : nextHeading(from); heading !== -1 && heading < limit; ) {
+  for (let heading = text.charCodeAt(from) === 35 /* # */ ? from : nextHeading(from); heading !== -1 && heading < limit;) {
     const newline = text.indexOf('\n', heading);
     const end = newline === -1 || newline > limit ? limit : newline;
     const line = text.slice(heading, end);

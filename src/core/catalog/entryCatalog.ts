@@ -164,7 +164,10 @@ export class EntryCatalog {
 
   async get(id: string): Promise<EntrySummaryDto | undefined> {
     await this.flush();
-    const [row] = await this.all<Row>('SELECT id, endpoint, model, prompt, answer, created_at, expires_at, last_hit_at, hits, size FROM entry_catalog WHERE id = ?', id);
+    const [row] = await this.all<Row>(
+      'SELECT id, endpoint, model, prompt, answer, created_at, expires_at, last_hit_at, hits, size FROM entry_catalog WHERE id = ?',
+      id,
+    );
     return row ? toSummary(row) : undefined;
   }
 

@@ -17,7 +17,10 @@ export function isLocalModel(model: string): boolean {
  * Loads a sentence-embedding model with @huggingface/transformers (feature
  * extraction, mean pooling, normalized). Blocking work: call it off the main thread.
  */
-export async function loadTransformersModel(options: EmbeddingModelOptions, onProgress: (progress: LoadProgress) => void): Promise<LoadedModel> {
+export async function loadTransformersModel(
+  options: EmbeddingModelOptions,
+  onProgress: (progress: LoadProgress) => void,
+): Promise<LoadedModel> {
   const transformers = await import('@huggingface/transformers');
   const { env, pipeline } = transformers;
   let modelId = options.model;
@@ -50,7 +53,8 @@ export async function loadTransformersModel(options: EmbeddingModelOptions, onPr
     });
   } catch (error) {
     const detail = (error as Error).message ?? String(error);
-    const hint = options.allowDownload || isLocalModel(options.model) ? '' : ' (downloads are off: point --embedding-model at a local directory)';
+    const hint =
+      options.allowDownload || isLocalModel(options.model) ? '' : ' (downloads are off: point --embedding-model at a local directory)';
     throw new Error(`the embedding model "${options.model}" could not be loaded: ${detail}${hint}`);
   }
 

@@ -1,7 +1,16 @@
 import type sqlite3 from 'sqlite3';
 import { allSql, jsonColumns, openSqlite, runSql } from '../stores/sqliteConnection';
 import { WriteBehind } from '../stores/writeBehind';
-import { DEV_TOOLS, SEMANTIC_DECISIONS, type DevToolDto, type RequestEventDto, type SemanticDecisionDto, type SkippedPageDto, type SkippedRequestDto, type SpanDto } from '../../shared/protocol';
+import {
+  DEV_TOOLS,
+  SEMANTIC_DECISIONS,
+  type DevToolDto,
+  type RequestEventDto,
+  type SemanticDecisionDto,
+  type SkippedPageDto,
+  type SkippedRequestDto,
+  type SpanDto,
+} from '../../shared/protocol';
 import type { RevalidationRecord } from '../metrics';
 
 /** What a request leaves behind; the log assigns the id. */
@@ -179,7 +188,10 @@ export class EventLog {
     const recent = await log.all<EventRow>('SELECT * FROM events ORDER BY id DESC LIMIT ?', options.memoryEvents);
     log.memory.push(...recent.reverse().map(fromRow));
     log.memorySince = recent.length < options.memoryEvents ? 0 : (log.memory[0]?.at ?? Date.now());
-    const checks = await log.all<CheckRow>('SELECT at, entry_id, stale, similarity FROM revalidations WHERE at >= ?', Date.now() - 7 * 86_400_000);
+    const checks = await log.all<CheckRow>(
+      'SELECT at, entry_id, stale, similarity FROM revalidations WHERE at >= ?',
+      Date.now() - 7 * 86_400_000,
+    );
     log.revalidationMemory.push(...checks.map(checkFromRow));
     return log;
   }
@@ -258,7 +270,12 @@ export class EventLog {
     const where = options.reason ? "outcome = 'SKIP' AND reason = ?" : "outcome = 'SKIP'";
     const params = options.reason ? [options.reason] : [];
     const [count] = await this.all<{ total: number }>(`SELECT COUNT(*) AS total FROM events WHERE ${where}`, ...params);
-    const rows = await this.all<EventRow>(`SELECT * FROM events WHERE ${where} ORDER BY id DESC LIMIT ? OFFSET ?`, ...params, options.limit, options.offset);
+    const rows = await this.all<EventRow>(
+      `SELECT * FROM events WHERE ${where} ORDER BY id DESC LIMIT ? OFFSET ?`,
+      ...params,
+      options.limit,
+      options.offset,
+    );
     return { total: count?.total ?? 0, offset: options.offset, items: rows.map(fromRow) };
   }
 

@@ -11,7 +11,9 @@ export function answerText(response: JsonObject): string {
     .map((choice) => {
       if (typeof choice.text === 'string') return choice.text;
       const message = isObject(choice.message) ? choice.message : {};
-      const calls = Array.isArray(message.tool_calls) ? JSON.stringify(message.tool_calls.map((call) => (isObject(call) ? call.function ?? null : null))) : '';
+      const calls = Array.isArray(message.tool_calls)
+        ? JSON.stringify(message.tool_calls.map((call) => (isObject(call) ? (call.function ?? null) : null)))
+        : '';
       return `${typeof message.content === 'string' ? message.content : ''}${calls}`;
     })
     .join('\n');

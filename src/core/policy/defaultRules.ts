@@ -281,15 +281,7 @@ const EXPLAIN_WORDS_EN = words([
   'does (this|the) (code|function|query|diff|snippet|method|class) (have|contain|leak)',
   'is (this|it|the [\\w ]{1,40}) (correct|safe|secure|thread-safe|race-free|idiomatic|efficient)',
 ]);
-const EXPLAIN_WORDS_RU = words([
-  'объясни',
-  'что делает',
-  'что означает',
-  'что значит',
-  'как работает',
-  'опиши',
-  'расскажи, что',
-]);
+const EXPLAIN_WORDS_RU = words(['объясни', 'что делает', 'что означает', 'что значит', 'как работает', 'опиши', 'расскажи, что']);
 const CHANGE_WORDS_RU = words([
   'исправь',
   'почини',
@@ -634,7 +626,7 @@ const CODE_GENERATION: PatternRule[] = [
     // "The users test is failing, please fix it."
     pattern: `${imperative(eitherCase(['fix', 'repair', 'resolve']))}\\s+(?:it|them|this|that)\\b`,
     caseSensitive: true,
-    requires: ['\\b(?:fail\\w*|broken|error\\w*|bug\\w*|crash\\w*|wrong|not working|doesn\'?t work)\\b'],
+    requires: ["\\b(?:fail\\w*|broken|error\\w*|bug\\w*|crash\\w*|wrong|not working|doesn'?t work)\\b"],
     unless: ["\\b(?:don'?t|do not|never|without)\\s+(?:change|modify|edit|touch|fix)\\b"],
   },
   {
@@ -707,12 +699,7 @@ const CODE_GENERATION: PatternRule[] = [
       `${S}(?:пада\\p{L}*|сломанн\\p{L}*) тест\\p{L}*`,
     ])})`,
     ignoreQuoted: true,
-    unless: [
-      `${S}(?:${words([
-        'ничего не (?:меняй|трогай|исправляй)',
-        'не (?:меняй|трогай|исправляй)',
-      ])})${E}`,
-    ],
+    unless: [`${S}(?:${words(['ничего не (?:меняй|трогай|исправляй)', 'не (?:меняй|трогай|исправляй)'])})${E}`],
   },
   {
     id: 'how-would-code-look-ru',
@@ -750,11 +737,7 @@ const TIME_SENSITIVE: PatternRule[] = [
       'currently',
       'so far this',
     ])})\\b`,
-    unless: [
-      '`[^`]*\\b(today|now)\\b[^`]*`',
-      '\\b(today|now|tomorrow)\\s*\\(',
-      "\\b(date\\.today|datetime\\.now)\\b",
-    ],
+    unless: ['`[^`]*\\b(today|now)\\b[^`]*`', '\\b(today|now|tomorrow)\\s*\\(', '\\b(date\\.today|datetime\\.now)\\b'],
   },
   {
     id: 'current-thing',
@@ -1002,13 +985,7 @@ const TIME_SENSITIVE: PatternRule[] = [
   },
   {
     id: 'weather-ru',
-    pattern: `${S}(${words([
-      'погод\\p{L}*',
-      'прогноз\\p{L}* погоды',
-      'будет ли дождь',
-      'пойдёт ли снег',
-      'пойдет ли снег',
-    ])})${E}`,
+    pattern: `${S}(${words(['погод\\p{L}*', 'прогноз\\p{L}* погоды', 'будет ли дождь', 'пойдёт ли снег', 'пойдет ли снег'])})${E}`,
     unless: [CONCEPTUAL_RU, `${S}(была|было|были|во время|обычно|в среднем|климат\\p{L}*)${E}`],
   },
   {
@@ -1311,14 +1288,7 @@ const PERSONALIZED: PatternRule[] = [
       'где моя',
       'где мои',
       'кто я',
-      `мне (${words([
-        'пришл\\p{L}*',
-        'звонил\\p{L}*',
-        'писал\\p{L}*',
-        'написал\\p{L}*',
-        'ответил\\p{L}*',
-        'нужно сделать',
-      ])})`,
+      `мне (${words(['пришл\\p{L}*', 'звонил\\p{L}*', 'писал\\p{L}*', 'написал\\p{L}*', 'ответил\\p{L}*', 'нужно сделать'])})`,
       '(кто|что) мне (звонил|писал|пришло|прислал\\p{L}*)',
       'сколько я (потратил\\p{L}*|заработал\\p{L}*|должен|должна|проехал\\p{L}*)',
       `покажи (мне )?(мои |мою |моё |мой |последние )?(${words([
@@ -1350,18 +1320,7 @@ const PERSONALIZED: PatternRule[] = [
         'скачал',
         'скачала',
       ])})`,
-      `что я (${words([
-        'заказывал',
-        'заказывала',
-        'покупал',
-        'покупала',
-        'купил',
-        'купила',
-        'отправил',
-        'отправила',
-        'писал',
-        'писала',
-      ])})`,
+      `что я (${words(['заказывал', 'заказывала', 'покупал', 'покупала', 'купил', 'купила', 'отправил', 'отправила', 'писал', 'писала'])})`,
       '(ко мне|рядом со мной|возле меня|недалеко от меня)',
       '(в|из) (моей )?переписк\\p{L}*',
       'по (моей )?карте',

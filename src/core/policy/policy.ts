@@ -187,8 +187,7 @@ export class Policy {
       patterns: PatternRule[],
       ignoreQuoted: boolean,
       ignoreHistorical: boolean,
-    ): CompiledRule[] =>
-      enabled ? [{ reason, name, patterns: patterns.map(compile), ignoreQuoted, ignoreHistorical }] : [];
+    ): CompiledRule[] => (enabled ? [{ reason, name, patterns: patterns.map(compile), ignoreQuoted, ignoreHistorical }] : []);
     // Order is priority: the more specific reason wins when several apply.
     this.rules = [
       ...rule('code_generation', 'codeGeneration', config.codeGeneration.enabled, config.codeGeneration.patterns, false, false),

@@ -3,7 +3,15 @@ import type { Logger } from '../logger';
 import type { ExactStore } from '../stores/exactStore';
 import type { ObservationStore, StoredObservation } from '../stores/observationStore';
 import { ObservationBook, type RecordedObservation } from './decision/observationBook';
-import { DEFAULT_VERIFIED, StaticDecision, VerifiedDecision, type Decision, type GroupLearning, type SemanticDecision, type SemanticMode } from './decision/semanticDecision';
+import {
+  DEFAULT_VERIFIED,
+  StaticDecision,
+  VerifiedDecision,
+  type Decision,
+  type GroupLearning,
+  type SemanticDecision,
+  type SemanticMode,
+} from './decision/semanticDecision';
 import type { StoredVector, VectorStore } from '../stores/vectorStore';
 import { WriteBehind } from '../stores/writeBehind';
 import type { SemanticStatusDto } from '../../shared/protocol';
@@ -115,7 +123,11 @@ export class SemanticCache {
   constructor(private readonly deps: SemanticCacheDeps) {
     this.decision =
       deps.mode === 'verified'
-        ? new VerifiedDecision(this.book, { ...DEFAULT_VERIFIED, floor: deps.floor ?? DEFAULT_VERIFIED.floor, maxFalseHitRate: this.maxFalseHitRate })
+        ? new VerifiedDecision(this.book, {
+            ...DEFAULT_VERIFIED,
+            floor: deps.floor ?? DEFAULT_VERIFIED.floor,
+            maxFalseHitRate: this.maxFalseHitRate,
+          })
         : new StaticDecision(deps.threshold);
   }
 
@@ -163,7 +175,12 @@ export class SemanticCache {
   observeTeam(observation: StoredObservation): void {
     const [space, endpoint] = splitGroup(observation.group);
     if (space !== this.deps.space || !endpoint) return;
-    this.observe(observation.entryId, endpoint, { similarity: observation.similarity, correct: observation.correct, at: observation.at }, true);
+    this.observe(
+      observation.entryId,
+      endpoint,
+      { similarity: observation.similarity, correct: observation.correct, at: observation.at },
+      true,
+    );
   }
 
   /** An entry's observations, oldest first, and the similarity from which it is served (verified, once learned). */
@@ -219,7 +236,8 @@ export class SemanticCache {
       const space = { model: this.deps.space, dimension: this.info.dimension };
       const stored = await store.space();
       if (!stored || stored.model !== space.model || stored.dimension !== space.dimension) {
-        if (stored) this.deps.logger.info('the embedding model changed: stored vectors dropped and rebuilt', { was: stored.model, now: space.model });
+        if (stored)
+          this.deps.logger.info('the embedding model changed: stored vectors dropped and rebuilt', { was: stored.model, now: space.model });
         await store.reset(space);
       }
       let index = new VectorIndex(this.info.dimension);
@@ -232,7 +250,8 @@ export class SemanticCache {
         index = new VectorIndex(this.info.dimension);
       }
       this.index = index;
-      for (const { entryId, group, similarity, correct, at } of (await this.deps.observations?.loadAll()) ?? []) this.book.add(entryId, group, { similarity, correct, at });
+      for (const { entryId, group, similarity, correct, at } of (await this.deps.observations?.loadAll()) ?? [])
+        this.book.add(entryId, group, { similarity, correct, at });
       if (index.takeUnsavedCentre() || store.needsCompaction()) await store.compact(index.export(), index.centre);
       await this.repair();
       if (this.closed) return;

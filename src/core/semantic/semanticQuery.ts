@@ -35,7 +35,13 @@ function plainText(content: JsonValue | undefined): string | undefined {
 
 const PLACEHOLDER = '\u0000deja:semantic-text\u0000';
 
-function partitionOf(endpoint: Endpoint, tenant: string, context: JsonObject, positions: Array<[string, number]> | undefined, exact: readonly ExactNumber[] | undefined): string {
+function partitionOf(
+  endpoint: Endpoint,
+  tenant: string,
+  context: JsonObject,
+  positions: Array<[string, number]> | undefined,
+  exact: readonly ExactNumber[] | undefined,
+): string {
   const masked = positions?.length ? `\n${JSON.stringify(positions)}` : '';
   // A seed past 2^53 (any number a double does not keep) separates partitions as it separates keys.
   const material = `deja:semantic:v1\n${endpoint}\n${tenant}\n${canonicalJson(context, exact)}${masked}`;
@@ -77,11 +83,15 @@ function wrappedQuery(
   for (const mask of masks) {
     if (!inLastContent(mask)) continue;
     const partOffset = typeof mask.path[3] === 'number' ? partOffsets[mask.path[3]]! : 0;
-    for (const value of mask.values) edits.push({ start: partOffset + value.start, end: partOffset + value.end, text: maskToken(value.kind) });
+    for (const value of mask.values)
+      edits.push({ start: partOffset + value.start, end: partOffset + value.end, text: maskToken(value.kind) });
   }
   edits.sort((a, b) => a.start - b.start);
   const context = applyEdits(question.text, edits).text;
-  const earlier = maskVolatile(keyed, masks.filter((mask) => !inLastContent(mask)));
+  const earlier = maskVolatile(
+    keyed,
+    masks.filter((mask) => !inLastContent(mask)),
+  );
   const base = earlier?.masked ?? keyed;
   const contextBody: JsonObject = { ...base, messages: [...(base.messages as JsonValue[]).slice(0, -1), { ...last, content: context }] };
   return { text, partition: partitionOf(endpoint, tenant, contextBody, earlier?.positions, exact) };
@@ -118,7 +128,12 @@ export function semanticQueryFor(
   }
   if (endpoint === 'completions') {
     const prompt = keyed.prompt;
-    const text = typeof prompt === 'string' ? prompt : Array.isArray(prompt) && prompt.length === 1 && typeof prompt[0] === 'string' ? prompt[0] : undefined;
+    const text =
+      typeof prompt === 'string'
+        ? prompt
+        : Array.isArray(prompt) && prompt.length === 1 && typeof prompt[0] === 'string'
+          ? prompt[0]
+          : undefined;
     if (text === undefined || text.trim() === '') return undefined;
     return { text, partition: partitionOf(endpoint, tenant, { ...keyed, prompt: PLACEHOLDER }, undefined, exact) };
   }
@@ -128,5 +143,12 @@ export function semanticQueryFor(
 /** The semantic view of a stored entry, read as the request that stored it was: masked where its key was. */
 export function semanticQueryOfEntry(entry: CacheEntry): SemanticQuery | undefined {
   const anatomy = readAnatomy(entry.endpoint, entry.request);
-  return semanticQueryFor(entry.endpoint, entry.tenant, entry.request, anatomy, entry.normalized?.length ? anatomy.volatile : [], entry.exactNumbers);
+  return semanticQueryFor(
+    entry.endpoint,
+    entry.tenant,
+    entry.request,
+    anatomy,
+    entry.normalized?.length ? anatomy.volatile : [],
+    entry.exactNumbers,
+  );
 }

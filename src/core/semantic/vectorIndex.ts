@@ -225,7 +225,12 @@ export class VectorIndex {
         // A removal may have emptied and dropped the partition since it was looked up.
         const partition = this.partitions.get(partitions[k]!.key) ?? this.partition(partitions[k]!.key, end - i);
         const bits = centre && batch.bits ? batch.bits.subarray(i * this.words, end * this.words) : undefined;
-        const first = partition.append(batch.ids.slice(i, end), batch.codes.subarray(i * dimension, end * dimension), batch.scales.subarray(i, end), bits);
+        const first = partition.append(
+          batch.ids.slice(i, end),
+          batch.codes.subarray(i * dimension, end * dimension),
+          batch.scales.subarray(i, end),
+          bits,
+        );
         if (!bits) missingBits.push([partition, first, first + end - i]);
         const base = partition.number * SLOTS_PER_PARTITION + first - i;
         for (let j = i; j < end; j++) this.locations.set(batch.ids[j]!, base + j);
@@ -238,7 +243,8 @@ export class VectorIndex {
       this.centreVector.set(centre);
       this.centreCount = this.size;
       this.frozen = true;
-      for (const [partition, from, to] of missingBits) if (this.partitions.get(partition.key) === partition) this.fillBits(partition, from, Math.min(to, partition.size));
+      for (const [partition, from, to] of missingBits)
+        if (this.partitions.get(partition.key) === partition) this.fillBits(partition, from, Math.min(to, partition.size));
       return;
     }
     const sum = this.sum;

@@ -56,7 +56,12 @@ export class HotExactStore implements ExactStore {
     // Until then, a read of this id waits for the write (a few milliseconds), so that it
     // gets the new answer, not the one it replaces.
     const written = this.inner.set(entry);
-    const write = { done: written.then(() => {}, () => {}) };
+    const write = {
+      done: written.then(
+        () => {},
+        () => {},
+      ),
+    };
     this.writing.set(entry.id, write);
     let stored = false;
     try {

@@ -43,7 +43,9 @@ export class ObservationStore {
     const store = new ObservationStore(db);
     await store.run('PRAGMA journal_mode=WAL');
     await store.run('PRAGMA synchronous=NORMAL');
-    await store.run('CREATE TABLE IF NOT EXISTS semantic_observations (entry_id TEXT NOT NULL, grp TEXT NOT NULL, similarity REAL NOT NULL, correct INTEGER NOT NULL, at INTEGER NOT NULL)');
+    await store.run(
+      'CREATE TABLE IF NOT EXISTS semantic_observations (entry_id TEXT NOT NULL, grp TEXT NOT NULL, similarity REAL NOT NULL, correct INTEGER NOT NULL, at INTEGER NOT NULL)',
+    );
     await store.run('CREATE INDEX IF NOT EXISTS semantic_observations_entry ON semantic_observations (entry_id, at)');
     return store;
   }
@@ -60,7 +62,13 @@ export class ObservationStore {
       `SELECT entry_id, grp, similarity, correct, at FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY entry_id ORDER BY at DESC) AS n FROM semantic_observations) WHERE n <= ? ORDER BY at`,
       [PER_ENTRY],
     );
-    return rows.map((row) => ({ entryId: row.entry_id, group: row.grp, similarity: row.similarity, correct: row.correct === 1, at: row.at }));
+    return rows.map((row) => ({
+      entryId: row.entry_id,
+      group: row.grp,
+      similarity: row.similarity,
+      correct: row.correct === 1,
+      at: row.at,
+    }));
   }
 
   add(observation: StoredObservation): void {
@@ -97,7 +105,8 @@ export class ObservationStore {
 
   private async write({ added, removed }: ObservationBatch): Promise<void> {
     // Removals first: an entry evicted after its observation was made takes that observation with it.
-    if (removed.length) await this.run('DELETE FROM semantic_observations WHERE entry_id IN (SELECT value FROM json_each(?))', JSON.stringify(removed));
+    if (removed.length)
+      await this.run('DELETE FROM semantic_observations WHERE entry_id IN (SELECT value FROM json_each(?))', JSON.stringify(removed));
     const kept = added.filter((observation) => !removed.includes(observation.entryId));
     if (kept.length) {
       await this.run(

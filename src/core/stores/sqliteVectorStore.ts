@@ -191,9 +191,11 @@ export class SqliteVectorStore implements VectorStore {
 
   async diskBytes(): Promise<number> {
     const snapshotName = await this.meta('snapshot');
-    const snapshot = snapshotName ? (await stat(this.snapshotPath(snapshotName)).catch(() => undefined))?.size ?? 0 : 0;
+    const snapshot = snapshotName ? ((await stat(this.snapshotPath(snapshotName)).catch(() => undefined))?.size ?? 0) : 0;
     // The log shares the database file with the exact entries: count its pages where SQLite can.
-    const rows = await this.all<{ bytes: number | null }>(`SELECT SUM(pgsize) AS bytes FROM dbstat WHERE name = ?`, LOG).catch(() => undefined);
+    const rows = await this.all<{ bytes: number | null }>(`SELECT SUM(pgsize) AS bytes FROM dbstat WHERE name = ?`, LOG).catch(
+      () => undefined,
+    );
     return snapshot + (rows?.[0]?.bytes ?? 0);
   }
 
@@ -203,4 +205,3 @@ export class SqliteVectorStore implements VectorStore {
     await new Promise<void>((resolve, reject) => this.db.close((error) => (error ? reject(error) : resolve())));
   }
 }
-

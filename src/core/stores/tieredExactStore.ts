@@ -55,7 +55,9 @@ export class TieredExactStore implements ExactStore {
     this.fromTeam.add(team);
     // Kept locally (a copy: only this object is marked as the team's), without making this answer wait.
     const copy = structuredClone(team);
-    this.options.local.set(copy).catch((error: unknown) => this.options.logger.warn('copying a team entry locally failed', { entry: id, error }));
+    this.options.local
+      .set(copy)
+      .catch((error: unknown) => this.options.logger.warn('copying a team entry locally failed', { entry: id, error }));
     return team;
   }
 
@@ -63,7 +65,9 @@ export class TieredExactStore implements ExactStore {
   async set(entry: CacheEntry): Promise<void> {
     await this.options.local.set(entry);
     if (!this.options.teamUp()) return;
-    this.options.team.set(entry).catch((error: unknown) => this.options.logger.debug('team cache write failed', { entry: entry.id, error }));
+    this.options.team
+      .set(entry)
+      .catch((error: unknown) => this.options.logger.debug('team cache write failed', { entry: entry.id, error }));
   }
 
   /** Only the local copy; the caller decides whether an eviction also reaches the team. */
@@ -88,7 +92,7 @@ export class TieredExactStore implements ExactStore {
   async clear(): Promise<void> {
     await this.options.local.clear();
     if (!this.options.teamUp()) {
-      this.options.logger.warn('the team cache is not connected: only this machine\'s entries were cleared');
+      this.options.logger.warn("the team cache is not connected: only this machine's entries were cleared");
       return;
     }
     await this.options.team.clear();

@@ -136,7 +136,11 @@ export async function readSnapshot(file: string): Promise<Snapshot> {
     const [offset, length] = header.sections[name];
     return body.subarray(offset, offset + length);
   };
-  const view = <T>(name: keyof SnapshotHeader['sections'], make: (buffer: ArrayBuffer, offset: number, length: number) => T, size: number): T => {
+  const view = <T>(
+    name: keyof SnapshotHeader['sections'],
+    make: (buffer: ArrayBuffer, offset: number, length: number) => T,
+    size: number,
+  ): T => {
     let bytes = section(name);
     if (bytes.byteOffset % size !== 0) bytes = Buffer.from(bytes); // a copy, aligned
     return make(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.length / size);
@@ -149,7 +153,8 @@ export async function readSnapshot(file: string): Promise<Snapshot> {
     codes: view('codes', (b, o, n) => new Int8Array(b, o, n), 1),
     bits: header.words ? view('bits', (b, o, n) => new Int32Array(b, o, n), 4) : undefined,
   };
-  if (batch.ids.length !== header.count || batch.codes.length !== header.count * header.dimension) throw new Error(`${file} is inconsistent`);
+  if (batch.ids.length !== header.count || batch.codes.length !== header.count * header.dimension)
+    throw new Error(`${file} is inconsistent`);
   const centre = header.centre ? new Float32Array(new Uint8Array(Buffer.from(header.centre, 'base64')).buffer) : undefined;
   return { batch, centre };
 }

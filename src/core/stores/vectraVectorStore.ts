@@ -110,7 +110,16 @@ export class VectraVectorStore implements VectorStore {
       if (!match) continue;
       const index = await this.shard(Number(match[1]));
       const items = await index.listItems();
-      batches.push(toBatch(items.map((item) => ({ id: item.id, partition: item.metadata.partition, scale: item.metadata.scale, codes: Int8Array.from(item.vector) }))));
+      batches.push(
+        toBatch(
+          items.map((item) => ({
+            id: item.id,
+            partition: item.metadata.partition,
+            scale: item.metadata.scale,
+            codes: Int8Array.from(item.vector),
+          })),
+        ),
+      );
     }
     // Sign bits are not kept in vectra items: the index recomputes them.
     return { batches: batches.filter((batch) => batch.ids.length > 0) };
@@ -134,7 +143,11 @@ export class VectraVectorStore implements VectorStore {
       await index.beginUpdate();
       try {
         for (const vector of group) {
-          await index.upsertItem({ id: vector.id, vector: Array.from(vector.codes), metadata: { partition: vector.partition, scale: vector.scale } });
+          await index.upsertItem({
+            id: vector.id,
+            vector: Array.from(vector.codes),
+            metadata: { partition: vector.partition, scale: vector.scale },
+          });
         }
         await index.endUpdate();
       } catch (error) {

@@ -74,7 +74,8 @@ export class RedisConnection {
     const was = this.status.state;
     // `since` is when the state began: a new error text during one outage does not restart it.
     this.status = { state, url: this.status.url, reason, since: was === state ? this.status.since : Date.now() };
-    if (state === 'down' && was !== 'down') this.logger.warn(`team cache unavailable, serving from the local cache only: ${reason}`, { redis: this.status.url });
+    if (state === 'down' && was !== 'down')
+      this.logger.warn(`team cache unavailable, serving from the local cache only: ${reason}`, { redis: this.status.url });
     if (state === 'connected' && was !== 'connected') this.logger.info('team cache connected', { redis: this.status.url });
     for (const listener of this.listeners) listener(this.status);
   }

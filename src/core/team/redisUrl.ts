@@ -19,7 +19,8 @@ export function redisUrlProblem(url: string): string | undefined {
   } catch {
     return `"${url}" is not a URL (expected redis://host:port or rediss://...)`;
   }
-  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') return `"${parsed.protocol}" is not supported: use redis:// or rediss://`;
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:')
+    return `"${parsed.protocol}" is not supported: use redis:// or rediss://`;
   if (!parsed.hostname) return 'the Redis URL names no host';
   return undefined;
 }

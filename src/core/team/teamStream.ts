@@ -37,7 +37,14 @@ export function putMessage(
   space: string,
   vector: { codes: Int8Array; scale: number } | undefined,
 ): TeamMessage {
-  return { op: 'put', id: entry.id, expiresAt: entry.expiresAt, partition, space, vector: vector && { codes: vector.codes, scale: vector.scale } };
+  return {
+    op: 'put',
+    id: entry.id,
+    expiresAt: entry.expiresAt,
+    partition,
+    space,
+    vector: vector && { codes: vector.codes, scale: vector.scale },
+  };
 }
 
 /** A message as read back, with who wrote it and when Redis took it. */
@@ -64,7 +71,18 @@ export function encodeMessage(message: TeamMessage, origin: string): string[] {
   } else if (message.op === 'del') {
     fields.push('ids', message.ids.join(','));
   } else if (message.op === 'obs') {
-    fields.push('id', message.entryId, 'group', message.group, 's', String(message.similarity), 'ok', message.correct ? '1' : '0', 'at', String(message.at));
+    fields.push(
+      'id',
+      message.entryId,
+      'group',
+      message.group,
+      's',
+      String(message.similarity),
+      'ok',
+      message.correct ? '1' : '0',
+      'at',
+      String(message.at),
+    );
   }
   return fields;
 }
@@ -98,7 +116,14 @@ export function decodeMessage(streamId: string, flat: readonly unknown[]): Recei
     const similarity = Number(fields.get('s'));
     const correct = fields.get('ok');
     const observedAt = Number(fields.get('at'));
-    if (!ENTRY_ID.test(entryId) || !group.includes('|') || !(similarity >= -1 && similarity <= 1) || (correct !== '1' && correct !== '0') || !Number.isFinite(observedAt)) return undefined;
+    if (
+      !ENTRY_ID.test(entryId) ||
+      !group.includes('|') ||
+      !(similarity >= -1 && similarity <= 1) ||
+      (correct !== '1' && correct !== '0') ||
+      !Number.isFinite(observedAt)
+    )
+      return undefined;
     return { streamId, at, origin, message: { op: 'obs', entryId, group, similarity, correct: correct === '1', at: observedAt } };
   }
   if (op !== 'put') return undefined;
@@ -112,7 +137,8 @@ export function decodeMessage(streamId: string, flat: readonly unknown[]): Recei
   const scale = Number(fields.get('scale'));
   if (codes !== undefined && Number.isFinite(scale) && scale > 0) {
     const bytes = Buffer.from(codes, 'base64');
-    if (bytes.length > 0) message.vector = { codes: new Int8Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)), scale };
+    if (bytes.length > 0)
+      message.vector = { codes: new Int8Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)), scale };
   }
   return { streamId, at, origin, message };
 }
@@ -180,7 +206,15 @@ export class TeamStream {
     const { connection } = this.options;
     if (!connection.connected) throw new Error('the team cache is not connected');
     const oldest = Date.now() - this.options.retentionMs;
-    await connection.commands.sendCommand(['XADD', this.key, 'MINID', '~', String(Math.max(0, oldest)), '*', ...encodeMessage(message, this.options.origin)]);
+    await connection.commands.sendCommand([
+      'XADD',
+      this.key,
+      'MINID',
+      '~',
+      String(Math.max(0, oldest)),
+      '*',
+      ...encodeMessage(message, this.options.origin),
+    ]);
   }
 
   /** The position to resume from: the file's, or the stream's start for a gateway new to the team. */
@@ -235,7 +269,16 @@ export class TeamStream {
       }
       let reply: unknown;
       try {
-        reply = await connection.reader.sendCommand(['XREAD', 'COUNT', count, 'BLOCK', String(BLOCK_MS), 'STREAMS', this.key, this.position]);
+        reply = await connection.reader.sendCommand([
+          'XREAD',
+          'COUNT',
+          count,
+          'BLOCK',
+          String(BLOCK_MS),
+          'STREAMS',
+          this.key,
+          this.position,
+        ]);
       } catch (error) {
         if (this.stopped) break;
         this.options.logger.debug('reading the team stream failed; retrying', { error });

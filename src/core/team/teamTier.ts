@@ -58,7 +58,9 @@ export class TeamTier implements TeamHooks {
     readonly registry: TeamRegistry,
   ) {
     this.connection = new RedisConnection(options.url, options.logger);
-    const team = new RedisExactStore(this.connection.commands as never, options.team, (error) => options.logger.debug('team cache store error', { error }));
+    const team = new RedisExactStore(this.connection.commands as never, options.team, (error) =>
+      options.logger.debug('team cache store error', { error }),
+    );
     this.store = new TieredExactStore({ local, team, teamUp: () => this.connection.connected, logger: options.logger });
     this.stream = new TeamStream({
       connection: this.connection,
@@ -79,7 +81,11 @@ export class TeamTier implements TeamHooks {
   }
 
   /** Wires the levels the stream updates, and starts following it. */
-  follow(levels: { semantic: SemanticCache | undefined; catalog: EntryCatalog | undefined; onChange: (reason: 'stored' | 'evicted' | 'cleared') => void }): void {
+  follow(levels: {
+    semantic: SemanticCache | undefined;
+    catalog: EntryCatalog | undefined;
+    onChange: (reason: 'stored' | 'evicted' | 'cleared') => void;
+  }): void {
     this.semantic = levels.semantic;
     this.catalog = levels.catalog;
     this.onChange = levels.onChange;
@@ -118,7 +124,13 @@ export class TeamTier implements TeamHooks {
         vectors.push({ id: message.id, partition: message.partition, space: message.space, vector: message.vector });
         stored = true;
       } else if (message.op === 'obs') {
-        this.semantic?.observeTeam({ entryId: message.entryId, group: message.group, similarity: message.similarity, correct: message.correct, at: message.at });
+        this.semantic?.observeTeam({
+          entryId: message.entryId,
+          group: message.group,
+          similarity: message.similarity,
+          correct: message.correct,
+          at: message.at,
+        });
       } else if (message.op === 'del') {
         flushVectors();
         this.semantic?.forget(message.ids);
@@ -128,7 +140,9 @@ export class TeamTier implements TeamHooks {
         this.onChange('evicted');
       } else {
         flushVectors();
-        await this.store.clearLocal().catch((error: unknown) => this.options.logger.warn('clearing the local cache for the team failed', { error }));
+        await this.store
+          .clearLocal()
+          .catch((error: unknown) => this.options.logger.warn('clearing the local cache for the team failed', { error }));
         await this.semantic?.clear();
         await this.catalog?.clear();
         await this.registry.clear();

@@ -3,7 +3,16 @@ import { computeStats } from '../../core/metrics';
 import { EmbeddingJudge } from '../../core/semantic/judge/answerJudge';
 import { LlmJudge } from '../llmJudge';
 import type { TeamTierStatus } from '../../core/team/teamTier';
-import { ENDPOINTS, ENTRY_SORTS, type EndpointDto, type EntryFilterDto, type EntrySort, type EvictRequestDto, type TeamStatusDto, type StatsDto } from '../../shared/protocol';
+import {
+  ENDPOINTS,
+  ENTRY_SORTS,
+  type EndpointDto,
+  type EntryFilterDto,
+  type EntrySort,
+  type EvictRequestDto,
+  type TeamStatusDto,
+  type StatsDto,
+} from '../../shared/protocol';
 import { adminAuth } from '../adminAuth';
 import { invalidRequest, notFound } from '../errors';
 import type { GatewayContext } from '../gatewayContext';
@@ -11,7 +20,14 @@ import { jsonBody } from '../jsonBody';
 import { sendJson } from '../respond';
 import { SSE_HEADERS, sseFrame } from '../sse';
 
-const WINDOWS: Record<string, number> = { '15m': 15 * 60_000, '1h': 3_600_000, '6h': 6 * 3_600_000, '24h': 86_400_000, '7d': 7 * 86_400_000, '30d': 30 * 86_400_000 };
+const WINDOWS: Record<string, number> = {
+  '15m': 15 * 60_000,
+  '1h': 3_600_000,
+  '6h': 6 * 3_600_000,
+  '24h': 86_400_000,
+  '7d': 7 * 86_400_000,
+  '30d': 30 * 86_400_000,
+};
 const MAX_PAGE = 500;
 const KEEPALIVE_MS = 15_000;
 
@@ -24,7 +40,8 @@ function queryInteger(req: Request, name: string, fallback: number, max: number)
   const raw = queryText(req, name);
   if (raw === undefined) return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0 || value > max) throw invalidRequest({ code: 'invalid_value', message: `'${name}' must be a whole number from 0 to ${max}`, param: name });
+  if (!Number.isInteger(value) || value < 0 || value > max)
+    throw invalidRequest({ code: 'invalid_value', message: `'${name}' must be a whole number from 0 to ${max}`, param: name });
   return value;
 }
 
@@ -33,7 +50,8 @@ function filterFrom(source: Record<string, unknown>): EntryFilterDto {
   if (typeof source.search === 'string' && source.search !== '') filter.search = source.search;
   if (typeof source.model === 'string' && source.model !== '') filter.model = source.model;
   if (source.endpoint !== undefined && source.endpoint !== '') {
-    if (!ENDPOINTS.includes(source.endpoint as EndpointDto)) throw invalidRequest({ code: 'invalid_value', message: `'endpoint' must be one of ${ENDPOINTS.join(', ')}`, param: 'endpoint' });
+    if (!ENDPOINTS.includes(source.endpoint as EndpointDto))
+      throw invalidRequest({ code: 'invalid_value', message: `'endpoint' must be one of ${ENDPOINTS.join(', ')}`, param: 'endpoint' });
     filter.endpoint = source.endpoint as EndpointDto;
   }
   return filter;
@@ -57,7 +75,12 @@ async function stats(context: GatewayContext, req: Request): Promise<StatsDto> {
     if (to <= from) throw invalidRequest({ code: 'invalid_value', message: "'to' must be after 'from'", param: 'to' });
   } else {
     const span = WINDOWS[windowName];
-    if (span === undefined) throw invalidRequest({ code: 'invalid_value', message: `'window' must be one of ${Object.keys(WINDOWS).join(', ')}`, param: 'window' });
+    if (span === undefined)
+      throw invalidRequest({
+        code: 'invalid_value',
+        message: `'window' must be one of ${Object.keys(WINDOWS).join(', ')}`,
+        param: 'window',
+      });
     from = now - span;
   }
   const [events, checks] = await Promise.all([context.events.events(from, to), context.events.revalidations(from, to)]);
@@ -78,7 +101,13 @@ async function stats(context: GatewayContext, req: Request): Promise<StatsDto> {
       judge: context.judge.kind,
       judgeCost: context.judge instanceof LlmJudge ? { ...context.judge.cost } : null,
       judgeCheck: context.judge instanceof EmbeddingJudge ? context.judge.check() : null,
-      learned: (context.cache.semantic?.learnedGroups() ?? []).map(({ endpoint, observations, wrong, threshold, fewest }) => ({ endpoint, observations, wrong, servedFrom: threshold ?? null, fewest })),
+      learned: (context.cache.semantic?.learnedGroups() ?? []).map(({ endpoint, observations, wrong, threshold, fewest }) => ({
+        endpoint,
+        observations,
+        wrong,
+        servedFrom: threshold ?? null,
+        fewest,
+      })),
     },
     vllm: context.vllm.figures(),
     prefixStability: context.prefixStability.report(),
@@ -100,9 +129,11 @@ export function adminRouter(context: GatewayContext): Router {
 
   router.get('/entries', async (req, res) => {
     const sort = (queryText(req, 'sort') ?? 'created') as EntrySort;
-    if (!ENTRY_SORTS.includes(sort)) throw invalidRequest({ code: 'invalid_value', message: `'sort' must be one of ${ENTRY_SORTS.join(', ')}`, param: 'sort' });
+    if (!ENTRY_SORTS.includes(sort))
+      throw invalidRequest({ code: 'invalid_value', message: `'sort' must be one of ${ENTRY_SORTS.join(', ')}`, param: 'sort' });
     const order = queryText(req, 'order') ?? 'desc';
-    if (order !== 'asc' && order !== 'desc') throw invalidRequest({ code: 'invalid_value', message: "'order' must be asc or desc", param: 'order' });
+    if (order !== 'asc' && order !== 'desc')
+      throw invalidRequest({ code: 'invalid_value', message: "'order' must be asc or desc", param: 'order' });
     const page = await catalog().list({
       ...filterFrom(req.query as Record<string, unknown>),
       sort,
@@ -130,7 +161,9 @@ export function adminRouter(context: GatewayContext): Router {
       response: entry.response,
       source: entry.source,
       normalized: entry.normalized ?? [],
-      learned: learned ? { observations: [...learned.observations], threshold: learned.threshold ?? null, mode: context.cache.semantic!.mode } : null,
+      learned: learned
+        ? { observations: [...learned.observations], threshold: learned.threshold ?? null, mode: context.cache.semantic!.mode }
+        : null,
     });
   });
 
@@ -144,14 +177,24 @@ export function adminRouter(context: GatewayContext): Router {
     const body = req.body as EvictRequestDto;
     let ids: string[];
     if (Array.isArray(body?.ids)) {
-      if (!body.ids.every((id) => typeof id === 'string')) throw invalidRequest({ code: 'invalid_type', message: "'ids' must be strings", param: 'ids' });
+      if (!body.ids.every((id) => typeof id === 'string'))
+        throw invalidRequest({ code: 'invalid_type', message: "'ids' must be strings", param: 'ids' });
       ids = body.ids;
     } else if (body && typeof body.filter === 'object' && body.filter !== null) {
       const filter = filterFrom(body.filter as Record<string, unknown>);
-      if (Object.keys(filter).length === 0) throw invalidRequest({ code: 'invalid_value', message: 'An empty filter would evict everything: use DELETE /deja/v1/entries for that', param: 'filter' });
+      if (Object.keys(filter).length === 0)
+        throw invalidRequest({
+          code: 'invalid_value',
+          message: 'An empty filter would evict everything: use DELETE /deja/v1/entries for that',
+          param: 'filter',
+        });
       ids = await catalog().matching(filter);
     } else {
-      throw invalidRequest({ code: 'missing_required_parameter', message: 'Send {"ids": [...]} or {"filter": {"search": ...}}', param: 'ids' });
+      throw invalidRequest({
+        code: 'missing_required_parameter',
+        message: 'Send {"ids": [...]} or {"filter": {"search": ...}}',
+        param: 'ids',
+      });
     }
     const evicted = await context.cache.evict(ids);
     if (evicted) context.live.publish({ type: 'entries/changed', reason: 'evicted' });
@@ -160,7 +203,12 @@ export function adminRouter(context: GatewayContext): Router {
 
   router.delete('/entries', async (req, res) => {
     // `/entries/` is an entry path with an empty id (a client's bug), not a request to clear everything.
-    if (req.path.endsWith('/')) throw invalidRequest({ code: 'invalid_value', message: 'No entry id: send DELETE /deja/v1/entries/<id>, or DELETE /deja/v1/entries to clear every entry', param: 'id' });
+    if (req.path.endsWith('/'))
+      throw invalidRequest({
+        code: 'invalid_value',
+        message: 'No entry id: send DELETE /deja/v1/entries/<id>, or DELETE /deja/v1/entries to clear every entry',
+        param: 'id',
+      });
     const before = (await catalog().list({ sort: 'created', order: 'desc', offset: 0, limit: 0 })).total;
     await context.cache.clear();
     context.live.publish({ type: 'entries/changed', reason: 'cleared' });
@@ -180,7 +228,8 @@ export function adminRouter(context: GatewayContext): Router {
 
   router.post('/caching', jsonBody(1024), (req, res) => {
     const enabled = (req.body as { enabled?: unknown })?.enabled;
-    if (typeof enabled !== 'boolean') throw invalidRequest({ code: 'invalid_type', message: 'Send {"enabled": true|false}', param: 'enabled' });
+    if (typeof enabled !== 'boolean')
+      throw invalidRequest({ code: 'invalid_type', message: 'Send {"enabled": true|false}', param: 'enabled' });
     context.options.cachingEnabled = enabled;
     context.logger.info(`caching turned ${enabled ? 'on' : 'off'}`);
     context.live.publish({ type: 'caching/changed', enabled });

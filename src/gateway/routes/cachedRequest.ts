@@ -66,7 +66,13 @@ export class CachedRequest {
     const optOut = this.control.noStore ? 'no-store' : this.control.noCache ? 'no-cache' : undefined;
     this.policyInput = { endpoint, body: request, clientOptOut: optOut ? `Cache-Control: ${optOut}` : undefined, anatomy: this.anatomy };
     this.tenant = tenantTag(context.upstream.baseUrl, this.authorization);
-    this.identity = identifyRequest(endpoint, this.tenant, request, context.options.normalizeVolatile ? this.anatomy.volatile : [], exactNumbersOf(req));
+    this.identity = identifyRequest(
+      endpoint,
+      this.tenant,
+      request,
+      context.options.normalizeVolatile ? this.anatomy.volatile : [],
+      exactNumbersOf(req),
+    );
     this.event = {
       at: Date.now(),
       endpoint,
@@ -114,7 +120,13 @@ export class CachedRequest {
     if (this.decision) return this.decision;
     const settled = this.context.policy.classify(this.policyInput);
     if (!settled.cacheable) {
-      Object.assign(this.event, { outcome: 'SKIP', reason: settled.reason, rule: settled.rule, span: settled.span ?? null, prompt: promptFor(this.request, settled.span) });
+      Object.assign(this.event, {
+        outcome: 'SKIP',
+        reason: settled.reason,
+        rule: settled.rule,
+        span: settled.span ?? null,
+        prompt: promptFor(this.request, settled.span),
+      });
     }
     this.decision = settled;
     return settled;
@@ -131,7 +143,13 @@ export class CachedRequest {
   }
 
   private lookUpSemantic(): Promise<LookupResult> {
-    return this.context.cache.lookupSemantic({ endpoint: this.endpoint, identity: this.identity, tenant: this.tenant, threshold: this.control.threshold, anatomy: this.anatomy });
+    return this.context.cache.lookupSemantic({
+      endpoint: this.endpoint,
+      identity: this.identity,
+      tenant: this.tenant,
+      threshold: this.control.threshold,
+      anatomy: this.anatomy,
+    });
   }
 
   /** Verified mode decides this request's semantic hits (a threshold sent with the request decides as the static mode). */
@@ -146,11 +164,22 @@ export class CachedRequest {
       headers['x-deja-decision'] = 'exploit';
       this.event.decision = 'exploit';
     }
-    const served = { endpoint: this.endpoint, request: this.identity.keyed, exactNumbers: this.identity.exactNumbers, question: found.question, similarity: found.similarity };
+    const served = {
+      endpoint: this.endpoint,
+      request: this.identity.keyed,
+      exactNumbers: this.identity.exactNumbers,
+      question: found.question,
+      similarity: found.similarity,
+    };
     this.answerFromCache('SEMANTIC_HIT', found.entry, headers, served);
   }
 
-  private answerFromCache(outcome: 'HIT' | 'SEMANTIC_HIT', entry: CacheEntry, headers: OutgoingHttpHeaders, served?: Parameters<GatewayContext['revalidator']['maybeRevalidate']>[2]): void {
+  private answerFromCache(
+    outcome: 'HIT' | 'SEMANTIC_HIT',
+    entry: CacheEntry,
+    headers: OutgoingHttpHeaders,
+    served?: Parameters<GatewayContext['revalidator']['maybeRevalidate']>[2],
+  ): void {
     const tier = this.context.cache.tierOf(entry);
     if (this.identity.normalized.length) headers['x-deja-normalized'] = this.identity.normalized.join(', ');
     Object.assign(this.event, { outcome, entryId: entry.id, tier }, usageOf(entry.response));
@@ -170,7 +199,8 @@ export class CachedRequest {
   /** Answers from an exchange with the upstream (running it, or joining it), and notes what it cost. */
   private async exchange(flight: Flight, headers: Headers, run: boolean): Promise<FlightResult> {
     const done = sendFromFlight(this.res, this.endpoint, flight, this.wants, headers);
-    if (run) void flight.run(this.context.upstream, upstreamRequestFor(this.endpoint, this.req, this.request, this.streaming, this.authorization));
+    if (run)
+      void flight.run(this.context.upstream, upstreamRequestFor(this.endpoint, this.req, this.request, this.streaming, this.authorization));
     const result = await done;
     this.event.upstreamMs = flight.upstreamMs ?? null;
     Object.assign(this.event, usageOf(answerOf(result)?.response));
@@ -238,7 +268,15 @@ export class CachedRequest {
     const answer = answerOf(result);
     if (!answer) return undefined;
     const { endpoint, identity, tenant } = this;
-    const stored = await this.context.cache.store({ endpoint, identity, tenant, model: String(this.request.model), ...answer, ttlSeconds: this.control.ttlSeconds ?? this.context.options.ttlSeconds, semantic });
+    const stored = await this.context.cache.store({
+      endpoint,
+      identity,
+      tenant,
+      model: String(this.request.model),
+      ...answer,
+      ttlSeconds: this.control.ttlSeconds ?? this.context.options.ttlSeconds,
+      semantic,
+    });
     if (stored) this.context.live.publish({ type: 'entries/changed', reason: 'stored' });
     return stored;
   }
@@ -253,7 +291,14 @@ export class CachedRequest {
     try {
       const nearest = await cache.answeringEntry(exploration.entryId, this.endpoint, semantic.query.partition);
       if (!nearest || !cache.semantic) return;
-      const right = await judge.judge({ endpoint: this.endpoint, model: fresh.model, question: semantic.query.text, stored: nearest.response, fresh: fresh.response, authorization: this.authorization });
+      const right = await judge.judge({
+        endpoint: this.endpoint,
+        model: fresh.model,
+        question: semantic.query.text,
+        stored: nearest.response,
+        fresh: fresh.response,
+        authorization: this.authorization,
+      });
       if (right === undefined) return;
       cache.semantic.observe(nearest.id, this.endpoint, { similarity: exploration.similarity, correct: right, at: Date.now() });
     } catch (error) {
@@ -270,7 +315,9 @@ export class CachedRequest {
     if (this.endpoint === 'chat.completions') {
       const model = String(this.request.model);
       this.context.prefixStability.observe(model, systemPrompt(this.request), this.anatomy.tool);
-      this.context.prefixStability.observeUserParts(this.anatomy.tool, model, this.anatomy.volatile, (path) => stringAt(this.request, path));
+      this.context.prefixStability.observeUserParts(this.anatomy.tool, model, this.anatomy.volatile, (path) =>
+        stringAt(this.request, path),
+      );
     }
   }
 }

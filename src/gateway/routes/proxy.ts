@@ -13,7 +13,8 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'up
 export function proxyEndpoint(context: GatewayContext): RequestHandler {
   return async (req, res) => {
     const headers = forwardableHeaders(req.headers, ['authorization']);
-    const authorization = req.headers.authorization ?? (context.options.upstreamApiKey ? `Bearer ${context.options.upstreamApiKey}` : undefined);
+    const authorization =
+      req.headers.authorization ?? (context.options.upstreamApiKey ? `Bearer ${context.options.upstreamApiKey}` : undefined);
     if (authorization) headers.authorization = authorization;
     const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
     // Frame the body explicitly: Node sends a GET or DELETE body unframed otherwise, and the upstream

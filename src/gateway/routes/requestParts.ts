@@ -27,11 +27,18 @@ export function upstreamAuthorization(req: IncomingMessage, apiKey: string | und
  * A streamed call always asks for usage, so a stored answer knows its token counts; the body
  * is then written again, with the numbers JSON.parse rounded written as the client wrote them.
  */
-export function upstreamRequestFor(endpoint: Endpoint, req: IncomingMessage, body: JsonObject, streaming: boolean, authorization: string | undefined): UpstreamRequest {
+export function upstreamRequestFor(
+  endpoint: Endpoint,
+  req: IncomingMessage,
+  body: JsonObject,
+  streaming: boolean,
+  authorization: string | undefined,
+): UpstreamRequest {
   const streamOptions = isObject(body.stream_options) ? body.stream_options : {};
   const unchanged = !streaming || streamOptions.include_usage === true;
   const raw = unchanged ? rawBodyOf(req) : undefined;
-  const forwarded = raw ?? Buffer.from(jsonText(streaming ? { ...body, stream_options: { ...streamOptions, include_usage: true } } : body, req));
+  const forwarded =
+    raw ?? Buffer.from(jsonText(streaming ? { ...body, stream_options: { ...streamOptions, include_usage: true } } : body, req));
   const headers = forwardableHeaders(req.headers, ['authorization', 'accept-encoding', 'content-type', 'cache-control']);
   headers['content-type'] = 'application/json';
   // Deja reads streams and bodies itself: ask for them uncompressed.

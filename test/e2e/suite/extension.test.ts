@@ -122,10 +122,17 @@ describe('Deja in VS Code', function () {
     const question = `Does the cache survive a crash? (${Date.now()})`;
     assert.equal((await ask(question)).cache, 'MISS');
     // Stored once it is listed: only then may the process die without losing it.
-    await until('the entry to be stored', async () => (await api.connection.admin!.entries({ search: question, sort: 'created', order: 'desc', offset: 0, limit: 5 })).items.length > 0);
+    await until(
+      'the entry to be stored',
+      async () =>
+        (await api.connection.admin!.entries({ search: question, sort: 'created', order: 'desc', offset: 0, limit: 5 })).items.length > 0,
+    );
     const before = api.controller.health!.pid;
     process.kill(before, 'SIGKILL');
-    await until('a restarted gateway', async () => api.controller.current.state === 'running' && (await health())?.pid !== before && (await health()));
+    await until(
+      'a restarted gateway',
+      async () => api.controller.current.state === 'running' && (await health())?.pid !== before && (await health()),
+    );
     assert.notEqual(api.controller.health?.pid, before);
     assert.equal((await ask(question)).cache, 'HIT');
   });
@@ -161,10 +168,25 @@ describe('Deja in VS Code', function () {
       dataDir = mkdtempSync(join(tmpdir(), 'deja-e2e-other-'));
       const extensionPath = vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath;
       // The CLI, as a user of another editor would run it.
-      other = spawn(process.execPath, [join(extensionPath, 'dist', 'cli.js'), 'serve', '--port', String(port), '--data', dataDir, '--upstream', process.env.DEJA_E2E_UPSTREAM!, '--semantic', 'off'], {
-        env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
-        stdio: 'ignore',
-      });
+      other = spawn(
+        process.execPath,
+        [
+          join(extensionPath, 'dist', 'cli.js'),
+          'serve',
+          '--port',
+          String(port),
+          '--data',
+          dataDir,
+          '--upstream',
+          process.env.DEJA_E2E_UPSTREAM!,
+          '--semantic',
+          'off',
+        ],
+        {
+          env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+          stdio: 'ignore',
+        },
+      );
       await until('the other gateway', async () => (await health())?.pid === other!.pid);
     });
 

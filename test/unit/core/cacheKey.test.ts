@@ -49,7 +49,12 @@ describe('cacheKey', () => {
       { logit_bias: { '1': 2 } },
       { top_k: 5 },
       { messages: [{ role: 'user', content: 'hi' }] },
-      { messages: [{ role: 'system', content: 'be long' }, { role: 'user', content: 'hi' }] },
+      {
+        messages: [
+          { role: 'system', content: 'be long' },
+          { role: 'user', content: 'hi' },
+        ],
+      },
     ];
     const keys = new Set(variants.map((variant) => key(chat(variant))));
     assert.equal(keys.size, variants.length);
@@ -119,13 +124,19 @@ describe('cacheKey: numbers a double does not keep', () => {
     ];
     for (const [a, b] of pairs) assert.notEqual(keyOfText(body(a)), keyOfText(body(b)), a);
     // The completions endpoint reads its body the same way.
-    assert.notEqual(keyOfText('{"model":"m","prompt":"p","seed":9007199254740993}', 'completions'), keyOfText('{"model":"m","prompt":"p","seed":9007199254740992}', 'completions'));
+    assert.notEqual(
+      keyOfText('{"model":"m","prompt":"p","seed":9007199254740993}', 'completions'),
+      keyOfText('{"model":"m","prompt":"p","seed":9007199254740992}', 'completions'),
+    );
   });
 
   it('gives the same request the same key, whatever its key order', () => {
     const a = body('"seed":9007199254740993,"logit_bias":{"1":0.1000000000000000000001,"2":3}');
     assert.equal(keyOfText(a), keyOfText(a));
-    assert.equal(keyOfText(a), keyOfText(`{"logit_bias":{"2":3,"1":0.1000000000000000000001},"seed":9007199254740993,${messages},"model":"m"}`));
+    assert.equal(
+      keyOfText(a),
+      keyOfText(`{"logit_bias":{"2":3,"1":0.1000000000000000000001},"seed":9007199254740993,${messages},"model":"m"}`),
+    );
   });
 
   it('keeps reading numbers a double holds by value: 1 and 1.0 share a key, as before', () => {
@@ -151,14 +162,19 @@ describe('cacheKey: numbers a double does not keep', () => {
 
   it('ignores such numbers in fields outside the key, and follows JSON.parse on a duplicate key', () => {
     assert.equal(keyOfText(body('"metadata":{"run":9007199254740993}')), keyOfText(body('"metadata":{"run":9007199254740992}')));
-    assert.equal(identifyRequest('chat.completions', tenant, { model: 'm' }, [], inexactNumbersIn('{"model":"m","user":12345678901234567891}')).exactNumbers, undefined);
+    assert.equal(
+      identifyRequest('chat.completions', tenant, { model: 'm' }, [], inexactNumbersIn('{"model":"m","user":12345678901234567891}'))
+        .exactNumbers,
+      undefined,
+    );
     // The last value of a duplicate key is the one JSON.parse keeps (and the one keyed).
     assert.equal(keyOfText(body('"seed":9007199254740993,"seed":5')), keyOfText(body('"seed":5')));
     assert.notEqual(keyOfText(body('"seed":5,"seed":9007199254740993')), keyOfText(body('"seed":5')));
   });
 
   it('separates semantic partitions as it separates keys', () => {
-    const partition = (text: string) => semanticQueryFor('chat.completions', tenant, JSON.parse(text) as JsonObject, undefined, [], inexactNumbersIn(text))?.partition;
+    const partition = (text: string) =>
+      semanticQueryFor('chat.completions', tenant, JSON.parse(text) as JsonObject, undefined, [], inexactNumbersIn(text))?.partition;
     assert.ok(partition(body('"seed":9007199254740993')));
     assert.notEqual(partition(body('"seed":9007199254740993')), partition(body('"seed":9007199254740992')));
     assert.equal(partition(body('"seed":1')), partition(body('"seed":1.0')));
@@ -167,10 +183,15 @@ describe('cacheKey: numbers a double does not keep', () => {
   it('keeps the digits in the stored entry: a hit for its own request, its key made again from the entry, its request written exactly', async () => {
     const store = new MemoryExactStore();
     const cache = new LlmCache({ exact: store, logger: silentLogger });
-    const identityOf = (text: string) => identifyRequest('chat.completions', tenant, JSON.parse(text) as JsonObject, [], inexactNumbersIn(text));
+    const identityOf = (text: string) =>
+      identifyRequest('chat.completions', tenant, JSON.parse(text) as JsonObject, [], inexactNumbersIn(text));
     const a = identityOf(body('"seed":9007199254740993'));
     const b = identityOf(body('"seed":9007199254740992'));
-    const response: JsonObject = { id: 'a', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: 'A' }, finish_reason: 'stop' }] };
+    const response: JsonObject = {
+      id: 'a',
+      object: 'chat.completion',
+      choices: [{ index: 0, message: { role: 'assistant', content: 'A' }, finish_reason: 'stop' }],
+    };
     await cache.store({ endpoint: 'chat.completions', identity: a, tenant, model: 'm', response, source: 'json', ttlSeconds: 60 });
     // The memory store keeps entries as JSON text, as SQLite and Redis do.
     const stored = await store.get(a.key);

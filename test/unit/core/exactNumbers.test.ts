@@ -5,8 +5,41 @@ import type { JsonValue } from '../../../src/core/types';
 
 describe('exactNumbers', () => {
   it('tells the literals a double does not keep from those it does', () => {
-    const inexact = ['9007199254740993', '-9007199254740993', '12345678901234567891', '18446744073709551617', '0.1000000000000000000001', '0.3000000000000000444', '1e-400', '3e-324', '123456789012345678', '1000000000000000000000', '1000000000000000000000000000000'];
-    const exact = ['0', '-0', '1', '1.0', '1e0', '1E+0', '0.10', '0.1', '1e-30', '0.000000000000000000000000000001', '100000000000000000000', '9007199254740992', '12345678901234567000', '0.30000000000000004', '5e-324', '1.7976931348623157e308', '-2.5e-3', '1e21', '1e+30', '1.0e30'];
+    const inexact = [
+      '9007199254740993',
+      '-9007199254740993',
+      '12345678901234567891',
+      '18446744073709551617',
+      '0.1000000000000000000001',
+      '0.3000000000000000444',
+      '1e-400',
+      '3e-324',
+      '123456789012345678',
+      '1000000000000000000000',
+      '1000000000000000000000000000000',
+    ];
+    const exact = [
+      '0',
+      '-0',
+      '1',
+      '1.0',
+      '1e0',
+      '1E+0',
+      '0.10',
+      '0.1',
+      '1e-30',
+      '0.000000000000000000000000000001',
+      '100000000000000000000',
+      '9007199254740992',
+      '12345678901234567000',
+      '0.30000000000000004',
+      '5e-324',
+      '1.7976931348623157e308',
+      '-2.5e-3',
+      '1e21',
+      '1e+30',
+      '1.0e30',
+    ];
     for (const literal of inexact) assert.equal(isInexactNumber(literal), true, literal);
     for (const literal of exact) assert.equal(isInexactNumber(literal), false, literal);
   });
@@ -24,8 +57,9 @@ describe('exactNumbers', () => {
   });
 
   it('finds inexact numbers where JSON.parse puts them: nested, in arrays, under __proto__, last duplicate winning', () => {
-    const text = ' { "seed" : 9007199254740993 , "a":[1, "12345678901234567891", {"x":0.1000000000000000000001}], "d":{"k":123456789012345678901},"d":{"j":true},'
-      + '"\\u005f_proto__":{"q":99999999999999999999}, "e\\"s":[], "n":null, "f":false, "o":{}, "z":[[18446744073709551617]] } ';
+    const text =
+      ' { "seed" : 9007199254740993 , "a":[1, "12345678901234567891", {"x":0.1000000000000000000001}], "d":{"k":123456789012345678901},"d":{"j":true},' +
+      '"\\u005f_proto__":{"q":99999999999999999999}, "e\\"s":[], "n":null, "f":false, "o":{}, "z":[[18446744073709551617]] } ';
     assert.deepEqual(inexactNumbersIn(text), [
       { path: ['seed'], text: '9007199254740993' },
       { path: ['a', 2, 'x'], text: '0.1000000000000000000001' },
@@ -48,7 +82,10 @@ describe('exactNumbers', () => {
     const parsed = JSON.parse(text) as JsonValue;
     const tree = exactTree(inexactNumbersIn(text));
     assert.equal(stringifyExact(parsed, tree), text);
-    assert.equal(stringifyExact(parsed, tree, true), '{"__proto__":{"x":0.1000000000000000000001},"a":{"seed":12345678901234567891,"t":0.5},"b":[1,9007199254740993]}');
+    assert.equal(
+      stringifyExact(parsed, tree, true),
+      '{"__proto__":{"x":0.1000000000000000000001},"a":{"seed":12345678901234567891,"t":0.5},"b":[1,9007199254740993]}',
+    );
     // A place whose number was replaced since is written as it is now.
     assert.equal(stringifyExact({ seed: 'replaced' }, tree), '{"seed":"replaced"}');
   });
@@ -59,8 +96,12 @@ describe('exactNumbers', () => {
     // Number literals of every kind: huge integers, long decimals, exponents, and the doubles' own.
     const literal = fc.oneof(
       fc.bigInt({ min: -(10n ** 30n), max: 10n ** 30n }).map(String),
-      fc.tuple(fc.bigInt({ min: 0n, max: 10n ** 25n }), fc.stringMatching(/^[0-9]{1,30}$/)).map(([whole, fraction]) => `${whole}.${fraction}`),
-      fc.tuple(fc.integer({ min: 1, max: 99999 }), fc.integer({ min: -400, max: 300 })).map(([digits, exponent]) => `${digits}e${exponent}`),
+      fc
+        .tuple(fc.bigInt({ min: 0n, max: 10n ** 25n }), fc.stringMatching(/^[0-9]{1,30}$/))
+        .map(([whole, fraction]) => `${whole}.${fraction}`),
+      fc
+        .tuple(fc.integer({ min: 1, max: 99999 }), fc.integer({ min: -400, max: 300 }))
+        .map(([digits, exponent]) => `${digits}e${exponent}`),
       fc.double({ noNaN: true, noDefaultInfinity: true }).map((value) => JSON.stringify(value)),
     );
     const tree = fc.letrec<{ node: string }>((tie) => ({
@@ -71,22 +112,25 @@ describe('exactNumbers', () => {
         fc.constantFrom('true', 'false', 'null'),
         fc.array(tie('node'), { maxLength: 4 }).map((items) => `[${items.join(',')}]`),
         // Keys that are not array indexes: a JavaScript object puts those first.
-        fc.uniqueArray(fc.tuple(fc.string({ maxLength: 5 }), tie('node')), { maxLength: 4, selector: ([key]) => key }).map(
-          (members) => `{${members.map(([key, value]) => `${JSON.stringify(`k${key}`)}:${value}`).join(',')}}`,
-        ),
+        fc
+          .uniqueArray(fc.tuple(fc.string({ maxLength: 5 }), tie('node')), { maxLength: 4, selector: ([key]) => key })
+          .map((members) => `{${members.map(([key, value]) => `${JSON.stringify(`k${key}`)}:${value}`).join(',')}}`),
       ),
     }));
     fc.assert(
       // A body is an object or an array at the root.
-      fc.property(tree.node.map((node) => `[${node}]`), (text) => {
-        const written = stringifyExact(JSON.parse(text) as JsonValue, exactTree(inexactNumbersIn(text)));
-        const [sent, got] = [tokens(text), tokens(written)];
-        assert.equal(got.length, sent.length, `${text} became ${written}`);
-        sent.forEach((token, i) => {
-          if (!number(token) || isInexactNumber(token)) assert.equal(got[i], token, `${text} became ${written}`);
-          else assert.equal(Number(got[i]), Number(token), `${text} became ${written}`);
-        });
-      }),
+      fc.property(
+        tree.node.map((node) => `[${node}]`),
+        (text) => {
+          const written = stringifyExact(JSON.parse(text) as JsonValue, exactTree(inexactNumbersIn(text)));
+          const [sent, got] = [tokens(text), tokens(written)];
+          assert.equal(got.length, sent.length, `${text} became ${written}`);
+          sent.forEach((token, i) => {
+            if (!number(token) || isInexactNumber(token)) assert.equal(got[i], token, `${text} became ${written}`);
+            else assert.equal(Number(got[i]), Number(token), `${text} became ${written}`);
+          });
+        },
+      ),
       { numRuns: 1000, seed: 13 },
     );
   });

@@ -13,7 +13,13 @@ describe('resolveOptions', () => {
   });
 
   it('reads DEJA_* variables, and a flag wins over its variable', () => {
-    const env = { DEJA_PORT: '9000', DEJA_TTL: '60', DEJA_UPSTREAM: 'https://gpu.example:8443/v1/', DEJA_LOG_LEVEL: 'DEBUG', DEJA_DATA: '/tmp/x' };
+    const env = {
+      DEJA_PORT: '9000',
+      DEJA_TTL: '60',
+      DEJA_UPSTREAM: 'https://gpu.example:8443/v1/',
+      DEJA_LOG_LEVEL: 'DEBUG',
+      DEJA_DATA: '/tmp/x',
+    };
     const fromEnv = resolveOptions({}, env);
     assert.equal(fromEnv.port, 9000);
     assert.equal(fromEnv.ttlSeconds, 60);
@@ -36,15 +42,27 @@ describe('resolveOptions', () => {
     assert.throws(() => resolveOptions({ caching: 'maybe' }, {}), /--caching/);
   });
 
-  it('decides semantic hits verified by default, within 2% wrong, judged by the answers\' embeddings', () => {
+  it("decides semantic hits verified by default, within 2% wrong, judged by the answers' embeddings", () => {
     const options = resolveOptions({}, {});
-    assert.deepEqual([options.semanticMode, options.maxFalseHitRate, options.semanticFloor, options.answerJudge], ['verified', 0.02, 0.7, 'embedding']);
-    const chosen = resolveOptions({ 'semantic-mode': 'static', 'answer-judge': 'llm' }, { DEJA_MAX_FALSE_HIT_RATE: '0.05', DEJA_SEMANTIC_FLOOR: '0.8' });
+    assert.deepEqual(
+      [options.semanticMode, options.maxFalseHitRate, options.semanticFloor, options.answerJudge],
+      ['verified', 0.02, 0.7, 'embedding'],
+    );
+    const chosen = resolveOptions(
+      { 'semantic-mode': 'static', 'answer-judge': 'llm' },
+      { DEJA_MAX_FALSE_HIT_RATE: '0.05', DEJA_SEMANTIC_FLOOR: '0.8' },
+    );
     assert.deepEqual([chosen.semanticMode, chosen.maxFalseHitRate, chosen.semanticFloor, chosen.answerJudge], ['static', 0.05, 0.8, 'llm']);
     assert.throws(() => resolveOptions({ 'semantic-mode': 'fuzzy' }, {}), /--semantic-mode: semantic mode must be one of verified, static/);
-    assert.throws(() => resolveOptions({ 'max-false-hit-rate': '0' }, {}), /--max-false-hit-rate: must be a fraction above 0 and below 0.5/);
+    assert.throws(
+      () => resolveOptions({ 'max-false-hit-rate': '0' }, {}),
+      /--max-false-hit-rate: must be a fraction above 0 and below 0.5/,
+    );
     assert.throws(() => resolveOptions({ 'max-false-hit-rate': '0.5' }, {}), /--max-false-hit-rate/);
-    assert.throws(() => resolveOptions({}, { DEJA_ANSWER_JUDGE: 'vibes' }), /DEJA_ANSWER_JUDGE: answer judge must be one of embedding, exact, llm/);
+    assert.throws(
+      () => resolveOptions({}, { DEJA_ANSWER_JUDGE: 'vibes' }),
+      /DEJA_ANSWER_JUDGE: answer judge must be one of embedding, exact, llm/,
+    );
   });
 
   it('converts the upstream timeout to milliseconds and sizes to bytes', () => {

@@ -3,7 +3,9 @@ import { PrefixStabilityTracker, templateOf } from '../../../src/core/prefixStab
 
 describe('prefix stability', () => {
   it('masks timestamps, dates, ids and long numbers', () => {
-    const { template, kinds } = templateOf('You are helpful. Now: 2026-11-25T10:00:03Z. Request 3f2b1c9e-1111-4aaa-8bbb-1234567890ab, user 12345678.');
+    const { template, kinds } = templateOf(
+      'You are helpful. Now: 2026-11-25T10:00:03Z. Request 3f2b1c9e-1111-4aaa-8bbb-1234567890ab, user 12345678.',
+    );
     assert.equal(template, 'You are helpful. Now: <timestamp>. Request <uuid>, user <number>.');
     assert.deepEqual(kinds, ['timestamp', 'uuid', 'number']);
   });
@@ -18,6 +20,9 @@ describe('prefix stability', () => {
     assert.deepEqual([report.drifting!.distinct, report.drifting!.templates, report.drifting!.volatile], [5, 1, true]);
     assert.deepEqual(report.drifting!.volatileKinds, ['timestamp']);
     assert.deepEqual([report.stable!.distinct, report.stable!.volatile], [1, false]);
-    assert.deepEqual([report['two-personas']!.distinct, report['two-personas']!.templates, report['two-personas']!.volatile], [2, 2, false]);
+    assert.deepEqual(
+      [report['two-personas']!.distinct, report['two-personas']!.templates, report['two-personas']!.volatile],
+      [2, 2, false],
+    );
   });
 });

@@ -4,8 +4,14 @@ import { validateRequest } from '../../../src/core/validateRequest';
 describe('validateRequest', () => {
   it('accepts well-formed bodies for each endpoint', () => {
     assert.equal(validateRequest('chat.completions', { model: 'm', messages: [{ role: 'user', content: 'hi' }] }), undefined);
-    assert.equal(validateRequest('chat.completions', { model: 'm', messages: [{ role: 'user', content: [{ type: 'text', text: 'hi' }] }] }), undefined);
-    assert.equal(validateRequest('chat.completions', { model: 'm', messages: [{ role: 'assistant', content: null, tool_calls: [] }] }), undefined);
+    assert.equal(
+      validateRequest('chat.completions', { model: 'm', messages: [{ role: 'user', content: [{ type: 'text', text: 'hi' }] }] }),
+      undefined,
+    );
+    assert.equal(
+      validateRequest('chat.completions', { model: 'm', messages: [{ role: 'assistant', content: null, tool_calls: [] }] }),
+      undefined,
+    );
     assert.equal(validateRequest('completions', { model: 'm', prompt: 'hi' }), undefined);
     assert.equal(validateRequest('completions', { model: 'm', prompt: [1, 2, 3] }), undefined);
     assert.equal(validateRequest('completions', { model: 'm', prompt: [[1, 2], [3]] }), undefined);
@@ -32,7 +38,11 @@ describe('validateRequest', () => {
       [['chat.completions', { model: 'm', messages: [{ role: 'user', content: 'x' }], stream: 'yes' }], 'stream', 'invalid_type'],
       [['chat.completions', { model: 'm', messages: [{ role: 'user', content: 'x' }], temperature: '0' }], 'temperature', 'invalid_type'],
       [['chat.completions', { model: 'm', messages: [{ role: 'user', content: 'x' }], n: 0 }], 'n', 'invalid_value'],
-      [['chat.completions', { model: 'm', messages: [{ role: 'user', content: 'x' }], stream_options: 1 }], 'stream_options', 'invalid_type'],
+      [
+        ['chat.completions', { model: 'm', messages: [{ role: 'user', content: 'x' }], stream_options: 1 }],
+        'stream_options',
+        'invalid_type',
+      ],
       [['completions', { model: 'm' }], 'prompt', 'missing_required_parameter'],
       [['completions', { model: 'm', prompt: { text: 'x' } }], 'prompt', 'invalid_type'],
       [['completions', { model: 'm', prompt: [] }], 'prompt', 'invalid_type'],

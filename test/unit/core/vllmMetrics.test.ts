@@ -45,7 +45,12 @@ describe('vLLM metrics', () => {
     assert.deepEqual(missing.kvCacheUsage, { available: false, reason: 'the server does not expose this metric' });
     const firstOnly = vllmFigures(undefined, readVllm(parsePrometheus(scrape(1, 2, 0.1)), 1), undefined, []);
     assert.deepEqual(firstOnly.prefixCacheHitRate, { available: false, reason: 'needs two scrapes' });
-    const restarted = vllmFigures(readVllm(parsePrometheus(scrape(100, 400, 0)), 1), readVllm(parsePrometheus(scrape(2, 4, 0)), 2), undefined, []);
+    const restarted = vllmFigures(
+      readVllm(parsePrometheus(scrape(100, 400, 0)), 1),
+      readVllm(parsePrometheus(scrape(2, 4, 0)), 2),
+      undefined,
+      [],
+    );
     assert.deepEqual(restarted.prefixCacheHitRate, { available: false, reason: 'the server restarted' });
     const failed = vllmFigures(undefined, undefined, 'connection refused', []);
     assert.deepEqual(failed.prefixCacheHitRate, { available: false, reason: 'connection refused' });

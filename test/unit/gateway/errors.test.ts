@@ -77,7 +77,10 @@ describe('gateway errors', () => {
       const error = new GatewayError(413, { code: 'request_too_large', message: 'too large' });
       assert.ok(error instanceof Error);
       assert.equal(error.name, 'GatewayError');
-      assert.deepEqual([error.status, error.type, error.code, error.message, error.param], [413, 'invalid_request_error', 'request_too_large', 'too large', null]);
+      assert.deepEqual(
+        [error.status, error.type, error.code, error.message, error.param],
+        [413, 'invalid_request_error', 'request_too_large', 'too large', null],
+      );
       assert.equal('cause' in error, false, 'no cause unless one is given');
     });
 
@@ -103,14 +106,20 @@ describe('gateway errors', () => {
         [upstreamFailed(details), 502, 'upstream_error'],
       ];
       for (const [error, status, type] of made) {
-        assert.deepEqual([error.status, error.type, error.code, error.message, error.param], [status, type, 'some_code', 'some message', null], `${status}`);
+        assert.deepEqual(
+          [error.status, error.type, error.code, error.message, error.param],
+          [status, type, 'some_code', 'some message', null],
+          `${status}`,
+        );
       }
     });
 
     it('keep param and cause', () => {
       const cause = new Error('underneath');
       const error = notFound({ code: 'entry_not_found', message: 'No entry e1', param: 'id', cause });
-      assert.deepEqual(error.toBody(), { error: { message: 'No entry e1', type: 'invalid_request_error', param: 'id', code: 'entry_not_found' } });
+      assert.deepEqual(error.toBody(), {
+        error: { message: 'No entry e1', type: 'invalid_request_error', param: 'id', code: 'entry_not_found' },
+      });
       assert.equal(error.cause, cause);
     });
 
@@ -128,7 +137,12 @@ describe('gateway errors', () => {
       const socketError = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' });
       const unreachable = toGatewayError(socketError, 'http://127.0.0.1:9/v1');
       assert.deepEqual(unreachable.toBody(), {
-        error: { message: 'Cannot reach the upstream at http://127.0.0.1:9/v1: connect ECONNREFUSED 127.0.0.1:9', type: 'upstream_error', param: null, code: 'upstream_unreachable' },
+        error: {
+          message: 'Cannot reach the upstream at http://127.0.0.1:9/v1: connect ECONNREFUSED 127.0.0.1:9',
+          type: 'upstream_error',
+          param: null,
+          code: 'upstream_unreachable',
+        },
       });
       assert.equal(unreachable.status, 502);
       assert.equal(unreachable.cause, socketError);
@@ -163,7 +177,10 @@ describe('gateway errors', () => {
       const logger = { error: (message: string) => void logged.push(message) } as unknown as Logger;
       answerError(logger)(new Error('boom'), { method: 'GET', url: '/x' } as IncomingMessage, res);
       assert.equal(written.status, 500);
-      assert.equal(written.body, '{"error":{"message":"Deja hit an internal error; see its log","type":"server_error","param":null,"code":"internal_error"}}');
+      assert.equal(
+        written.body,
+        '{"error":{"message":"Deja hit an internal error; see its log","type":"server_error","param":null,"code":"internal_error"}}',
+      );
       assert.equal(logged.length, 1);
     });
 
@@ -186,7 +203,9 @@ describe('gateway errors', () => {
       );
       assert.match(connect.head, new RegExp(`\\r\\nContent-Length: ${Buffer.byteLength(connect.body)}\\r\\n`));
 
-      const overflow = rawWrite((socket) => answerClientError(Object.assign(new Error('overflow'), { code: 'HPE_HEADER_OVERFLOW' }), socket));
+      const overflow = rawWrite((socket) =>
+        answerClientError(Object.assign(new Error('overflow'), { code: 'HPE_HEADER_OVERFLOW' }), socket),
+      );
       assert.match(overflow.head, /^HTTP\/1\.1 431 /);
       assert.equal(
         overflow.body,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import type { Request } from 'express';
-import { GatewayError } from '../../../src/gateway/errors';
+import { type GatewayError } from '../../../src/gateway/errors';
 import { exactNumbersOf, jsonBody, jsonTextProblem, rawBodyOf } from '../../../src/gateway/jsonBody';
 import { upstreamRequestFor } from '../../../src/gateway/routes/requestParts';
 import type { JsonObject } from '../../../src/core/types';
@@ -40,7 +40,8 @@ describe('jsonBody', () => {
   });
 
   it('keeps the numbers JSON.parse rounds as the client wrote them, and none when there are none', async () => {
-    const text = '{"model":"m","messages":[{"role":"user","content":"9007199254740993"}],"seed":9007199254740993,"logit_bias":{"7":0.1000000000000000000001},"temperature":1e-5}';
+    const text =
+      '{"model":"m","messages":[{"role":"user","content":"9007199254740993"}],"seed":9007199254740993,"logit_bias":{"7":0.1000000000000000000001},"temperature":1e-5}';
     const req = fakeRequest([text]);
     assert.equal(await run(1024, req), undefined);
     assert.equal((req.body as { seed: number }).seed, 9007199254740992);
@@ -54,7 +55,8 @@ describe('jsonBody', () => {
   });
 
   it('forwards the digits: the raw bytes, or a body written again with the numbers as they came', async () => {
-    const text = '{"model":"m","messages":[{"role":"user","content":"hi"}],"stream":true,"seed":9007199254740993,"tools":[{"type":"function","function":{"name":"f","parameters":{"maximum":18446744073709551617}}}]}';
+    const text =
+      '{"model":"m","messages":[{"role":"user","content":"hi"}],"stream":true,"seed":9007199254740993,"tools":[{"type":"function","function":{"name":"f","parameters":{"maximum":18446744073709551617}}}]}';
     const req = fakeRequest([text], { authorization: 'Bearer k' });
     assert.equal(await run(4096, req), undefined);
     // Streaming without include_usage: the body is written again, to ask for usage.
@@ -70,7 +72,10 @@ describe('jsonBody', () => {
     assert.equal((await run(1024, fakeRequest(['{"seed":9007199254740993,}'])))?.code, 'invalid_json');
     assert.equal((await run(1024, fakeRequest(['{"seed":9007199254740993,"top_k":1e999}'])))?.code, 'invalid_value');
     assert.equal((await run(1024, fakeRequest(['{"top_k":-1e400,"seed":9007199254740993}'])))?.code, 'invalid_value');
-    assert.equal((await run(1024, fakeRequest([`{"seed":9007199254740993,"x":${'['.repeat(200)}${']'.repeat(200)}}`])))?.code, 'invalid_body');
+    assert.equal(
+      (await run(1024, fakeRequest([`{"seed":9007199254740993,"x":${'['.repeat(200)}${']'.repeat(200)}}`])))?.code,
+      'invalid_body',
+    );
     assert.equal(jsonTextProblem('{"a":"9007199254740993 in a string"}', 128), undefined);
     assert.equal(jsonTextProblem('{"a":123456789012345,"b":1e-5,"c":-0.5}', 128), undefined);
     assert.equal(jsonTextProblem('{"a":[9007199254740993]}', 128), 'inexact_number');

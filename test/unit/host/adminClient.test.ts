@@ -42,7 +42,11 @@ async function fakeGateway() {
     seen.push(entry);
     if (entry.authorization !== `Bearer ${state.token}`) {
       response.writeHead(401, { 'content-type': 'application/json' });
-      response.end(JSON.stringify({ error: { message: 'The admin API needs the token from admin-token in the data directory', type: 'authentication_error' } }));
+      response.end(
+        JSON.stringify({
+          error: { message: 'The admin API needs the token from admin-token in the data directory', type: 'authentication_error' },
+        }),
+      );
       return;
     }
     if (entry.url === `${ADMIN_BASE}/events`) {
@@ -51,7 +55,10 @@ async function fakeGateway() {
       state.streams.push(response);
       return;
     }
-    const reply = state.reply?.(entry) ?? { status: 200, body: JSON.stringify({ method: entry.method, url: entry.url, body: entry.body ? JSON.parse(entry.body) : null }) };
+    const reply = state.reply?.(entry) ?? {
+      status: 200,
+      body: JSON.stringify({ method: entry.method, url: entry.url, body: entry.body ? JSON.parse(entry.body) : null }),
+    };
     response.writeHead(reply.status, { 'content-type': reply.type ?? 'application/json' });
     response.end(reply.body);
   });
@@ -98,7 +105,15 @@ describe('AdminClient', () => {
 
     it('builds the entries query, leaving out empty filters', async () => {
       await client.entries({ sort: 'lastHit', order: 'asc', offset: 50, limit: 25 });
-      await client.entries({ sort: 'hits', order: 'desc', offset: 0, limit: 10, search: 'what & why?', model: 'llama 3', endpoint: 'completions' });
+      await client.entries({
+        sort: 'hits',
+        order: 'desc',
+        offset: 0,
+        limit: 10,
+        search: 'what & why?',
+        model: 'llama 3',
+        endpoint: 'completions',
+      });
       const [plain, filtered] = gateway.seen.map((request) => new URL(request.url, 'http://x'));
       assert.equal(plain!.pathname, `${ADMIN_BASE}/entries`);
       assert.deepEqual(Object.fromEntries(plain!.searchParams), { sort: 'lastHit', order: 'asc', offset: '50', limit: '25' });
@@ -127,7 +142,12 @@ describe('AdminClient', () => {
         gateway.seen.map(({ method, url, body, contentType }) => ({ method, url, body: body ? JSON.parse(body) : null, contentType })),
         [
           { method: 'POST', url: `${ADMIN_BASE}/entries/evict`, body: { ids: ['e1', 'e2'] }, contentType: 'application/json' },
-          { method: 'POST', url: `${ADMIN_BASE}/entries/evict`, body: { filter: { search: 'weather', model: 'm' } }, contentType: 'application/json' },
+          {
+            method: 'POST',
+            url: `${ADMIN_BASE}/entries/evict`,
+            body: { filter: { search: 'weather', model: 'm' } },
+            contentType: 'application/json',
+          },
           { method: 'DELETE', url: `${ADMIN_BASE}/entries`, body: null, contentType: undefined },
           { method: 'POST', url: `${ADMIN_BASE}/caching`, body: { enabled: false }, contentType: 'application/json' },
         ],
@@ -201,9 +221,15 @@ describe('AdminClient', () => {
 
     it('keeps the body as the message when it is not that shape', async () => {
       gateway.state.reply = () => ({ status: 502, body: 'Bad Gateway', type: 'text/plain' });
-      await assert.rejects(client.stats('1h'), (error: unknown) => error instanceof AdminError && error.status === 502 && error.message === 'Bad Gateway');
+      await assert.rejects(
+        client.stats('1h'),
+        (error: unknown) => error instanceof AdminError && error.status === 502 && error.message === 'Bad Gateway',
+      );
       gateway.state.reply = () => ({ status: 500, body: JSON.stringify({ detail: 'boom' }) });
-      await assert.rejects(client.stats('1h'), (error: unknown) => error instanceof AdminError && error.status === 500 && error.message === '{"detail":"boom"}');
+      await assert.rejects(
+        client.stats('1h'),
+        (error: unknown) => error instanceof AdminError && error.status === 500 && error.message === '{"detail":"boom"}',
+      );
       assert.equal(gateway.seen.length, 2, 'only a 401 is retried');
     });
 
@@ -329,8 +355,15 @@ describe('probePort', () => {
     return (server.address() as net.AddressInfo).port;
   };
 
-  it("recognizes a Deja gateway by its /health and returns what it says", async () => {
-    const health: HealthDto = { name: 'deja', version: '1.2.3', pid: 4242, dataDir: '/data', upstream: 'http://127.0.0.1:8000/v1', caching: true };
+  it('recognizes a Deja gateway by its /health and returns what it says', async () => {
+    const health: HealthDto = {
+      name: 'deja',
+      version: '1.2.3',
+      pid: 4242,
+      dataDir: '/data',
+      upstream: 'http://127.0.0.1:8000/v1',
+      caching: true,
+    };
     const server = await serveHealth(200, JSON.stringify(health));
     assert.deepEqual(await probePort(server.port), { kind: 'deja', health });
   });

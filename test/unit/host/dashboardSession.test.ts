@@ -132,11 +132,30 @@ describe('DashboardSession', () => {
       const world = make();
       await world.session.handle({ type: 'ready' });
       assert.deepEqual(world.posts[0], { type: 'gateway/didChange', status: RUNNING });
-      assert.deepEqual(world.posts.slice(1).map((post) => post.type).sort(), ['entries/didLoad', 'skipped/didLoad', 'stats/didChange']);
-      assert.deepEqual(world.posts.find((post) => post.type === 'stats/didChange'), { type: 'stats/didChange', window: '1h', stats: STATS });
-      assert.deepEqual(world.posts.find((post) => post.type === 'entries/didLoad'), { type: 'entries/didLoad', query: DEFAULT_QUERY, page: PAGE });
-      assert.deepEqual(world.posts.find((post) => post.type === 'skipped/didLoad'), { type: 'skipped/didLoad', reason: null, page: SKIPPED });
-      assert.deepEqual(world.calls.slice().sort(), [['entries', DEFAULT_QUERY], ['skipped', null, 0, 50], ['stats', '1h']]);
+      assert.deepEqual(
+        world.posts
+          .slice(1)
+          .map((post) => post.type)
+          .sort(),
+        ['entries/didLoad', 'skipped/didLoad', 'stats/didChange'],
+      );
+      assert.deepEqual(
+        world.posts.find((post) => post.type === 'stats/didChange'),
+        { type: 'stats/didChange', window: '1h', stats: STATS },
+      );
+      assert.deepEqual(
+        world.posts.find((post) => post.type === 'entries/didLoad'),
+        { type: 'entries/didLoad', query: DEFAULT_QUERY, page: PAGE },
+      );
+      assert.deepEqual(
+        world.posts.find((post) => post.type === 'skipped/didLoad'),
+        { type: 'skipped/didLoad', reason: null, page: SKIPPED },
+      );
+      assert.deepEqual(world.calls.slice().sort(), [
+        ['entries', DEFAULT_QUERY],
+        ['skipped', null, 0, 50],
+        ['stats', '1h'],
+      ]);
     });
 
     it('pushes nothing before ready', async () => {
@@ -159,7 +178,10 @@ describe('DashboardSession', () => {
       assert.deepEqual(world.posts, [{ type: 'stats/didChange', window: '7d', stats: STATS }]);
       world.reset();
       await world.session.refreshAll();
-      assert.deepEqual(world.posts.find((post) => post.type === 'stats/didChange'), { type: 'stats/didChange', window: '7d', stats: STATS });
+      assert.deepEqual(
+        world.posts.find((post) => post.type === 'stats/didChange'),
+        { type: 'stats/didChange', window: '7d', stats: STATS },
+      );
     });
 
     it('loads the page of entries asked for', async () => {
@@ -183,7 +205,10 @@ describe('DashboardSession', () => {
       const world = make();
       await ready(world);
       await world.session.handle({ type: 'entries/evict', ids: ['a', 'b'] });
-      assert.deepEqual(world.calls, [['evict', ['a', 'b']], ['entries', DEFAULT_QUERY]]);
+      assert.deepEqual(world.calls, [
+        ['evict', ['a', 'b']],
+        ['entries', DEFAULT_QUERY],
+      ]);
       assert.deepEqual(world.types(), ['entries/didLoad']);
     });
 
@@ -221,7 +246,10 @@ describe('DashboardSession', () => {
       assert.equal(world.confirms, 1);
       assert.equal(world.methods()[0], 'clear');
       assert.deepEqual(world.methods().slice(1).sort(), ['entries', 'skipped', 'stats']);
-      assert.deepEqual(world.calls.find((call) => call[0] === 'entries'), ['entries', DEFAULT_QUERY]);
+      assert.deepEqual(
+        world.calls.find((call) => call[0] === 'entries'),
+        ['entries', DEFAULT_QUERY],
+      );
       assert.deepEqual(world.types().sort(), ['entries/didLoad', 'skipped/didLoad', 'stats/didChange']);
     });
 
@@ -242,7 +270,11 @@ describe('DashboardSession', () => {
       assert.deepEqual(world.posts, [{ type: 'skipped/didLoad', reason: 'financial', page: SKIPPED }]);
       world.reset();
       await world.session.refreshAll();
-      assert.deepEqual(world.calls.find((call) => call[0] === 'skipped'), ['skipped', 'financial', 20, 10], 'the page the user is on');
+      assert.deepEqual(
+        world.calls.find((call) => call[0] === 'skipped'),
+        ['skipped', 'financial', 20, 10],
+        'the page the user is on',
+      );
     });
 
     it('starts the gateway when asked', async () => {
@@ -283,7 +315,11 @@ describe('DashboardSession', () => {
     it('says the gateway is not running when an action needs it', async () => {
       const world = make({ admin: false });
       await ready(world);
-      const messages: WebviewToHost[] = [{ type: 'entries/evict', ids: ['a'] }, { type: 'entries/evictMatching', filter: {} }, { type: 'entries/clear' }];
+      const messages: WebviewToHost[] = [
+        { type: 'entries/evict', ids: ['a'] },
+        { type: 'entries/evictMatching', filter: {} },
+        { type: 'entries/clear' },
+      ];
       for (const message of messages) {
         await world.session.handle(message);
         assert.deepEqual(world.posts, [{ type: 'error/show', message: 'The gateway is not running: start it first.' }], message.type);

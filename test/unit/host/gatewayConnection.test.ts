@@ -55,7 +55,9 @@ describe('GatewayConnection', function () {
       }
       if (request.url?.startsWith(`${ADMIN_BASE}/stats`)) {
         statsCalls++;
-        response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ requests: statsCalls, cache: { caching: true } }));
+        response
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ requests: statsCalls, cache: { caching: true } }));
         return;
       }
       response.writeHead(404).end();

@@ -29,7 +29,10 @@ interface ConfigProperty {
 const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
   contributes: { commands: Array<{ command: string }>; configuration: Array<{ properties: Record<string, ConfigProperty> }> };
 };
-const PROPERTIES: Record<string, ConfigProperty> = Object.assign({}, ...manifest.contributes.configuration.map((section) => section.properties));
+const PROPERTIES: Record<string, ConfigProperty> = Object.assign(
+  {},
+  ...manifest.contributes.configuration.map((section) => section.properties),
+);
 
 /** A getter over a flat map of dotted keys, as VS Code's configuration answers. */
 const from =
@@ -59,7 +62,10 @@ const UNSET: DejaSettings = { ...DEFAULT_SETTINGS, policy: { ...DEFAULT_SETTINGS
 describe('host settings', () => {
   describe('readSettings', () => {
     it('returns the defaults when nothing is set', () => {
-      assert.deepEqual(readSettings(() => undefined), UNSET);
+      assert.deepEqual(
+        readSettings(() => undefined),
+        UNSET,
+      );
     });
 
     it('keeps every value of the right kind', () => {
@@ -102,7 +108,15 @@ describe('host settings', () => {
         dataDirectory: '/srv/deja',
         logLevel: 'debug',
         normalizeVolatile: false,
-        semantic: { enabled: false, mode: 'static', maxFalseHitRate: 0.05, answerJudge: 'exact', threshold: 0.9, embeddingModel: '/models/minilm', embeddingDtype: 'fp32' },
+        semantic: {
+          enabled: false,
+          mode: 'static',
+          maxFalseHitRate: 0.05,
+          answerJudge: 'exact',
+          threshold: 0.9,
+          embeddingModel: '/models/minilm',
+          embeddingDtype: 'fp32',
+        },
         team: { sharedStore: 'redis://cache.internal:6379', name: 'platform' },
         policy: {
           highTemperature: { enabled: false, maxTemperature: 1.5, absentTemperature: 1 },
@@ -203,8 +217,16 @@ describe('host settings', () => {
           'policy.extraPatterns': {
             codeGeneration: [good, null, 'x', 3, { id: 1, pattern: 'x' }, { id: 'b' }, { pattern: 'x' }],
             timeSensitive: 'not a list',
-            personalized: [{ id: 'c', pattern: 'y', unless: 'z' }, { id: 'd', pattern: 'y', unless: [1] }, { id: 'e', pattern: 'y', unless: ['ok'] }],
-            financial: [{ id: 'f', pattern: 'y', caseSensitive: 'yes' }, { id: 'g', pattern: 'y', requires: 'now' }, { id: 'h', pattern: 'y', caseSensitive: false }],
+            personalized: [
+              { id: 'c', pattern: 'y', unless: 'z' },
+              { id: 'd', pattern: 'y', unless: [1] },
+              { id: 'e', pattern: 'y', unless: ['ok'] },
+            ],
+            financial: [
+              { id: 'f', pattern: 'y', caseSensitive: 'yes' },
+              { id: 'g', pattern: 'y', requires: 'now' },
+              { id: 'h', pattern: 'y', caseSensitive: false },
+            ],
             unknownReason: [good],
           },
         }),
@@ -240,7 +262,10 @@ describe('host settings', () => {
     });
 
     it("reads package.json's defaults back as DejaSettings' defaults", () => {
-      assert.deepEqual(readSettings((key) => PROPERTIES[`deja.${key}`]?.default), UNSET);
+      assert.deepEqual(
+        readSettings((key) => PROPERTIES[`deja.${key}`]?.default),
+        UNSET,
+      );
     });
 
     it('contributes exactly the commands src/host/commands.ts registers, each as a string literal', () => {
@@ -269,7 +294,11 @@ describe('host settings', () => {
     it('maps each rule and its extra patterns to the policy file shape', () => {
       const rule = { id: 'payroll', pattern: 'payroll' };
       const settings = readSettings(
-        from({ 'policy.highTemperature.maxTemperature': 1.2, 'policy.personalized.userField': true, 'policy.extraPatterns': { financial: [rule] } }),
+        from({
+          'policy.highTemperature.maxTemperature': 1.2,
+          'policy.personalized.userField': true,
+          'policy.extraPatterns': { financial: [rule] },
+        }),
       );
       assert.deepEqual(policyOverrides(settings), {
         highTemperature: { enabled: true, maxTemperature: 1.2, absentTemperature: 0 },
@@ -293,27 +322,51 @@ describe('host settings', () => {
     it('passes every gateway setting as a flag, on loopback', () => {
       assert.deepEqual(serveArguments(DEFAULT_SETTINGS, '/data', '/data/policy.json'), [
         'serve',
-        '--host', '127.0.0.1',
-        '--port', '8787',
-        '--upstream', 'http://127.0.0.1:8000/v1',
-        '--data', '/data',
-        '--ttl', '3600',
-        '--log-level', 'info',
-        '--normalize-volatile', 'on',
-        '--semantic', 'on',
-        '--semantic-mode', 'verified',
-        '--max-false-hit-rate', '0.02',
-        '--answer-judge', 'embedding',
-        '--semantic-threshold', '0.95',
-        '--embedding-model', 'Xenova/paraphrase-multilingual-MiniLM-L12-v2',
-        '--embedding-dtype', 'q8',
-        '--policy', '/data/policy.json',
+        '--host',
+        '127.0.0.1',
+        '--port',
+        '8787',
+        '--upstream',
+        'http://127.0.0.1:8000/v1',
+        '--data',
+        '/data',
+        '--ttl',
+        '3600',
+        '--log-level',
+        'info',
+        '--normalize-volatile',
+        'on',
+        '--semantic',
+        'on',
+        '--semantic-mode',
+        'verified',
+        '--max-false-hit-rate',
+        '0.02',
+        '--answer-judge',
+        'embedding',
+        '--semantic-threshold',
+        '0.95',
+        '--embedding-model',
+        'Xenova/paraphrase-multilingual-MiniLM-L12-v2',
+        '--embedding-dtype',
+        'q8',
+        '--policy',
+        '/data/policy.json',
       ]);
     });
 
     it('follows the settings', () => {
       const settings = readSettings(
-        from({ port: 9100, upstreamUrl: 'https://gpu/v1', ttlSeconds: 5, logLevel: 'warn', normalizeVolatile: false, 'semantic.enabled': false, 'semantic.threshold': 0.9, 'semantic.embeddingDtype': 'fp32' }),
+        from({
+          port: 9100,
+          upstreamUrl: 'https://gpu/v1',
+          ttlSeconds: 5,
+          logLevel: 'warn',
+          normalizeVolatile: false,
+          'semantic.enabled': false,
+          'semantic.threshold': 0.9,
+          'semantic.embeddingDtype': 'fp32',
+        }),
       );
       const args = serveArguments(settings, '/d', '/d/p.json');
       const flag = (name: string) => args[args.indexOf(name) + 1];
@@ -337,7 +390,10 @@ describe('host settings', () => {
       const args = serveArguments(team, '/d', '/d/p.json');
       assert.deepEqual(args.slice(-2), ['--team', 'platform']);
       assert.ok(!args.some((arg) => arg.includes('s3cret')), 'a password in the URL would show in ps');
-      assert.deepEqual(serveEnvironment(team, 'sk-up'), { DEJA_UPSTREAM_API_KEY: 'sk-up', DEJA_SHARED_STORE: 'redis://:s3cret@cache:6379' });
+      assert.deepEqual(serveEnvironment(team, 'sk-up'), {
+        DEJA_UPSTREAM_API_KEY: 'sk-up',
+        DEJA_SHARED_STORE: 'redis://:s3cret@cache:6379',
+      });
       // An empty team name falls back to the default rather than reaching the gateway as "".
       const unnamed = serveArguments(readSettings(from({ 'team.sharedStore': 'redis://cache:6379', 'team.name': ' ' })), '/d', '/d/p.json');
       assert.deepEqual(unnamed.slice(-2), ['--team', 'default']);
@@ -349,7 +405,13 @@ describe('host settings', () => {
     const change = (values: Record<string, unknown>) => readSettings(from(values));
 
     it('is false for equal settings read twice', () => {
-      assert.equal(needsRestart(base, readSettings(() => undefined)), false);
+      assert.equal(
+        needsRestart(
+          base,
+          readSettings(() => undefined),
+        ),
+        false,
+      );
       const values = { port: 9000, 'policy.extraPatterns': { financial: [{ id: 'a', pattern: 'b' }] } };
       assert.equal(needsRestart(change(values), change(values)), false);
     });

@@ -25,7 +25,10 @@ export function outcomeBadge(outcome: CacheOutcomeDto, status?: number): HTMLEle
   const text = OUTCOME_SHORT[outcome] ?? outcome;
   return h(
     'vscode-badge',
-    { class: `badge outcome-${failed ? 'error' : outcome.toLowerCase().replace('_', '-')}`, title: failed ? `${label}, HTTP ${status}` : label },
+    {
+      class: `badge outcome-${failed ? 'error' : outcome.toLowerCase().replace('_', '-')}`,
+      title: failed ? `${label}, HTTP ${status}` : label,
+    },
     failed ? `${text} · ${status}` : text,
   );
 }
@@ -55,7 +58,11 @@ export function reasonColor(reason: string | null): string | undefined {
 }
 
 export function reasonBadge(reason: string | null): HTMLElement {
-  const badge = h('vscode-badge', { class: `badge reason reason-${isSkipReason(reason) ? reason : 'other'}` }, reason ? humanize(reason) : 'Unknown');
+  const badge = h(
+    'vscode-badge',
+    { class: `badge reason reason-${isSkipReason(reason) ? reason : 'other'}` },
+    reason ? humanize(reason) : 'Unknown',
+  );
   // Through the CSSOM, which a strict style-src allows (a style attribute it would block).
   const color = reasonColor(reason);
   if (color) badge.style.setProperty('--badge-color', color);

@@ -84,7 +84,13 @@ export class TimelineChart {
 
     const n = buckets.length;
     if (n === 0) {
-      root.append(svg('text', { x: M.left + plotW / 2, y: M.top + plotH / 2, 'text-anchor': 'middle', class: 'axis-label' }, 'No data in this window'));
+      root.append(
+        svg(
+          'text',
+          { x: M.left + plotW / 2, y: M.top + plotH / 2, 'text-anchor': 'middle', class: 'axis-label' },
+          'No data in this window',
+        ),
+      );
       this.canvas.replaceChildren(root);
       return;
     }
@@ -106,7 +112,15 @@ export class TimelineChart {
       ] as const) {
         if (value <= 0) continue;
         const top = y(base + value);
-        group.append(svg('rect', { x: x.toFixed(2), y: top.toFixed(2), width: barW.toFixed(2), height: Math.max(0.5, y(base) - top).toFixed(2), class: cls }));
+        group.append(
+          svg('rect', {
+            x: x.toFixed(2),
+            y: top.toFixed(2),
+            width: barW.toFixed(2),
+            height: Math.max(0.5, y(base) - top).toFixed(2),
+            class: cls,
+          }),
+        );
         base += value;
       }
       const rate = b.requests > 0 ? (b.exactHits + b.semanticHits) / b.requests : null;
@@ -115,7 +129,11 @@ export class TimelineChart {
         svg(
           'rect',
           { x: (M.left + i * slot).toFixed(2), y: M.top, width: slot.toFixed(2), height: plotH, class: 'hover-target' },
-          svg('title', {}, `${dateTime(b.at)}\n${count(b.requests)} requests\n${count(b.exactHits)} exact hits · ${count(b.semanticHits)} semantic hits\nHit rate ${percent(rate)}`),
+          svg(
+            'title',
+            {},
+            `${dateTime(b.at)}\n${count(b.requests)} requests\n${count(b.exactHits)} exact hits · ${count(b.semanticHits)} semantic hits\nHit rate ${percent(rate)}`,
+          ),
         ),
       );
       bars.append(group);
@@ -143,7 +161,13 @@ export class TimelineChart {
     for (let i = 0; i < n; i += every) {
       const b = buckets[i]!;
       const cx = M.left + i * slot + slot / 2;
-      xAxis.append(svg('text', { x: cx.toFixed(1), y: HEIGHT - 8, 'text-anchor': i === 0 ? 'start' : 'middle', class: 'axis-label' }, axisTime(b.at, spanMs)));
+      xAxis.append(
+        svg(
+          'text',
+          { x: cx.toFixed(1), y: HEIGHT - 8, 'text-anchor': i === 0 ? 'start' : 'middle', class: 'axis-label' },
+          axisTime(b.at, spanMs),
+        ),
+      );
     }
     xAxis.append(svg('line', { x1: M.left, x2: width - M.right, y1: M.top + plotH + 0.5, y2: M.top + plotH + 0.5, class: 'axis' }));
     root.append(xAxis);

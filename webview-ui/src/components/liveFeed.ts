@@ -18,7 +18,12 @@ export class LiveFeed {
   private readonly seen = new Set<number>();
 
   constructor() {
-    this.list = h('ol', { class: 'live-list', 'aria-live': 'polite', 'aria-relevant': 'additions', 'aria-label': 'Latest requests, newest first' });
+    this.list = h('ol', {
+      class: 'live-list',
+      'aria-live': 'polite',
+      'aria-relevant': 'additions',
+      'aria-label': 'Latest requests, newest first',
+    });
     this.empty = h('p', { class: 'muted live-empty' }, 'Waiting for requests…');
     this.element = h(
       'section',
@@ -34,11 +39,18 @@ export class LiveFeed {
     this.seen.add(event.id);
     this.empty.hidden = true;
     const time = h('time', { class: 'live-time', datetime: new Date(event.at).toISOString(), title: dateTime(event.at) }, clock(event.at));
-    const took = h('span', { class: 'live-ms', title: event.upstreamMs !== null ? `Upstream ${ms(event.upstreamMs)}` : 'Served without calling the upstream' }, ms(event.gatewayMs));
+    const took = h(
+      'span',
+      { class: 'live-ms', title: event.upstreamMs !== null ? `Upstream ${ms(event.upstreamMs)}` : 'Served without calling the upstream' },
+      ms(event.gatewayMs),
+    );
     const tier = tierBadge(event);
     const item = h(
       'li',
-      { class: 'live-item', 'aria-label': `${clock(event.at)} ${outcomeLabel(event.outcome)}${tier ? ' from the team' : ''} ${event.model} ${ms(event.gatewayMs)}${event.stream ? ' streamed' : ''}` },
+      {
+        class: 'live-item',
+        'aria-label': `${clock(event.at)} ${outcomeLabel(event.outcome)}${tier ? ' from the team' : ''} ${event.model} ${ms(event.gatewayMs)}${event.stream ? ' streamed' : ''}`,
+      },
       time,
       h('span', { class: 'live-outcome' }, outcomeBadge(event.outcome, event.status)),
       // The team badge goes before the name: the name is what gets cut short.

@@ -17,7 +17,12 @@ export class Pager {
     noun: string,
   ) {
     this.label = h('span', { class: 'pager-label', 'aria-live': 'polite' });
-    this.prev = button('Prev', { icon: 'chevron-left', secondary: true, ariaLabel: `Previous page of ${noun}`, onClick: () => onPage(Math.max(0, this.offset - this.pageSize)) });
+    this.prev = button('Prev', {
+      icon: 'chevron-left',
+      secondary: true,
+      ariaLabel: `Previous page of ${noun}`,
+      onClick: () => onPage(Math.max(0, this.offset - this.pageSize)),
+    });
     this.next = button('Next', { secondary: true, ariaLabel: `Next page of ${noun}`, onClick: () => onPage(this.offset + this.pageSize) });
     const after = h('span', { class: 'codicon codicon-chevron-right', slot: 'content-after', 'aria-hidden': 'true' });
     this.next.append(after);

@@ -4,7 +4,15 @@
  * detail pane of the clicked entry.
  */
 
-import { PAGE_SIZE, type EntryDetailDto, type EntryFilterDto, type EntryPageDto, type EntryQueryDto, type EntrySort, type EntrySummaryDto } from '../../../src/shared/protocol';
+import {
+  PAGE_SIZE,
+  type EntryDetailDto,
+  type EntryFilterDto,
+  type EntryPageDto,
+  type EntryQueryDto,
+  type EntrySort,
+  type EntrySummaryDto,
+} from '../../../src/shared/protocol';
 import { Pager } from '../components/pager';
 import { button, h, icon, iconButton, loading, select, setOptions, srOnly } from '../dom';
 import { bytes, count, dateTime, oneLine, relative, shortModel } from '../format';
@@ -92,11 +100,18 @@ export class EntriesView {
     this.modelSelect.classList.add('model-select');
     this.sortSelect = select('Sort by', SORTS, this.query.sort, (value) => this.setQuery({ sort: value as EntrySort, offset: 0 }));
     this.sortSelect.classList.add('sort-select');
-    this.orderButton = iconButton('arrow-down', 'Descending', () => this.setQuery({ order: this.query.order === 'desc' ? 'asc' : 'desc', offset: 0 }));
+    this.orderButton = iconButton('arrow-down', 'Descending', () =>
+      this.setQuery({ order: this.query.order === 'desc' ? 'asc' : 'desc', offset: 0 }),
+    );
 
     this.evictSelected = button('Evict selected', { icon: 'trash', secondary: true, onClick: () => this.evictChecked() });
     this.evictMatching = button('Evict all matching', { icon: 'filter', secondary: true, onClick: () => this.evictAllMatching() });
-    const clear = button('Clear cache', { icon: 'clear-all', secondary: true, title: 'Evict every entry (asks first)', onClick: () => this.intents.onClear() });
+    const clear = button('Clear cache', {
+      icon: 'clear-all',
+      secondary: true,
+      title: 'Evict every entry (asks first)',
+      onClick: () => this.intents.onClear(),
+    });
 
     const toolbar = h(
       'div',
@@ -152,7 +167,11 @@ export class EntriesView {
     const next = [...new Set([...models, ...(this.query.model ? [this.query.model] : [])])].sort();
     if (next.join('\n') === this.models.join('\n')) return;
     this.models = next;
-    setOptions(this.modelSelect, [{ value: '', label: 'All models' }, ...next.map((m) => ({ value: m, label: m }))], this.query.model ?? '');
+    setOptions(
+      this.modelSelect,
+      [{ value: '', label: 'All models' }, ...next.map((m) => ({ value: m, label: m }))],
+      this.query.model ?? '',
+    );
   }
 
   showPage(query: EntryQueryDto, page: EntryPageDto): void {
@@ -173,7 +192,12 @@ export class EntriesView {
     if (page.items.length === 0) {
       const filtered = this.hasFilter();
       this.status.replaceChildren(
-        h('div', { class: 'empty-table' }, icon(filtered ? 'search' : 'database'), h('p', {}, filtered ? 'No entries match this search.' : 'The cache is empty. Answers are stored here as requests miss.')),
+        h(
+          'div',
+          { class: 'empty-table' },
+          icon(filtered ? 'search' : 'database'),
+          h('p', {}, filtered ? 'No entries match this search.' : 'The cache is empty. Answers are stored here as requests miss.'),
+        ),
       );
     } else {
       this.status.replaceChildren();
@@ -228,8 +252,15 @@ export class EntriesView {
         const active = this.query.sort === c.sort;
         th.setAttribute('aria-sort', active ? (this.query.order === 'asc' ? 'ascending' : 'descending') : 'none');
         const sort = c.sort;
-        const btn = h('button', { type: 'button', class: `sort-button${active ? ' active' : ''}`, title: `Sort by ${c.label.toLowerCase()}` }, c.label, active ? icon(this.query.order === 'asc' ? 'arrow-up' : 'arrow-down') : null);
-        btn.addEventListener('click', () => this.setQuery(active ? { order: this.query.order === 'desc' ? 'asc' : 'desc', offset: 0 } : { sort, order: 'desc', offset: 0 }));
+        const btn = h(
+          'button',
+          { type: 'button', class: `sort-button${active ? ' active' : ''}`, title: `Sort by ${c.label.toLowerCase()}` },
+          c.label,
+          active ? icon(this.query.order === 'asc' ? 'arrow-up' : 'arrow-down') : null,
+        );
+        btn.addEventListener('click', () =>
+          this.setQuery(active ? { order: this.query.order === 'desc' ? 'asc' : 'desc', offset: 0 } : { sort, order: 'desc', offset: 0 }),
+        );
         th.append(btn);
       } else {
         th.append(c.label);
@@ -290,13 +321,21 @@ export class EntriesView {
       const open = h('button', { type: 'button', class: 'row-open', title: e.prompt }, oneLine(e.prompt) || '(empty prompt)');
       const row = h(
         'tr',
-        { class: `${this.selected.has(e.id) ? 'checked' : ''}${this.detail.id === e.id ? ' active' : ''}`, 'data-id': e.id, 'aria-selected': this.detail.id === e.id ? 'true' : 'false' },
+        {
+          class: `${this.selected.has(e.id) ? 'checked' : ''}${this.detail.id === e.id ? ' active' : ''}`,
+          'data-id': e.id,
+          'aria-selected': this.detail.id === e.id ? 'true' : 'false',
+        },
         checkCell,
         h('td', { class: 'col-prompt' }, open),
         h('td', { class: 'col-answer', title: e.answer }, oneLine(e.answer)),
         h('td', { class: 'col-model', title: e.model }, shortModel(e.model)),
         h('td', { class: 'col-hits num' }, count(e.hits)),
-        h('td', { class: 'col-last', title: e.lastHitAt ? dateTime(e.lastHitAt) : 'Never hit' }, e.lastHitAt ? relative(e.lastHitAt, now) : h('span', { class: 'muted' }, 'never')),
+        h(
+          'td',
+          { class: 'col-last', title: e.lastHitAt ? dateTime(e.lastHitAt) : 'Never hit' },
+          e.lastHitAt ? relative(e.lastHitAt, now) : h('span', { class: 'muted' }, 'never'),
+        ),
         h('td', { class: 'col-created', title: dateTime(e.createdAt) }, relative(e.createdAt, now)),
         h('td', { class: 'col-size num' }, bytes(e.size)),
       );

@@ -20,7 +20,17 @@ export class EntryDetailView {
     this.element = h(
       'aside',
       { class: 'detail', 'aria-labelledby': 'detail-title', hidden: true },
-      h('div', { class: 'detail-head' }, this.title, h('div', { class: 'detail-actions' }, evict, iconButton('close', 'Close details', () => this.onClose()))),
+      h(
+        'div',
+        { class: 'detail-head' },
+        this.title,
+        h(
+          'div',
+          { class: 'detail-actions' },
+          evict,
+          iconButton('close', 'Close details', () => this.onClose()),
+        ),
+      ),
       this.body,
     );
     this.element.addEventListener('keydown', (ev) => {
@@ -59,7 +69,8 @@ export class EntryDetailView {
   }
 
   private render(summary: EntrySummaryDto, detail: EntryDetailDto | null): void {
-    const section = (title: string, ...children: Child[]): HTMLElement => h('section', { class: 'detail-section' }, h('h3', {}, title), ...children);
+    const section = (title: string, ...children: Child[]): HTMLElement =>
+      h('section', { class: 'detail-section' }, h('h3', {}, title), ...children);
     const meta: Array<[string, string, string?]> = [
       ['ID', summary.id],
       ['Model', summary.model],
@@ -72,10 +83,15 @@ export class EntryDetailView {
     ];
     if (detail) meta.push(['Stored from', detail.source === 'stream' ? 'a streamed response' : 'a JSON response']);
     if (detail?.normalized.length) {
-      meta.push(['Key ignores', `${detail.normalized.join(', ')} in the tool’s boilerplate`, 'Values the tool changes every session were masked in this entry’s key, so the same question from the same workspace hits in a later session.']);
+      meta.push([
+        'Key ignores',
+        `${detail.normalized.join(', ')} in the tool’s boilerplate`,
+        'Values the tool changes every session were masked in this entry’s key, so the same question from the same workspace hits in a later session.',
+      ]);
     }
     const dl = h('dl', { class: 'facts' });
-    for (const [label, value, title] of meta) dl.append(h('dt', {}, label), h('dd', { title, class: label === 'ID' || label === 'Model' ? 'mono' : undefined }, value));
+    for (const [label, value, title] of meta)
+      dl.append(h('dt', {}, label), h('dd', { title, class: label === 'ID' || label === 'Model' ? 'mono' : undefined }, value));
 
     this.body.replaceChildren(
       section('Prompt', h('div', { class: 'text-block' }, summary.prompt || '(empty)')),
@@ -108,12 +124,28 @@ export class EntryDetailView {
         : h(
             'table',
             { class: 'mini-table observations' },
-            h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'When'), h('th', { scope: 'col', class: 'num' }, 'Similarity'), h('th', { scope: 'col' }, 'Its answer was'))),
+            h(
+              'thead',
+              {},
+              h(
+                'tr',
+                {},
+                h('th', { scope: 'col' }, 'When'),
+                h('th', { scope: 'col', class: 'num' }, 'Similarity'),
+                h('th', { scope: 'col' }, 'Its answer was'),
+              ),
+            ),
             h(
               'tbody',
               {},
               ...rows.map((o) =>
-                h('tr', {}, h('td', { title: dateTime(o.at) }, relative(o.at)), h('td', { class: 'num' }, o.similarity.toFixed(3)), h('td', { class: o.correct ? 'ok' : 'error' }, o.correct ? 'right' : 'wrong')),
+                h(
+                  'tr',
+                  {},
+                  h('td', { title: dateTime(o.at) }, relative(o.at)),
+                  h('td', { class: 'num' }, o.similarity.toFixed(3)),
+                  h('td', { class: o.correct ? 'ok' : 'error' }, o.correct ? 'right' : 'wrong'),
+                ),
               ),
             ),
           ),
@@ -122,6 +154,11 @@ export class EntryDetailView {
   }
 
   private json(title: string, value: unknown): HTMLElement {
-    return h('details', { class: 'detail-section json', open: true }, h('summary', {}, title), h('pre', { class: 'code', tabindex: '0', 'aria-label': `${title} JSON` }, prettyJson(value)));
+    return h(
+      'details',
+      { class: 'detail-section json', open: true },
+      h('summary', {}, title),
+      h('pre', { class: 'code', tabindex: '0', 'aria-label': `${title} JSON` }, prettyJson(value)),
+    );
   }
 }

@@ -19,17 +19,20 @@ export class Header {
   private readonly start: HTMLElementTagNameMap['vscode-button'];
   private readonly dataControls: HTMLDivElement;
 
-  constructor(
-    window: StatsWindowDto,
-    handlers: { onWindow: (w: StatsWindowDto) => void; onStart: () => void; onRefresh: () => void },
-  ) {
+  constructor(window: StatsWindowDto, handlers: { onWindow: (w: StatsWindowDto) => void; onStart: () => void; onRefresh: () => void }) {
     this.status = h('div', { class: 'gateway-status', role: 'status', 'aria-live': 'polite' });
     this.windowSelect = select('Time window', WINDOWS, window, (value) => handlers.onWindow(value as StatsWindowDto));
     this.windowSelect.classList.add('window-select');
     this.start = button('Start gateway', { icon: 'play', onClick: handlers.onStart });
     this.start.hidden = true;
     // Window and refresh mean nothing while the gateway is down.
-    this.dataControls = h('div', { class: 'data-controls' }, h('span', { class: 'toolbar-label', 'aria-hidden': 'true' }, 'Window'), this.windowSelect, iconButton('refresh', 'Refresh', handlers.onRefresh));
+    this.dataControls = h(
+      'div',
+      { class: 'data-controls' },
+      h('span', { class: 'toolbar-label', 'aria-hidden': 'true' }, 'Window'),
+      this.windowSelect,
+      iconButton('refresh', 'Refresh', handlers.onRefresh),
+    );
     this.element = h(
       'header',
       { class: 'app-header' },
@@ -50,9 +53,18 @@ export class Header {
       this.start.hidden = true;
       return;
     }
-    const parts: Node[] = [h('span', { class: `dot ${status.state}`, 'aria-hidden': 'true' }), h('span', { class: 'state' }, `Gateway ${STATE_LABEL[status.state].toLowerCase()}`)];
+    const parts: Node[] = [
+      h('span', { class: `dot ${status.state}`, 'aria-hidden': 'true' }),
+      h('span', { class: 'state' }, `Gateway ${STATE_LABEL[status.state].toLowerCase()}`),
+    ];
     if (status.url && (status.state === 'running' || status.state === 'attached' || status.state === 'starting')) {
-      parts.push(h('code', { class: 'url', title: status.owned ? 'Started by this window' : 'Started elsewhere; this window attached to it' }, status.url));
+      parts.push(
+        h(
+          'code',
+          { class: 'url', title: status.owned ? 'Started by this window' : 'Started elsewhere; this window attached to it' },
+          status.url,
+        ),
+      );
     }
     if (status.state === 'attached' || (status.state === 'running' && !status.owned)) parts.push(h('span', { class: 'muted' }, '(shared)'));
     if (status.message && status.state === 'error') parts.push(h('span', { class: 'error-text', title: status.message }, status.message));

@@ -3,7 +3,17 @@
  * (which it only hosts; the feed keeps its own rows across re-renders).
  */
 
-import type { DevToolDto, GatewayStatusDto, LatencyDto, Maybe, PrefixStabilityDto, TeamStatusDto, StatsDto, StatsWindowDto, VolatileUserPartsDto } from '../../../src/shared/protocol';
+import type {
+  DevToolDto,
+  GatewayStatusDto,
+  LatencyDto,
+  Maybe,
+  PrefixStabilityDto,
+  TeamStatusDto,
+  StatsDto,
+  StatsWindowDto,
+  VolatileUserPartsDto,
+} from '../../../src/shared/protocol';
 import { reasonColor } from '../components/badges';
 import { TimelineChart, sparkline } from '../components/chart';
 import type { LiveFeed } from '../components/liveFeed';
@@ -11,7 +21,12 @@ import { h, icon, type Child } from '../dom';
 import { DASH, WINDOWS, compactCount, count, dateTime, duration, humanize, ms, percent, ratio, relative } from '../format';
 
 function card(title: string, options: { id: string; className?: string; action?: Child }, ...children: Child[]): HTMLElement {
-  return h('section', { class: `card ${options.className ?? ''}`, 'aria-labelledby': options.id }, h('div', { class: 'card-head' }, h('h2', { id: options.id, class: 'card-title' }, title), options.action ?? null), ...children);
+  return h(
+    'section',
+    { class: `card ${options.className ?? ''}`, 'aria-labelledby': options.id },
+    h('div', { class: 'card-head' }, h('h2', { id: options.id, class: 'card-title' }, title), options.action ?? null),
+    ...children,
+  );
 }
 
 /** A definition list of label/value rows. */
@@ -93,7 +108,15 @@ export class OverviewView {
   update(stats: StatsDto, window: StatsWindowDto, gateway: GatewayStatusDto | null): void {
     if (stats.requests === 0) {
       const team = this.teamCard(stats, window);
-      this.element.replaceChildren(this.emptyState(stats, window, gateway), h('div', { class: 'row-main' }, team ? h('div', { class: 'stack' }, this.cacheCard(stats), team) : this.cacheCard(stats), this.live.element));
+      this.element.replaceChildren(
+        this.emptyState(stats, window, gateway),
+        h(
+          'div',
+          { class: 'row-main' },
+          team ? h('div', { class: 'stack' }, this.cacheCard(stats), team) : this.cacheCard(stats),
+          this.live.element,
+        ),
+      );
       return;
     }
     const warning = this.prefixWarning(stats.prefixStability, stats.volatileUserParts);
@@ -104,12 +127,28 @@ export class OverviewView {
       h(
         'div',
         { class: 'row-main' },
-        card('Hit rate over time', { id: 'timeline-title', className: 'timeline', action: h('span', { class: 'muted' }, `${windowLabel(window)} · ${stats.timeline.length} intervals`) }, this.chart.element),
+        card(
+          'Hit rate over time',
+          {
+            id: 'timeline-title',
+            className: 'timeline',
+            action: h('span', { class: 'muted' }, `${windowLabel(window)} · ${stats.timeline.length} intervals`),
+          },
+          this.chart.element,
+        ),
         this.live.element,
       ),
       h('div', { class: 'cards' }, this.latencyCard(stats), this.semanticCard(stats), this.stalenessCard(stats), this.vllmCard(stats)),
       // The cache and team cards join the wider rows: the model's name and the team's URL need the room, and a fifth narrow card would squeeze the four above.
-      h('div', { class: 'cards two' }, this.cacheCard(stats), this.modelsCard(stats), this.toolsCard(stats), this.reasonsCard(stats), this.teamCard(stats, window)),
+      h(
+        'div',
+        { class: 'cards two' },
+        this.cacheCard(stats),
+        this.modelsCard(stats),
+        this.toolsCard(stats),
+        this.reasonsCard(stats),
+        this.teamCard(stats, window),
+      ),
     );
   }
 
@@ -121,7 +160,13 @@ export class OverviewView {
       { class: 'card empty-state', 'aria-labelledby': 'empty-title' },
       icon('inbox'),
       h('h2', { id: 'empty-title' }, title),
-      h('p', {}, 'Point any OpenAI-compatible tool at ', base ? h('code', {}, base) : h('span', { class: 'muted' }, 'the gateway URL (shown once it is running)'), '. Repeated questions will be answered from the cache.'),
+      h(
+        'p',
+        {},
+        'Point any OpenAI-compatible tool at ',
+        base ? h('code', {}, base) : h('span', { class: 'muted' }, 'the gateway URL (shown once it is running)'),
+        '. Repeated questions will be answered from the cache.',
+      ),
       base ? h('pre', { class: 'snippet' }, `export OPENAI_BASE_URL=${base}\nexport OPENAI_API_KEY=anything`) : null,
       h('p', { class: 'muted' }, 'Requests appear in the live feed as they arrive; these numbers refresh on their own.'),
     );
@@ -141,7 +186,18 @@ export class OverviewView {
               h(
                 'li',
                 {},
-                h('div', { class: 'prefix-line' }, h('strong', {}, r.model), h('span', { class: 'muted' }, TOOL_NAMES[r.tool] ?? r.tool), h('span', {}, `${count(r.distinct)} distinct system prompts, ${count(r.templates)} ${r.templates === 1 ? 'template' : 'templates'}`), ...badges(r.volatileKinds)),
+                h(
+                  'div',
+                  { class: 'prefix-line' },
+                  h('strong', {}, r.model),
+                  h('span', { class: 'muted' }, TOOL_NAMES[r.tool] ?? r.tool),
+                  h(
+                    'span',
+                    {},
+                    `${count(r.distinct)} distinct system prompts, ${count(r.templates)} ${r.templates === 1 ? 'template' : 'templates'}`,
+                  ),
+                  ...badges(r.volatileKinds),
+                ),
                 h('code', { class: 'prefix-example', title: r.example }, r.example),
               ),
             ),
@@ -156,7 +212,18 @@ export class OverviewView {
               h(
                 'li',
                 {},
-                h('div', { class: 'prefix-line' }, h('strong', {}, TOOL_NAMES[r.tool] ?? r.tool), h('span', { class: 'mono muted' }, r.model), h('span', {}, `${count(r.withVolatile)} of ${count(r.requests)} requests carry values that change every session in their user messages`), ...badges(r.volatileKinds)),
+                h(
+                  'div',
+                  { class: 'prefix-line' },
+                  h('strong', {}, TOOL_NAMES[r.tool] ?? r.tool),
+                  h('span', { class: 'mono muted' }, r.model),
+                  h(
+                    'span',
+                    {},
+                    `${count(r.withVolatile)} of ${count(r.requests)} requests carry values that change every session in their user messages`,
+                  ),
+                  ...badges(r.volatileKinds),
+                ),
                 h('code', { class: 'prefix-example', title: r.example }, r.example),
               ),
             ),
@@ -168,10 +235,26 @@ export class OverviewView {
       h(
         'div',
         { class: 'callout-body' },
-        h('h2', { id: 'prefix-title', class: 'callout-title' }, volatile.length ? 'Unstable system prompts are defeating vLLM’s prefix cache' : 'Tools put the clock in their prompts'),
-        volatile.length ? h('p', { class: 'muted' }, 'These prompts differ only by volatile parts (timestamps, ids…), so every request recomputes the whole prefix. Move the volatile parts to the end of the prompt, or drop them.') : null,
+        h(
+          'h2',
+          { id: 'prefix-title', class: 'callout-title' },
+          volatile.length ? 'Unstable system prompts are defeating vLLM’s prefix cache' : 'Tools put the clock in their prompts',
+        ),
+        volatile.length
+          ? h(
+              'p',
+              { class: 'muted' },
+              'These prompts differ only by volatile parts (timestamps, ids…), so every request recomputes the whole prefix. Move the volatile parts to the end of the prompt, or drop them.',
+            )
+          : null,
         systemList,
-        userList ? h('p', { class: 'muted' }, 'These tools write the time, the task’s cost or a runtime’s ports into the messages they send. Deja masks them in its cache keys, so a later session still hits; vLLM’s prefix cache sees a new prompt from the first changed value on.') : null,
+        userList
+          ? h(
+              'p',
+              { class: 'muted' },
+              'These tools write the time, the task’s cost or a runtime’s ports into the messages they send. Deja masks them in its cache keys, so a later session still hits; vLLM’s prefix cache sees a new prompt from the first changed value on.',
+            )
+          : null,
         userList,
       ),
     );
@@ -188,22 +271,46 @@ export class OverviewView {
         'section',
         { class: 'card kpi hit-rate', 'aria-label': 'Hit rate' },
         h('div', { class: 'card-title' }, 'Hit rate'),
-        h('div', { class: 'bigs' }, big(percent(s.hitRate), 'overall', 'primary'), big(percent(s.exactHitRate), 'exact', 'exact'), big(percent(s.semanticHitRate), 'semantic', 'semantic')),
-        s.shared ? h('div', { class: 'kpi-sub team-share' }, icon('organization'), ` ${count(s.teamHits)} hits${hits ? ` (${percent(s.teamHits / hits)})` : ''} answered from the team cache`) : null,
+        h(
+          'div',
+          { class: 'bigs' },
+          big(percent(s.hitRate), 'overall', 'primary'),
+          big(percent(s.exactHitRate), 'exact', 'exact'),
+          big(percent(s.semanticHitRate), 'semantic', 'semantic'),
+        ),
+        s.shared
+          ? h(
+              'div',
+              { class: 'kpi-sub team-share' },
+              icon('organization'),
+              ` ${count(s.teamHits)} hits${hits ? ` (${percent(s.teamHits / hits)})` : ''} answered from the team cache`,
+            )
+          : null,
       ),
       h(
         'section',
         { class: 'card kpi', 'aria-label': 'Requests' },
         h('div', { class: 'card-title' }, 'Requests'),
         h('div', { class: 'kpi-value' }, count(s.requests)),
-        h('div', { class: 'kpi-sub' }, `${count(hits)} hits · ${count(s.misses)} misses · ${count(s.skipped)} skipped${s.bypassed ? ` · ${count(s.bypassed)} bypassed` : ''}`),
+        h(
+          'div',
+          { class: 'kpi-sub' },
+          `${count(hits)} hits · ${count(s.misses)} misses · ${count(s.skipped)} skipped${s.bypassed ? ` · ${count(s.bypassed)} bypassed` : ''}`,
+        ),
       ),
       h(
         'section',
         { class: 'card kpi', 'aria-label': 'Savings' },
         h('div', { class: 'card-title' }, 'Not sent to inference'),
         h('div', { class: 'kpi-value' }, percent(s.savings.requestsNotSent)),
-        h('div', { class: 'kpi-sub', title: `${count(s.savings.promptTokensSaved)} prompt + ${count(s.savings.completionTokensSaved)} completion tokens` }, `${compactCount(tokens)} tokens saved (${compactCount(s.savings.promptTokensSaved)} prompt + ${compactCount(s.savings.completionTokensSaved)} completion)`),
+        h(
+          'div',
+          {
+            class: 'kpi-sub',
+            title: `${count(s.savings.promptTokensSaved)} prompt + ${count(s.savings.completionTokensSaved)} completion tokens`,
+          },
+          `${compactCount(tokens)} tokens saved (${compactCount(s.savings.promptTokensSaved)} prompt + ${compactCount(s.savings.completionTokensSaved)} completion)`,
+        ),
       ),
       h(
         'section',
@@ -217,7 +324,14 @@ export class OverviewView {
         { class: 'card kpi', 'aria-label': 'Cache' },
         h('div', { class: 'card-title' }, 'Cache entries'),
         h('div', { class: 'kpi-value' }, count(s.cache.entries)),
-        h('div', { class: 'kpi-sub' }, s.cache.caching ? h('span', { class: 'ok' }, icon('check'), ' Caching on') : h('span', { class: 'warn' }, icon('circle-slash'), ' Caching off'), s.cache.vectors !== null ? ` · ${count(s.cache.vectors)} vectors` : ''),
+        h(
+          'div',
+          { class: 'kpi-sub' },
+          s.cache.caching
+            ? h('span', { class: 'ok' }, icon('check'), ' Caching on')
+            : h('span', { class: 'warn' }, icon('circle-slash'), ' Caching off'),
+          s.cache.vectors !== null ? ` · ${count(s.cache.vectors)} vectors` : '',
+        ),
       ),
     );
   }
@@ -225,20 +339,45 @@ export class OverviewView {
   private latencyCard(s: StatsDto): HTMLElement {
     const { hits, misses } = s.latency;
     const row = (label: string, l: LatencyDto, cls: string): HTMLTableRowElement =>
-      h('tr', {}, h('th', { scope: 'row' }, h('i', { class: `swatch ${cls}` }), label), h('td', {}, ms(l.p50)), h('td', {}, ms(l.p99)), h('td', { class: 'muted' }, count(l.count)));
+      h(
+        'tr',
+        {},
+        h('th', { scope: 'row' }, h('i', { class: `swatch ${cls}` }), label),
+        h('td', {}, ms(l.p50)),
+        h('td', {}, ms(l.p99)),
+        h('td', { class: 'muted' }, count(l.count)),
+      );
     return card(
       'Latency with vs without cache',
       { id: 'latency-title' },
       h(
         'table',
         { class: 'mini-table' },
-        h('thead', {}, h('tr', {}, h('th', {}, h('span', { class: 'sr-only' }, 'Outcome')), h('th', { scope: 'col' }, 'p50'), h('th', { scope: 'col' }, 'p99'), h('th', { scope: 'col' }, 'requests'))),
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            h('th', {}, h('span', { class: 'sr-only' }, 'Outcome')),
+            h('th', { scope: 'col' }, 'p50'),
+            h('th', { scope: 'col' }, 'p99'),
+            h('th', { scope: 'col' }, 'requests'),
+          ),
+        ),
         h(
           'tbody',
           {},
           row('Hits', hits, 'exact'),
           row('Misses', misses, 'other'),
-          h('tr', { class: 'ratio-row' }, h('th', { scope: 'row' }, 'Speed-up'), h('td', {}, ratio(speedup(hits, misses, 'p50'))), h('td', {}, ratio(speedup(hits, misses, 'p99'))), h('td', {})),
+          h(
+            'tr',
+            { class: 'ratio-row' },
+            h('th', { scope: 'row' }, 'Speed-up'),
+            h('td', {}, ratio(speedup(hits, misses, 'p50'))),
+            h('td', {}, ratio(speedup(hits, misses, 'p99'))),
+            h('td', {}),
+          ),
         ),
       ),
       h('p', { class: 'footnote' }, 'From a request’s arrival to the end of its response.'),
@@ -261,9 +400,14 @@ export class OverviewView {
       { id: 'semantic-title', className: 'semantic-card' },
       h(
         'div',
-        { class: 'kpi-value small', title: judged ? `${count(falseHits)} of ${count(judged)} rechecked semantic hits were wrong` : undefined },
+        {
+          class: 'kpi-value small',
+          title: judged ? `${count(falseHits)} of ${count(judged)} rechecked semantic hits were wrong` : undefined,
+        },
         percent(falseHitRate),
-        falseHitInterval ? h('span', { class: `interval ${over ? 'error' : within ? 'ok' : 'muted'}` }, ` 95% ≤ ${percent(falseHitInterval.high)}`) : null,
+        falseHitInterval
+          ? h('span', { class: `interval ${over ? 'error' : within ? 'ok' : 'muted'}` }, ` 95% ≤ ${percent(falseHitInterval.high)}`)
+          : null,
       ),
       facts([
         [verified ? 'Bound (δ)' : 'Mode', verified ? percent(bound) : `static, similarity ≥ ${s.semantic.threshold.toFixed(2)}`],
@@ -272,10 +416,20 @@ export class OverviewView {
         ...(verified
           ? ([
               ['Explorations', count(explorations), 'Requests forwarded to learn whether the nearest answer would have been right'],
-              ['Served from', servedFrom(s.semantic.learned), 'The similarity from which semantic hits are served, learned from every observation kept (a test needs at least the number shown, all right)'],
+              [
+                'Served from',
+                servedFrom(s.semantic.learned),
+                'The similarity from which semantic hits are served, learned from every observation kept (a test needs at least the number shown, all right)',
+              ],
             ] as Array<[string, Child, string?]>)
           : []),
-        ['Judge', judgeLabel(s.semantic), judgeCost ? `${count(judgeCost.calls)} calls, ${count(judgeCost.promptTokens + judgeCost.completionTokens)} tokens, ${count(judgeCost.failures)} without a verdict` : undefined],
+        [
+          'Judge',
+          judgeLabel(s.semantic),
+          judgeCost
+            ? `${count(judgeCost.calls)} calls, ${count(judgeCost.promptTokens + judgeCost.completionTokens)} tokens, ${count(judgeCost.failures)} without a verdict`
+            : undefined,
+        ],
       ]),
       h(
         'p',
@@ -283,12 +437,12 @@ export class OverviewView {
         s.semantic.judgeCheck?.tellsApart === false
           ? `The embedding model cannot tell answers apart (${percent(s.semantic.judgeCheck.alikeShare)} of unrelated answers look the same to it), so nothing is learned and nothing served: use --answer-judge exact or llm, or another model.`
           : judged === 0
-          ? 'No semantic hit has been rechecked in this window yet.'
-          : over
-            ? 'Measured above the bound: check the judge and the embedding model.'
-            : verified
-              ? 'Served only from a similarity where the answers checked so far show, with 95% confidence, a chance of a wrong one below the bound.'
-              : 'The static threshold promises no rate; this is what was measured.',
+            ? 'No semantic hit has been rechecked in this window yet.'
+            : over
+              ? 'Measured above the bound: check the judge and the embedding model.'
+              : verified
+                ? 'Served only from a similarity where the answers checked so far show, with 95% confidence, a chance of a wrong one below the bound.'
+                : 'The static threshold promises no rate; this is what was measured.',
       ),
     );
   }
@@ -303,7 +457,13 @@ export class OverviewView {
         ['Revalidated hits', count(revalidated)],
         ['Found stale', count(stale)],
       ]),
-      h('p', { class: 'footnote' }, revalidated === 0 ? 'No hit has been rechecked upstream in this window yet.' : 'A share of hits is asked again upstream; stale ones are replaced.'),
+      h(
+        'p',
+        { class: 'footnote' },
+        revalidated === 0
+          ? 'No hit has been rechecked upstream in this window yet.'
+          : 'A share of hits is asked again upstream; stale ones are replaced.',
+      ),
     );
   }
 
@@ -320,7 +480,14 @@ export class OverviewView {
         ['Since server start', maybeRate(v.prefixCacheHitRateTotal)],
         ['KV-cache usage', maybeRate(v.kvCacheUsage)],
       ]),
-      hasHistory ? h('div', { class: 'spark' }, sparkline(history, 'Prefix-cache hit rate history'), h('span', { class: 'muted' }, 'prefix-cache hit rate')) : null,
+      hasHistory
+        ? h(
+            'div',
+            { class: 'spark' },
+            sparkline(history, 'Prefix-cache hit rate history'),
+            h('span', { class: 'muted' }, 'prefix-cache hit rate'),
+          )
+        : null,
     );
   }
 
@@ -334,8 +501,15 @@ export class OverviewView {
         ['Caching', s.cache.caching ? h('span', { class: 'ok' }, 'On') : h('span', { class: 'warn' }, 'Off')],
         ['Entries', count(s.cache.entries)],
         ['Semantic level', h('span', { class: stateClass }, humanize(sem.state))],
-        ...(sem.reason ? ([['Why', h('span', { class: sem.state === 'failed' ? 'error' : 'muted' }, sem.reason)]] as Array<[string, Child]>) : []),
-        ['Semantic hits', sem.mode === 'verified' ? `verified, ≤ ${percent(sem.maxFalseHitRate)} wrong` : `static, similarity ≥ ${sem.threshold.toFixed(2)}`],
+        ...(sem.reason
+          ? ([['Why', h('span', { class: sem.state === 'failed' ? 'error' : 'muted' }, sem.reason)]] as Array<[string, Child]>)
+          : []),
+        [
+          'Semantic hits',
+          sem.mode === 'verified'
+            ? `verified, ≤ ${percent(sem.maxFalseHitRate)} wrong`
+            : `static, similarity ≥ ${sem.threshold.toFixed(2)}`,
+        ],
         ['Embedding model', h('span', { class: 'mono', title: sem.model }, sem.model || DASH)],
         ['Vectors', count(s.cache.vectors)],
       ]),
@@ -377,7 +551,18 @@ export class OverviewView {
         : h(
             'table',
             { class: 'mini-table models' },
-            h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Model'), h('th', { scope: 'col', class: 'num' }, 'Requests'), h('th', { scope: 'col', class: 'num' }, 'Hits'), h('th', { scope: 'col', class: 'num' }, 'Hit rate'))),
+            h(
+              'thead',
+              {},
+              h(
+                'tr',
+                {},
+                h('th', { scope: 'col' }, 'Model'),
+                h('th', { scope: 'col', class: 'num' }, 'Requests'),
+                h('th', { scope: 'col', class: 'num' }, 'Hits'),
+                h('th', { scope: 'col', class: 'num' }, 'Hit rate'),
+              ),
+            ),
             h(
               'tbody',
               {},
@@ -385,7 +570,12 @@ export class OverviewView {
                 h(
                   'tr',
                   {},
-                  h('td', { class: 'model-cell' }, h('span', { class: 'mono', title: r.model }, r.model), bar(r.requests / max, 'requests')),
+                  h(
+                    'td',
+                    { class: 'model-cell' },
+                    h('span', { class: 'mono', title: r.model }, r.model),
+                    bar(r.requests / max, 'requests'),
+                  ),
                   h('td', { class: 'num' }, count(r.requests)),
                   h('td', { class: 'num' }, count(r.hits)),
                   h('td', { class: 'num' }, percent(r.hitRate)),
@@ -412,7 +602,18 @@ export class OverviewView {
         : h(
             'table',
             { class: 'mini-table models tools' },
-            h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Tool'), h('th', { scope: 'col', class: 'num' }, 'Requests'), h('th', { scope: 'col', class: 'num' }, 'Hit rate'), h('th', { scope: 'col', class: 'num' }, 'Skipped'))),
+            h(
+              'thead',
+              {},
+              h(
+                'tr',
+                {},
+                h('th', { scope: 'col' }, 'Tool'),
+                h('th', { scope: 'col', class: 'num' }, 'Requests'),
+                h('th', { scope: 'col', class: 'num' }, 'Hit rate'),
+                h('th', { scope: 'col', class: 'num' }, 'Skipped'),
+              ),
+            ),
             h(
               'tbody',
               {},
@@ -420,10 +621,26 @@ export class OverviewView {
                 h(
                   'tr',
                   {},
-                  h('td', { class: 'model-cell' }, h('span', { title: r.tool }, TOOL_NAMES[r.tool] ?? r.tool), bar(r.requests / max, 'requests')),
+                  h(
+                    'td',
+                    { class: 'model-cell' },
+                    h('span', { title: r.tool }, TOOL_NAMES[r.tool] ?? r.tool),
+                    bar(r.requests / max, 'requests'),
+                  ),
                   h('td', { class: 'num' }, count(r.requests)),
                   h('td', { class: 'num' }, percent(r.hitRate)),
-                  h('td', { class: 'num', title: Object.entries(r.skippedByReason).map(([reason, n]) => `${humanize(reason)}: ${count(n)}`).join('\n') || undefined }, count(r.skipped), r.skipped ? h('span', { class: 'muted' }, ` ${topReason(r.skippedByReason)}`) : null),
+                  h(
+                    'td',
+                    {
+                      class: 'num',
+                      title:
+                        Object.entries(r.skippedByReason)
+                          .map(([reason, n]) => `${humanize(reason)}: ${count(n)}`)
+                          .join('\n') || undefined,
+                    },
+                    count(r.skipped),
+                    r.skipped ? h('span', { class: 'muted' }, ` ${topReason(r.skippedByReason)}`) : null,
+                  ),
                 ),
               ),
             ),
@@ -445,7 +662,16 @@ export class OverviewView {
         : h(
             'ul',
             { class: 'reason-bars' },
-            ...rows.map(([reason, n]) => h('li', {}, h('span', { class: 'reason-name' }, humanize(reason)), bar(n / Math.max(1, rows[0]?.[1] ?? 1), `reason-${reason}`, reasonColor(reason)), h('span', { class: 'num' }, count(n)), h('span', { class: 'muted num' }, percent(total ? n / total : null, 0)))),
+            ...rows.map(([reason, n]) =>
+              h(
+                'li',
+                {},
+                h('span', { class: 'reason-name' }, humanize(reason)),
+                bar(n / Math.max(1, rows[0]?.[1] ?? 1), `reason-${reason}`, reasonColor(reason)),
+                h('span', { class: 'num' }, count(n)),
+                h('span', { class: 'muted num' }, percent(total ? n / total : null, 0)),
+              ),
+            ),
           ),
     );
   }
@@ -468,5 +694,9 @@ function servedFrom(learned: StatsDto['semantic']['learned']): string {
 function judgeLabel(semantic: StatsDto['semantic']): Child {
   const check = semantic.judgeCheck;
   if (check?.tellsApart !== false) return semantic.judge;
-  return h('span', { class: 'error', title: `${percent(check.alikeShare)} of ${count(check.pairs)} pairs of unrelated answers looked the same` }, `${semantic.judge}: cannot tell answers apart`);
+  return h(
+    'span',
+    { class: 'error', title: `${percent(check.alikeShare)} of ${count(check.pairs)} pairs of unrelated answers looked the same` },
+    `${semantic.judge}: cannot tell answers apart`,
+  );
 }

@@ -3,7 +3,14 @@
  * the text that made the rule fire marked in the prompt.
  */
 
-import { PAGE_SIZE, SKIP_REASONS, type SkippedPageDto, type SkippedRequestDto, type SkipReasonDto, type WebviewToHost } from '../../../src/shared/protocol';
+import {
+  PAGE_SIZE,
+  SKIP_REASONS,
+  type SkippedPageDto,
+  type SkippedRequestDto,
+  type SkipReasonDto,
+  type WebviewToHost,
+} from '../../../src/shared/protocol';
 import { reasonBadge } from '../components/badges';
 import { Pager } from '../components/pager';
 import { h, icon, loading, select, setChildren, type Child } from '../dom';
@@ -37,11 +44,16 @@ export class SkippedView {
     private readonly intents: SkippedIntents,
   ) {
     this.reason = initialReason;
-    const reasonSelect = select('Filter by reason', [{ value: '', label: 'All reasons' }, ...SKIP_REASONS.map((r) => ({ value: r, label: humanize(r) }))], initialReason ?? '', (value) => {
-      this.reason = SKIP_REASONS.find((r) => r === value) ?? null;
-      this.intents.onReason(this.reason);
-      this.request(0);
-    });
+    const reasonSelect = select(
+      'Filter by reason',
+      [{ value: '', label: 'All reasons' }, ...SKIP_REASONS.map((r) => ({ value: r, label: humanize(r) }))],
+      initialReason ?? '',
+      (value) => {
+        this.reason = SKIP_REASONS.find((r) => r === value) ?? null;
+        this.intents.onReason(this.reason);
+        this.request(0);
+      },
+    );
     reasonSelect.classList.add('reason-select');
     this.totalLabel = h('span', { class: 'muted', 'aria-live': 'polite' });
     this.list = h('ol', { class: 'skipped-list', 'aria-label': 'Skipped requests, newest first' });
@@ -50,7 +62,13 @@ export class SkippedView {
     this.element = h(
       'div',
       { class: 'skipped' },
-      h('div', { class: 'toolbar', role: 'toolbar', 'aria-label': 'Skipped requests' }, h('span', { class: 'toolbar-label', 'aria-hidden': 'true' }, 'Reason'), reasonSelect, this.totalLabel),
+      h(
+        'div',
+        { class: 'toolbar', role: 'toolbar', 'aria-label': 'Skipped requests' },
+        h('span', { class: 'toolbar-label', 'aria-hidden': 'true' }, 'Reason'),
+        reasonSelect,
+        this.totalLabel,
+      ),
       h('p', { class: 'muted intro' }, 'Requests the policy kept out of the cache, newest first, with the text that made the rule fire.'),
       this.status,
       this.list,
@@ -77,7 +95,20 @@ export class SkippedView {
     this.pager.element.hidden = page.total <= PAGE_SIZE && page.offset === 0;
     this.totalLabel.textContent = `${count(page.total)} skipped`;
     this.status.replaceChildren(
-      ...(items.length === 0 ? [h('div', { class: 'empty-table' }, icon('pass'), h('p', {}, reason ? `No requests were skipped as “${humanize(reason)}”.` : 'No request has been skipped. Everything was cacheable.'))] : []),
+      ...(items.length === 0
+        ? [
+            h(
+              'div',
+              { class: 'empty-table' },
+              icon('pass'),
+              h(
+                'p',
+                {},
+                reason ? `No requests were skipped as “${humanize(reason)}”.` : 'No request has been skipped. Everything was cacheable.',
+              ),
+            ),
+          ]
+        : []),
     );
   }
 
@@ -86,7 +117,11 @@ export class SkippedView {
     const meta = h(
       'div',
       { class: 'skipped-meta' },
-      h('time', { datetime: new Date(r.at).toISOString(), title: `${dateTime(r.at)} (${relative(r.at)})`, class: 'skipped-time' }, sameDay ? clock(r.at) : `${monthDay(r.at)} ${clock(r.at)}`),
+      h(
+        'time',
+        { datetime: new Date(r.at).toISOString(), title: `${dateTime(r.at)} (${relative(r.at)})`, class: 'skipped-time' },
+        sameDay ? clock(r.at) : `${monthDay(r.at)} ${clock(r.at)}`,
+      ),
       reasonBadge(r.reason),
       h('span', { class: 'mono skipped-model', title: r.model }, r.model),
       r.rule ? h('code', { class: 'rule', title: 'The rule that fired' }, r.rule) : null,
@@ -114,7 +149,13 @@ export class SkippedView {
       const parts: Child[] = [];
       if (range) {
         const hl = highlight(prompt, range, full ? undefined : CONTEXT);
-        parts.push(hl.cutStart ? '… ' : '', hl.before, h('mark', { title: `${span?.field ?? ''}: matched by ${r.rule ?? 'the policy'}` }, hl.match), hl.after, hl.cutEnd ? ' …' : '');
+        parts.push(
+          hl.cutStart ? '… ' : '',
+          hl.before,
+          h('mark', { title: `${span?.field ?? ''}: matched by ${r.rule ?? 'the policy'}` }, hl.match),
+          hl.after,
+          hl.cutEnd ? ' …' : '',
+        );
       } else {
         const ex = full ? { text: prompt, cut: false } : excerpt(prompt, CONTEXT);
         parts.push(ex.text, ex.cut ? ' …' : '');
@@ -125,7 +166,11 @@ export class SkippedView {
     block.append(text);
     if (needsToggle) {
       let full = false;
-      const toggle = h('button', { type: 'button', class: 'link-button', 'aria-expanded': 'false' }, `Show full prompt (${count(prompt.length)} characters)`);
+      const toggle = h(
+        'button',
+        { type: 'button', class: 'link-button', 'aria-expanded': 'false' },
+        `Show full prompt (${count(prompt.length)} characters)`,
+      );
       toggle.addEventListener('click', () => {
         full = !full;
         renderText(full);

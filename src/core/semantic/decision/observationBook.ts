@@ -73,7 +73,8 @@ export class ObservationBook {
   /** The highest similarity at which an entry's answer was observed wrong, if ever. */
   highestWrong(entryId: string): number | undefined {
     let highest: number | undefined;
-    for (const observation of this.of(entryId)) if (!observation.correct && (highest === undefined || observation.similarity > highest)) highest = observation.similarity;
+    for (const observation of this.of(entryId))
+      if (!observation.correct && (highest === undefined || observation.similarity > highest)) highest = observation.similarity;
     return highest;
   }
 

@@ -98,7 +98,8 @@ export class VerifiedDecision implements SemanticDecision {
     const learned = this.learned(candidate.group);
     const from = learned?.threshold;
     // Compared bin to bin: a threshold serves exactly the similarities its tail counted.
-    if (learned?.thresholdBin === undefined || binOf(candidate.similarity) < learned.thresholdBin) return { action: 'explore', threshold: from };
+    if (learned?.thresholdBin === undefined || binOf(candidate.similarity) < learned.thresholdBin)
+      return { action: 'explore', threshold: from };
     const wrong = this.book.highestWrong(candidate.entryId);
     if (wrong !== undefined && candidate.similarity <= wrong) return { action: 'explore', threshold: from };
     return { action: 'exploit', threshold: from };
@@ -118,7 +119,12 @@ export class VerifiedDecision implements SemanticDecision {
 
   /** What a group has learned. */
   learning(group: string): GroupLearning {
-    const { observations, wrong, threshold, fewest } = this.learned(group) ?? { observations: 0, wrong: 0, threshold: undefined, fewest: this.allowance.fewest };
+    const { observations, wrong, threshold, fewest } = this.learned(group) ?? {
+      observations: 0,
+      wrong: 0,
+      threshold: undefined,
+      fewest: this.allowance.fewest,
+    };
     return { observations, wrong, threshold, fewest };
   }
 

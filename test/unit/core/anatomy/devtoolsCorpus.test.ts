@@ -25,8 +25,15 @@ describe('the dev-tool corpus', () => {
     assert.equal(new Set(cases.map(({ c }) => c.id)).size, cases.length, 'case ids are unique');
     for (const module of DEVTOOL_MODULES) {
       assert.ok(module.cases.length >= 10, `${module.tool} has ${module.cases.length} cases`);
-      assert.ok(module.sources.length > 0 && module.sources.every((source) => /^[0-9a-f]{40}$/.test(source.commit) && source.repo.includes('/') && source.path !== ''), `${module.tool} cites its sources`);
-      assert.ok(module.cases.some((c) => c.split === 'test') && module.cases.some((c) => c.split === 'dev'), `${module.tool} keeps a held-out part`);
+      assert.ok(
+        module.sources.length > 0 &&
+          module.sources.every((source) => /^[0-9a-f]{40}$/.test(source.commit) && source.repo.includes('/') && source.path !== ''),
+        `${module.tool} cites its sources`,
+      );
+      assert.ok(
+        module.cases.some((c) => c.split === 'test') && module.cases.some((c) => c.split === 'dev'),
+        `${module.tool} keeps a held-out part`,
+      );
     }
     assert.ok(cases.some(({ c }) => c.lang === 'ru') && cases.some(({ c }) => c.lang === 'en'));
   });
@@ -66,7 +73,9 @@ describe('the dev-tool corpus', () => {
         const field = mask.path.slice(0, 3).join('.');
         // In the question's own field, no mask may touch the question's words.
         if (question && `messages.${/\d+/.exec(question.field)?.[0]}.content` === field && mask.path.length === 3) {
-          for (const value of mask.values) for (const region of question.regions) assert.ok(value.end <= region.start || value.start >= region.end, `${c.id} masks its question`);
+          for (const value of mask.values)
+            for (const region of question.regions)
+              assert.ok(value.end <= region.start || value.start >= region.end, `${c.id} masks its question`);
         }
         // A letter of the same string away from every masked value: changing it changes the key.
         const text = mask.path.reduce<unknown>((node, step) => (node as Record<string | number, unknown>)[step], request.body) as string;
@@ -76,7 +85,8 @@ describe('the dev-tool corpus', () => {
         if (at !== -1 && mask.values[0]!.kind !== 'id') {
           const after = keysOf(mutated(request, mask.path, at));
           assert.notEqual(after.key, before.key, `${c.id}: a change next to a masked value`);
-          if (before.partition !== undefined) assert.notEqual(after.partition, before.partition, `${c.id}: the same change in the partition`);
+          if (before.partition !== undefined)
+            assert.notEqual(after.partition, before.partition, `${c.id}: the same change in the partition`);
           checked++;
         }
       }
@@ -88,7 +98,8 @@ describe('the dev-tool corpus', () => {
     const policy = new Policy();
     const dev = cases.filter(({ c }) => c.split === 'dev').map(({ module, c }) => judge(module, c, policy));
     const decision = dev.filter(({ c, predicted }) => (c.expected === 'cacheable') === (predicted === 'cacheable')).length / dev.length;
-    const reason = dev.filter(({ c, predicted }) => predicted === c.expected || (c.also ?? []).includes(predicted as never)).length / dev.length;
+    const reason =
+      dev.filter(({ c, predicted }) => predicted === c.expected || (c.also ?? []).includes(predicted as never)).length / dev.length;
     assert.ok(decision >= 0.95, `cache vs skip ${decision}`);
     assert.ok(reason >= 0.9, `reason ${reason}`);
   });

@@ -27,7 +27,10 @@ describe('fill-in-the-middle markers', () => {
   it('recognises the edit templates of Continue, Tabby and Cody, with both of their markers', () => {
     assert.equal(findFimMarkers('```ts\nconst a = 1;<START EDITING HERE>\nconst b = 2;\n```\nrewrite it\n')?.kind, 'edit-region');
     assert.equal(findFimMarkers('<USERSELECTION>x</USERSELECTION>\n<USERCOMMAND>doc</USERCOMMAND>')?.family, 'tabby-edit');
-    assert.equal(findFimMarkers('<SELECTEDCODE7662>x</SELECTEDCODE7662><INSTRUCTIONS7390>add types</INSTRUCTIONS7390>')?.family, 'cody-edit');
+    assert.equal(
+      findFimMarkers('<SELECTEDCODE7662>x</SELECTEDCODE7662><INSTRUCTIONS7390>add types</INSTRUCTIONS7390>')?.family,
+      'cody-edit',
+    );
     assert.equal(findFimMarkers('What is <USERCOMMAND> in Tabby?'), undefined);
   });
 

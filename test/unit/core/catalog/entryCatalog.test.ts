@@ -25,13 +25,34 @@ describe('EntryCatalog', () => {
     catalog.touch('b', 5000);
     catalog.touch('b', 6000);
     catalog.touch('a', 7000);
-    assert.deepEqual((await catalog.list({ search: 'CACHE', sort: 'created', order: 'asc', offset: 0, limit: 10 })).items.map((i) => i.id), ['a']);
-    assert.deepEqual((await catalog.list({ search: 'кэш', sort: 'created', order: 'asc', offset: 0, limit: 10 })).items.map((i) => i.id), ['b']);
-    assert.deepEqual((await catalog.list({ search: '100%_', sort: 'created', order: 'asc', offset: 0, limit: 10 })).total, 0, 'wildcards are literal');
+    assert.deepEqual(
+      (await catalog.list({ search: 'CACHE', sort: 'created', order: 'asc', offset: 0, limit: 10 })).items.map((i) => i.id),
+      ['a'],
+    );
+    assert.deepEqual(
+      (await catalog.list({ search: 'кэш', sort: 'created', order: 'asc', offset: 0, limit: 10 })).items.map((i) => i.id),
+      ['b'],
+    );
+    assert.deepEqual(
+      (await catalog.list({ search: '100%_', sort: 'created', order: 'asc', offset: 0, limit: 10 })).total,
+      0,
+      'wildcards are literal',
+    );
     const byHits = await catalog.list({ sort: 'hits', order: 'desc', offset: 0, limit: 10 });
-    assert.deepEqual(byHits.items.map((i) => [i.id, i.hits]), [['b', 2], ['a', 1], ['c', 0]]);
+    assert.deepEqual(
+      byHits.items.map((i) => [i.id, i.hits]),
+      [
+        ['b', 2],
+        ['a', 1],
+        ['c', 0],
+      ],
+    );
     assert.equal(byHits.items[0]!.lastHitAt, 6000);
-    assert.deepEqual((await catalog.list({ sort: 'lastHit', order: 'desc', offset: 0, limit: 10 })).items.map((i) => i.id), ['a', 'b', 'c'], 'never hit sorts last');
+    assert.deepEqual(
+      (await catalog.list({ sort: 'lastHit', order: 'desc', offset: 0, limit: 10 })).items.map((i) => i.id),
+      ['a', 'b', 'c'],
+      'never hit sorts last',
+    );
     const page = await catalog.list({ sort: 'size', order: 'asc', offset: 1, limit: 1 });
     assert.deepEqual([page.total, page.offset, page.items.map((i) => i.id)], [3, 1, ['b']]);
     assert.deepEqual(await catalog.matching({ model: 'other' }), ['c']);

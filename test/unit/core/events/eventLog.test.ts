@@ -36,18 +36,35 @@ describe('EventLog', () => {
     const seen: number[] = [];
     log.subscribe((event) => seen.push(event.id));
     log.record(base(1000));
-    log.record({ ...base(2000, 'SKIP'), reason: 'code_generation', rule: 'code_generation/write-code', prompt: 'write a function', span: { field: 'messages[0].content', start: 0, end: 16, text: 'write a function' } });
-    log.record({ ...base(3000, 'SKIP'), reason: 'financial', prompt: 'NVDA price', span: { field: 'messages[0].content', start: 0, end: 4, text: 'NVDA' } });
+    log.record({
+      ...base(2000, 'SKIP'),
+      reason: 'code_generation',
+      rule: 'code_generation/write-code',
+      prompt: 'write a function',
+      span: { field: 'messages[0].content', start: 0, end: 16, text: 'write a function' },
+    });
+    log.record({
+      ...base(3000, 'SKIP'),
+      reason: 'financial',
+      prompt: 'NVDA price',
+      span: { field: 'messages[0].content', start: 0, end: 4, text: 'NVDA' },
+    });
     assert.deepEqual(seen, [1, 2, 3]);
     await log.close();
 
     log = await EventLog.open({ ...DEFAULT_EVENT_LOG, file });
     const events = await log.events(0, 10_000);
-    assert.deepEqual(events.map((event) => event.id), [1, 2, 3]);
+    assert.deepEqual(
+      events.map((event) => event.id),
+      [1, 2, 3],
+    );
     assert.ok(!('prompt' in events[1]!), 'stats events carry no prompt text');
     const skipped = await log.skipped({ offset: 0, limit: 10 });
     assert.equal(skipped.total, 2);
-    assert.deepEqual(skipped.items.map((item) => item.reason), ['financial', 'code_generation']);
+    assert.deepEqual(
+      skipped.items.map((item) => item.reason),
+      ['financial', 'code_generation'],
+    );
     assert.equal(skipped.items[1]!.span?.text, 'write a function');
     const financial = await log.skipped({ reason: 'financial', offset: 0, limit: 10 });
     assert.deepEqual([financial.total, financial.items[0]!.prompt], [1, 'NVDA price']);
@@ -64,7 +81,10 @@ describe('EventLog', () => {
     log.recordRevalidation({ at: now, entryId: 'e', stale: true });
     await log.prune(now);
     const reopened = await EventLog.open({ ...DEFAULT_EVENT_LOG, file });
-    assert.deepEqual((await reopened.events(0, now + 1)).map((event) => event.id), [4, 5, 6]);
+    assert.deepEqual(
+      (await reopened.events(0, now + 1)).map((event) => event.id),
+      [4, 5, 6],
+    );
     assert.deepEqual(await reopened.revalidations(0, now + 1), [{ at: now, entryId: 'e', stale: true }]);
     await reopened.close();
     await log.close();

@@ -44,13 +44,29 @@ describe('StreamAssembler', () => {
   it('merges tool-call deltas by index', () => {
     const chunks: JsonObject[] = [
       { ...head, choices: [{ index: 0, delta: { role: 'assistant' }, finish_reason: null }] },
-      { ...head, choices: [{ index: 0, delta: { tool_calls: [{ index: 0, id: 'call_a', type: 'function', function: { name: 'get_weather', arguments: '' } }] } }] },
+      {
+        ...head,
+        choices: [
+          {
+            index: 0,
+            delta: { tool_calls: [{ index: 0, id: 'call_a', type: 'function', function: { name: 'get_weather', arguments: '' } }] },
+          },
+        ],
+      },
       { ...head, choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: '{"city":' } }] } }] },
-      { ...head, choices: [{ index: 0, delta: { tool_calls: [{ index: 1, id: 'call_b', type: 'function', function: { name: 'get_time', arguments: '{}' } }] } }] },
+      {
+        ...head,
+        choices: [
+          {
+            index: 0,
+            delta: { tool_calls: [{ index: 1, id: 'call_b', type: 'function', function: { name: 'get_time', arguments: '{}' } }] },
+          },
+        ],
+      },
       { ...head, choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: '"Oslo"}' } }] } }] },
       { ...head, choices: [{ index: 0, delta: {}, finish_reason: 'tool_calls' }] },
     ];
-    const message = ((assemble('chat.completions', chunks).choices as JsonObject[])[0]!.message) as JsonObject;
+    const message = (assemble('chat.completions', chunks).choices as JsonObject[])[0]!.message as JsonObject;
     assert.equal(message.content, null);
     assert.deepEqual(message.tool_calls, [
       { id: 'call_a', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo"}' } },
@@ -79,10 +95,18 @@ describe('StreamAssembler', () => {
   it('concatenates logprobs content arrays', () => {
     const chunks: JsonObject[] = [
       { ...head, choices: [{ index: 0, delta: { content: 'a' }, logprobs: { content: [{ token: 'a', logprob: -1 }] } }] },
-      { ...head, choices: [{ index: 0, delta: { content: 'b' }, logprobs: { content: [{ token: 'b', logprob: -2 }] }, finish_reason: 'stop' }] },
+      {
+        ...head,
+        choices: [{ index: 0, delta: { content: 'b' }, logprobs: { content: [{ token: 'b', logprob: -2 }] }, finish_reason: 'stop' }],
+      },
     ];
     const choice = (assemble('chat.completions', chunks).choices as JsonObject[])[0]!;
-    assert.deepEqual(choice.logprobs, { content: [{ token: 'a', logprob: -1 }, { token: 'b', logprob: -2 }] });
+    assert.deepEqual(choice.logprobs, {
+      content: [
+        { token: 'a', logprob: -1 },
+        { token: 'b', logprob: -2 },
+      ],
+    });
   });
 });
 
@@ -147,7 +171,16 @@ describe('replayChunks', () => {
 
 describe('textPieces', () => {
   it('always concatenates back to the original, never splitting a surrogate pair', () => {
-    const samples = ['', ' ', 'a', '  lead and trail  ', 'line\n\nbreaks\tand tabs', 'x'.repeat(100), '🎉🎉🎉 emoji ✨ — “quotes”', 'привет мир, как дела'];
+    const samples = [
+      '',
+      ' ',
+      'a',
+      '  lead and trail  ',
+      'line\n\nbreaks\tand tabs',
+      'x'.repeat(100),
+      '🎉🎉🎉 emoji ✨ — “quotes”',
+      'привет мир, как дела',
+    ];
     for (const sample of samples) {
       const pieces = textPieces(sample);
       assert.equal(pieces.join(''), sample);

@@ -6,8 +6,16 @@ import { readSet, score } from '../../../../scripts/evalPolicy';
 
 const now = new Date('2026-11-25T12:00:00Z');
 const policy = new Policy();
-const chat = (content: string, extra: JsonObject = {}) => ({ model: 'm', messages: [{ role: 'system', content: 'be brief' }, { role: 'user', content }], ...extra });
-const classify = (content: string, extra: JsonObject = {}, p = policy): PolicyDecision => p.classify({ endpoint: 'chat.completions', body: chat(content, extra), now });
+const chat = (content: string, extra: JsonObject = {}) => ({
+  model: 'm',
+  messages: [
+    { role: 'system', content: 'be brief' },
+    { role: 'user', content },
+  ],
+  ...extra,
+});
+const classify = (content: string, extra: JsonObject = {}, p = policy): PolicyDecision =>
+  p.classify({ endpoint: 'chat.completions', body: chat(content, extra), now });
 const reasonOf = (content: string, extra: JsonObject = {}) => {
   const decision = classify(content, extra);
   return decision.cacheable ? 'cacheable' : decision.reason;
@@ -21,7 +29,7 @@ describe('policy', () => {
     ['implement quicksort in go', 'code_generation'],
     ['Напиши функцию на Python, которая считает факториал', 'code_generation'],
     ['What is a function in math?', 'cacheable'],
-    ['Explain how Python\'s datetime works', 'cacheable'],
+    ["Explain how Python's datetime works", 'cacheable'],
     ['What does this code do?\n```python\nprint(sum(range(10)))\n```', 'cacheable'],
     ['How do I write a good cover letter?', 'cacheable'],
     ['Что такое функция в математике?', 'cacheable'],
@@ -63,7 +71,11 @@ describe('policy', () => {
   });
 
   it('skips fill-in-the-middle completions, with the suffix as the span', () => {
-    const decision = policy.classify({ endpoint: 'completions', body: { model: 'm', prompt: 'def add(a, b):\n    ', suffix: '\n\nprint(add(1, 2))' }, now });
+    const decision = policy.classify({
+      endpoint: 'completions',
+      body: { model: 'm', prompt: 'def add(a, b):\n    ', suffix: '\n\nprint(add(1, 2))' },
+      now,
+    });
     assert.deepEqual(decision.cacheable ? undefined : [decision.reason, decision.span?.field], ['code_generation', 'suffix']);
     assert.equal(policy.classify({ endpoint: 'completions', body: { model: 'm', prompt: 'Once upon a time' }, now }).cacheable, true);
   });
@@ -78,8 +90,16 @@ describe('policy', () => {
   });
 
   it('reports a client opt-out first, with the header as the span', () => {
-    const decision = policy.classify({ endpoint: 'chat.completions', body: chat('Write a function'), clientOptOut: 'Cache-Control: no-store', now });
-    assert.deepEqual(decision.cacheable ? undefined : [decision.reason, decision.span?.text], ['client_opt_out', 'Cache-Control: no-store']);
+    const decision = policy.classify({
+      endpoint: 'chat.completions',
+      body: chat('Write a function'),
+      clientOptOut: 'Cache-Control: no-store',
+      now,
+    });
+    assert.deepEqual(decision.cacheable ? undefined : [decision.reason, decision.span?.text], [
+      'client_opt_out',
+      'Cache-Control: no-store',
+    ]);
   });
 
   it('is data-driven: rules switch off, thresholds move, teams add patterns', () => {
@@ -96,7 +116,10 @@ describe('policy', () => {
     assert.deepEqual(crm.cacheable ? undefined : [crm.reason, crm.rule], ['personalized', 'personalized/our-crm']);
     const withUser = classify('What is a cache?', { user: 'alice' }, custom);
     assert.deepEqual(withUser.cacheable ? undefined : [withUser.reason, withUser.span?.field], ['personalized', 'user']);
-    assert.throws(() => new Policy(resolvePolicy({ financial: { extraPatterns: [{ id: 'bad', pattern: '([' }] } })), /policy pattern "bad" is not a valid regular expression/);
+    assert.throws(
+      () => new Policy(resolvePolicy({ financial: { extraPatterns: [{ id: 'bad', pattern: '([' }] } })),
+      /policy pattern "bad" is not a valid regular expression/,
+    );
   });
 
   it('ignores quoted material when it is the thing to work on', () => {

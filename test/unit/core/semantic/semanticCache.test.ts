@@ -50,7 +50,16 @@ async function storeAnswer(cache: LlmCache, question: string, text: string, syst
   const { identity, result } = await ask(cache, question, system);
   assert.equal(result.kind, 'miss');
   const semantic = result.kind === 'miss' ? result.semantic : undefined;
-  return cache.store({ endpoint: 'chat.completions', identity, tenant, model: 'm', response: answer(text), source: 'json', ttlSeconds: 60, semantic });
+  return cache.store({
+    endpoint: 'chat.completions',
+    identity,
+    tenant,
+    model: 'm',
+    response: answer(text),
+    source: 'json',
+    ttlSeconds: 60,
+    semantic,
+  });
 }
 
 describe('SemanticCache', () => {

@@ -23,9 +23,18 @@ describe('semanticQueryFor', () => {
   it('puts a change of system prompt, model, history, tools, temperature, tenant or endpoint in another partition', () => {
     const base = partition(chat('q'));
     const variants = [
-      keyedRequest({ model: 'm', messages: [{ role: 'system', content: 'You are verbose.' }, { role: 'user', content: 'q' }] }),
+      keyedRequest({
+        model: 'm',
+        messages: [
+          { role: 'system', content: 'You are verbose.' },
+          { role: 'user', content: 'q' },
+        ],
+      }),
       chat('q', { model: 'other' }),
-      chat('q', {}, [{ role: 'user', content: 'earlier' }, { role: 'assistant', content: 'reply' }]),
+      chat('q', {}, [
+        { role: 'user', content: 'earlier' },
+        { role: 'assistant', content: 'reply' },
+      ]),
       chat('q', { tools: [{ type: 'function', function: { name: 'f' } }] }),
       chat('q', { temperature: 0.3 }),
       chat('q', { response_format: { type: 'json_object' } }),
@@ -43,12 +52,24 @@ describe('semanticQueryFor', () => {
 
   it('reads text parts, and refuses what a paraphrase cannot answer', () => {
     const parts = chat('x');
-    (parts.messages as JsonObject[])[1] = { role: 'user', content: [{ type: 'text', text: 'a' }, { type: 'text', text: 'b' }] };
+    (parts.messages as JsonObject[])[1] = {
+      role: 'user',
+      content: [
+        { type: 'text', text: 'a' },
+        { type: 'text', text: 'b' },
+      ],
+    };
     assert.equal(semanticQueryFor('chat.completions', 't', parts)?.text, 'a\nb');
     const image = chat('x');
     (image.messages as JsonObject[])[1] = { role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:' } }] };
     assert.equal(semanticQueryFor('chat.completions', 't', image), undefined);
-    const endsWithAssistant = keyedRequest({ model: 'm', messages: [{ role: 'user', content: 'q' }, { role: 'assistant', content: 'pre' }] });
+    const endsWithAssistant = keyedRequest({
+      model: 'm',
+      messages: [
+        { role: 'user', content: 'q' },
+        { role: 'assistant', content: 'pre' },
+      ],
+    });
     assert.equal(semanticQueryFor('chat.completions', 't', endsWithAssistant), undefined);
     assert.equal(semanticQueryFor('chat.completions', 't', chat('   ')), undefined);
     assert.equal(semanticQueryFor('embeddings', 't', { model: 'm', input: 'q' }), undefined);

@@ -54,7 +54,12 @@ describe('HotExactStore', () => {
     now = 0;
     const inner = new MemoryExactStore(clock);
     let release!: () => void;
-    const slowInner = { ...inner, get: async () => undefined, delete: async () => true, set: () => new Promise<void>((resolve) => (release = resolve)) } as unknown as MemoryExactStore;
+    const slowInner = {
+      ...inner,
+      get: async () => undefined,
+      delete: async () => true,
+      set: () => new Promise<void>((resolve) => (release = resolve)),
+    } as unknown as MemoryExactStore;
     const hot = new HotExactStore(slowInner, 1_000_000, clock);
     const pending = hot.set(entry('a', 1e9));
     let answered = false;
@@ -74,7 +79,11 @@ describe('HotExactStore', () => {
     release();
     await deleted;
     assert.equal(await hot.get('c'), undefined);
-    const failing = { ...inner, get: inner.get.bind(inner), set: async () => Promise.reject(new Error('disk full')) } as unknown as MemoryExactStore;
+    const failing = {
+      ...inner,
+      get: inner.get.bind(inner),
+      set: async () => Promise.reject(new Error('disk full')),
+    } as unknown as MemoryExactStore;
     const hot2 = new HotExactStore(failing, 1_000_000, clock);
     await assert.rejects(hot2.set(entry('b', 1e9)), /disk full/);
     assert.equal(await hot2.get('b'), undefined);

@@ -61,9 +61,35 @@ describe('the stores that share one database file', function () {
             } catch {
               failed++;
             }
-            catalog.upsert({ id, endpoint: 'chat.completions', model: 'm', prompt: id, answer: `it's ${id}`, createdAt: now, expiresAt: now + 1, lastHitAt: null, hits: 0, size: 10 });
+            catalog.upsert({
+              id,
+              endpoint: 'chat.completions',
+              model: 'm',
+              prompt: id,
+              answer: `it's ${id}`,
+              createdAt: now,
+              expiresAt: now + 1,
+              lastHitAt: null,
+              hits: 0,
+              size: 10,
+            });
             if (i > 0) catalog.touch(`w${worker}-${i - 1}`, now);
-            events.record({ at: now, endpoint: 'chat.completions', model: 'm', outcome: 'MISS', reason: null, rule: null, similarity: null, upstreamMs: 1, gatewayMs: 1, promptTokens: 1, completionTokens: 1, entryId: id, status: 200, stream: false });
+            events.record({
+              at: now,
+              endpoint: 'chat.completions',
+              model: 'm',
+              outcome: 'MISS',
+              reason: null,
+              rule: null,
+              similarity: null,
+              upstreamMs: 1,
+              gatewayMs: 1,
+              promptTokens: 1,
+              completionTokens: 1,
+              entryId: id,
+              status: 200,
+              stream: false,
+            });
             // The semantic level writes and compacts one batch at a time.
             if (worker === 0 && i % 10 === 0) {
               await vectors.write([{ id, partition: 'p', codes: new Int8Array(4), scale: 1 }], []);

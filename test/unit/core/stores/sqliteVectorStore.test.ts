@@ -12,7 +12,7 @@ import { FakeEmbedder } from '../../../fixtures/fakeEmbedder';
 
 const D = 16;
 let seed = 7;
-const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647) - 0.5;
+const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647 - 0.5;
 const vector = (id: string, partition = 'p'): StoredVector => ({ id, partition, ...quantize(Float32Array.from({ length: D }, random)) });
 
 async function loadIndex(store: SqliteVectorStore): Promise<VectorIndex> {
@@ -79,7 +79,10 @@ describe('SqliteVectorStore (log in SQLite, snapshot file)', () => {
   it('detects a truncated or corrupt snapshot', async () => {
     const store = await SqliteVectorStore.open(file);
     await store.reset({ model: 'm', dimension: D });
-    await store.compact(Array.from({ length: 20 }, (_, i) => vector(`v${i}`)), undefined);
+    await store.compact(
+      Array.from({ length: 20 }, (_, i) => vector(`v${i}`)),
+      undefined,
+    );
     const [snapshot] = (await readdir(dir)).filter((name) => name.includes('.vectors-'));
     const path = join(dir, snapshot!);
     const bytes = await readFile(path);
@@ -96,7 +99,15 @@ describe('SqliteVectorStore (log in SQLite, snapshot file)', () => {
     const exact = new MemoryExactStore();
     const openStore = () => SqliteVectorStore.open(file);
     const make = () =>
-      new SemanticCache({ embedder: new FakeEmbedder({ dimension: D }), openStore, exact, logger: silentLogger, model: 'fake', space: 'fake', threshold: 0.9 });
+      new SemanticCache({
+        embedder: new FakeEmbedder({ dimension: D }),
+        openStore,
+        exact,
+        logger: silentLogger,
+        model: 'fake',
+        space: 'fake',
+        threshold: 0.9,
+      });
     const first = make();
     await first.start();
     const entry = {
@@ -112,7 +123,11 @@ describe('SqliteVectorStore (log in SQLite, snapshot file)', () => {
       source: 'json' as const,
     };
     await exact.set(entry);
-    first.remember('e1', 'any-partition', Float32Array.from({ length: D }, (_, i) => (i === 0 ? 1 : 0)));
+    first.remember(
+      'e1',
+      'any-partition',
+      Float32Array.from({ length: D }, (_, i) => (i === 0 ? 1 : 0)),
+    );
     await first.flush();
     const store = await openStore();
     await store.compact([vector('e1')], undefined);

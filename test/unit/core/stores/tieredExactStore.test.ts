@@ -8,7 +8,18 @@ import type { CacheEntry } from '../../../../src/core/types';
 const quiet: Logger = { error: () => {}, warn: () => {}, info: () => {}, debug: () => {} };
 
 function entry(id: string): CacheEntry {
-  return { version: 1, id, endpoint: 'chat.completions', model: 'm', tenant: 't', createdAt: Date.now(), expiresAt: Date.now() + 60_000, request: { q: id }, response: { a: id }, source: 'json' };
+  return {
+    version: 1,
+    id,
+    endpoint: 'chat.completions',
+    model: 'm',
+    tenant: 't',
+    createdAt: Date.now(),
+    expiresAt: Date.now() + 60_000,
+    request: { q: id },
+    response: { a: id },
+    source: 'json',
+  };
 }
 
 /** A team store (Redis in the gateway) that can be made slow or broken. */

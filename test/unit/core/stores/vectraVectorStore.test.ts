@@ -8,7 +8,7 @@ import { VectraVectorStore } from '../../../../src/core/stores/vectraVectorStore
 
 const D = 8;
 let seed = 11;
-const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647) - 0.5;
+const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647 - 0.5;
 const vector = (id: string, partition = 'p'): StoredVector => ({ id, partition, ...quantize(Float32Array.from({ length: D }, random)) });
 
 /** Every path under a directory, recursively, with its permission bits. */
@@ -62,15 +62,24 @@ describe('VectraVectorStore (vectra index files)', () => {
     const store = await VectraVectorStore.open(folder);
     await store.reset({ model: 'm', dimension: D });
     const ids = Array.from({ length: 40 }, (_, i) => `id-${i}`);
-    await store.write(ids.map((id) => vector(id)), []);
+    await store.write(
+      ids.map((id) => vector(id)),
+      [],
+    );
     const first = await modesUnder(folder);
     assert.ok(first.filter((entry) => entry.path.endsWith('index.json')).length > 5, 'vectors spread over several shards');
     assert.ok(first.some((entry) => entry.path.endsWith('space.json')));
     assert.equal((await stat(folder)).mode & 0o777, 0o700);
     assertOwnerOnly(first);
     // Rewrites of the same shards, removals, and shards created later.
-    await store.write(ids.slice(0, 10).map((id) => vector(id, 'q')), ids.slice(10, 20));
-    await store.write(Array.from({ length: 40 }, (_, i) => vector(`later-${i}`)), []);
+    await store.write(
+      ids.slice(0, 10).map((id) => vector(id, 'q')),
+      ids.slice(10, 20),
+    );
+    await store.write(
+      Array.from({ length: 40 }, (_, i) => vector(`later-${i}`)),
+      [],
+    );
     assertOwnerOnly(await modesUnder(folder));
     await store.close();
   });
@@ -78,7 +87,10 @@ describe('VectraVectorStore (vectra index files)', () => {
   it('brings the files an older Deja left 0644 back to 0600 when it opens them', async () => {
     const store = await VectraVectorStore.open(folder);
     await store.reset({ model: 'm', dimension: D });
-    await store.write(Array.from({ length: 20 }, (_, i) => vector(`id-${i}`)), []);
+    await store.write(
+      Array.from({ length: 20 }, (_, i) => vector(`id-${i}`)),
+      [],
+    );
     await store.close();
     // What vectra writes on its own: folders 0755, files 0644.
     for (const { path, directory } of await modesUnder(folder)) await chmod(path, directory ? 0o755 : 0o644);

@@ -125,7 +125,10 @@ describe('WriteBehind', () => {
     });
     change(1);
     await writer.flush();
-    assert.deepEqual(errors.map((e) => [(e.error as Error).message, e.batch]), [['bad batch', [1]]]);
+    assert.deepEqual(
+      errors.map((e) => [(e.error as Error).message, e.batch]),
+      [['bad batch', [1]]],
+    );
   });
 
   it('a full batch is written at once, without waiting for the timer', async () => {

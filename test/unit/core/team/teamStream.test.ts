@@ -8,7 +8,14 @@ describe('team stream messages', () => {
 
   it('carries a put with its vector exactly (int8 codes and scale)', () => {
     const codes = Int8Array.from([127, -128, 0, 5, -7]);
-    const decoded = roundTrip({ op: 'put', id: ID, expiresAt: 1_800_000_000_000, partition: 'p:abc', space: 'model#q8', vector: { codes, scale: 0.0123 } });
+    const decoded = roundTrip({
+      op: 'put',
+      id: ID,
+      expiresAt: 1_800_000_000_000,
+      partition: 'p:abc',
+      space: 'model#q8',
+      vector: { codes, scale: 0.0123 },
+    });
     assert.ok(decoded);
     assert.equal(decoded.origin, 'gateway-1');
     assert.equal(decoded.at, 1_700_000_000_000);
@@ -31,7 +38,14 @@ describe('team stream messages', () => {
   });
 
   it('carries what an exploration learned, and refuses an observation it cannot read', () => {
-    const observation: TeamMessage = { op: 'obs', entryId: ID, group: 'model#q8|chat.completions', similarity: 0.8765, correct: true, at: 1_700_000_000_123 };
+    const observation: TeamMessage = {
+      op: 'obs',
+      entryId: ID,
+      group: 'model#q8|chat.completions',
+      similarity: 0.8765,
+      correct: true,
+      at: 1_700_000_000_123,
+    };
     assert.deepEqual(roundTrip(observation)?.message, observation);
     const fields = encodeMessage({ ...observation, correct: false }, 'g');
     assert.equal((decodeMessage('1-0', fields)?.message as { correct: boolean }).correct, false);
@@ -40,7 +54,15 @@ describe('team stream messages', () => {
       copy[copy.indexOf(key) + 1] = value;
       return decodeMessage('1-0', copy);
     };
-    for (const [key, value] of [['s', '1.5'], ['s', 'x'], ['ok', 'yes'], ['group', 'nogroup'], ['id', 'nothex'], ['at', 'soon']] as const) assert.equal(broken(key, value), undefined, `${key}=${value}`);
+    for (const [key, value] of [
+      ['s', '1.5'],
+      ['s', 'x'],
+      ['ok', 'yes'],
+      ['group', 'nogroup'],
+      ['id', 'nothex'],
+      ['at', 'soon'],
+    ] as const)
+      assert.equal(broken(key, value), undefined, `${key}=${value}`);
   });
 
   it('refuses what it cannot trust: other formats, bad ids, missing fields, odd field lists', () => {
@@ -56,11 +78,17 @@ describe('team stream messages', () => {
     assert.equal(decodeMessage('1-0', withField('op', 'drop-table')), undefined, 'an unknown op');
     assert.equal(decodeMessage('x-0', good), undefined, 'a stream id that is no time');
     assert.equal(decodeMessage('1-0', ['v', '1', 'op']), undefined, 'an odd list');
-    const put = encodeMessage({ op: 'put', id: ID, expiresAt: 1, partition: 'p', space: 's', vector: { codes: Int8Array.of(1), scale: 1 } }, 'g');
+    const put = encodeMessage(
+      { op: 'put', id: ID, expiresAt: 1, partition: 'p', space: 's', vector: { codes: Int8Array.of(1), scale: 1 } },
+      'g',
+    );
     const noScale = [...put];
     noScale[noScale.indexOf('scale') + 1] = 'NaN';
     const decoded = decodeMessage('1-0', noScale);
-    assert.ok(decoded && decoded.message.op === 'put' && decoded.message.vector === undefined, 'a vector without a scale is dropped, the put kept');
+    assert.ok(
+      decoded && decoded.message.op === 'put' && decoded.message.vector === undefined,
+      'a vector without a scale is dropped, the put kept',
+    );
     const noPartition = put.filter((_, i) => i !== put.indexOf('part') && i !== put.indexOf('part') + 1);
     assert.equal(decodeMessage('1-0', noPartition), undefined);
   });

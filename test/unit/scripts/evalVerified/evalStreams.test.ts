@@ -3,7 +3,15 @@ import { replay } from '../../../../scripts/evalVerified/replay';
 import { HASH_DIMENSION, hashEmbed } from '../../../../scripts/evalVerified/hashEmbedder';
 import { expandTemplate, intentQueries } from '../../../../scripts/evalVerified/intents';
 import { seededRandom } from '../../../../scripts/evalVerified/seeded';
-import { arrivalsOf, FINE_GRID, hindsightBest, neighbourLists, similarityTable, simulateStatic, type StaticOutcome } from '../../../../scripts/evalVerified/staticSweep';
+import {
+  arrivalsOf,
+  FINE_GRID,
+  hindsightBest,
+  neighbourLists,
+  similarityTable,
+  simulateStatic,
+  type StaticOutcome,
+} from '../../../../scripts/evalVerified/staticSweep';
 import { contradictions, ordersOf, prepare, queriesFromPairs, splitOf, type Pair } from '../../../../scripts/evalVerified/streams';
 import { StaticDecision } from '../../../../src/core/semantic/decision/semanticDecision';
 
@@ -74,7 +82,8 @@ describe('the verified-mode evaluation: streams, sweep, embedder', () => {
     const a = hashEmbed('How do I install Docker on Linux?');
     assert.equal(a.length, HASH_DIMENSION);
     assert.deepEqual(Array.from(hashEmbed('How do I install Docker on Linux?')), Array.from(a));
-    for (const text of ['How do I install Docker on Linux?', 'x', '', '???', 'Ünïcödé wörds']) assert.ok(Math.abs(norm(hashEmbed(text)) - 1) < 1e-5, text);
+    for (const text of ['How do I install Docker on Linux?', 'x', '', '???', 'Ünïcödé wörds'])
+      assert.ok(Math.abs(norm(hashEmbed(text)) - 1) < 1e-5, text);
     // Case and punctuation are not features.
     assert.deepEqual(Array.from(hashEmbed('how do i install docker on linux')), Array.from(a));
     assert.ok(cosine(a, hashEmbed('how can I install docker on linux')) > cosine(a, hashEmbed('Why is the sky blue?')) + 0.3);
@@ -123,7 +132,13 @@ describe('the verified-mode evaluation: streams, sweep, embedder', () => {
     assert.deepEqual(intentQueries(300, 11).queries, first.queries);
     assert.equal(first.labels.length, 840);
     assert.ok(new Set(first.queries.map((q) => q.text)).size > 270);
-    assert.equal(expandTemplate('how [do|can] i (really) go', () => 0), 'how do i really go');
-    assert.equal(expandTemplate('how [do|can] i (really) go', () => 0.99), 'how can i go');
+    assert.equal(
+      expandTemplate('how [do|can] i (really) go', () => 0),
+      'how do i really go',
+    );
+    assert.equal(
+      expandTemplate('how [do|can] i (really) go', () => 0.99),
+      'how can i go',
+    );
   });
 });

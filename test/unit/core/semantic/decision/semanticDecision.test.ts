@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { ObservationBook } from '../../../../../src/core/semantic/decision/observationBook';
 import { StaticDecision, VerifiedDecision } from '../../../../../src/core/semantic/decision/semanticDecision';
-import { binomialLowerTail, certifiedThreshold, lnGamma, WrongAllowance, type Observation } from '../../../../../src/core/semantic/decision/tailBound';
+import {
+  binomialLowerTail,
+  certifiedThreshold,
+  lnGamma,
+  WrongAllowance,
+  type Observation,
+} from '../../../../../src/core/semantic/decision/tailBound';
 
 /** A seeded generator, so every run draws the same observations. */
 function random(seed: number): () => number {
@@ -40,7 +46,12 @@ describe('the tail bound: from which similarity answers are served', () => {
     assert.ok(Math.abs(lnGamma(0.5) - Math.log(Math.sqrt(Math.PI))) < 1e-12);
     // Against the sum of the pmf written out term by term.
     const choose = (n: number, k: number) => Array.from({ length: k }, (_, i) => (n - i) / (i + 1)).reduce((x, y) => x * y, 1);
-    for (const [k, n, p] of [[0, 20, 0.1], [2, 20, 0.1], [5, 300, 0.02], [1, 149, 0.02]] as const) {
+    for (const [k, n, p] of [
+      [0, 20, 0.1],
+      [2, 20, 0.1],
+      [5, 300, 0.02],
+      [1, 149, 0.02],
+    ] as const) {
       let direct = 0;
       for (let j = 0; j <= k; j++) direct += choose(n, j) * p ** j * (1 - p) ** (n - j);
       assert.ok(Math.abs(binomialLowerTail(k, n, p) - direct) < 1e-12 * Math.max(1, direct), `${k} ${n} ${p}`);
@@ -88,7 +99,10 @@ describe('the tail bound: from which similarity answers are served', () => {
 
   it('takes the lowest tail that passes, past wrong answers among the first ones, when enough right ones follow', () => {
     const allowance = new WrongAllowance(0.05, 0.95);
-    const observations: Observation[] = Array.from({ length: 400 }, (_, i) => ({ similarity: 1 - i * 0.0005, correct: i !== 3 && i !== 10 }));
+    const observations: Observation[] = Array.from({ length: 400 }, (_, i) => ({
+      similarity: 1 - i * 0.0005,
+      correct: i !== 3 && i !== 10,
+    }));
     // The first 59 observations hold two wrong answers and fail; the lowest tested tail (within 5% of all 400) passes.
     assert.equal(allowance.allowed(59), 0);
     const all = certifiedThreshold(observations, allowance)!;
@@ -120,8 +134,10 @@ describe('the tail bound: from which similarity answers are served', () => {
 
 describe('the semantic decision', () => {
   const group = 'space|chat.completions';
-  const verified = (book: ObservationBook, maxFalseHitRate = 0.02) => new VerifiedDecision(book, { maxFalseHitRate, floor: 0.7, confidence: 0.95 });
-  const teach = (book: ObservationBook, entries: number, observations: Observation[]) => observations.forEach((observation, i) => book.add(`e${i % entries}`, group, { ...observation, at: i }));
+  const verified = (book: ObservationBook, maxFalseHitRate = 0.02) =>
+    new VerifiedDecision(book, { maxFalseHitRate, floor: 0.7, confidence: 0.95 });
+  const teach = (book: ObservationBook, entries: number, observations: Observation[]) =>
+    observations.forEach((observation, i) => book.add(`e${i % entries}`, group, { ...observation, at: i }));
 
   it('static: a hit at or above the threshold, a plain miss below', () => {
     const decision = new StaticDecision(0.9);
@@ -162,7 +178,11 @@ describe('the semantic decision', () => {
   it('verified: when similarity says nothing about rightness (a random embedder), it never serves', () => {
     const book = new ObservationBook();
     const next = random(11);
-    teach(book, 100, Array.from({ length: 3000 }, () => ({ similarity: 0.7 + 0.3 * next(), correct: next() < 0.8 })));
+    teach(
+      book,
+      100,
+      Array.from({ length: 3000 }, () => ({ similarity: 0.7 + 0.3 * next(), correct: next() < 0.8 })),
+    );
     const decision = verified(book, 0.05);
     for (const s of [0.75, 0.9, 0.99, 1]) assert.equal(decision.decide({ entryId: 'e1', similarity: s, group }).action, 'explore');
   });

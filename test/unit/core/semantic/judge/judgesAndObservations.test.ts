@@ -7,8 +7,17 @@ import { EmbeddingJudge, ExactJudge, type JudgeInput } from '../../../../../src/
 import { ObservationStore } from '../../../../../src/core/stores/observationStore';
 import type { JsonObject } from '../../../../../src/core/types';
 
-const answer = (content: string): JsonObject => ({ choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }] });
-const input = (stored: string, fresh: string): JudgeInput => ({ endpoint: 'chat.completions', model: 'm', question: 'q', stored: answer(stored), fresh: answer(fresh), authorization: undefined });
+const answer = (content: string): JsonObject => ({
+  choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
+});
+const input = (stored: string, fresh: string): JudgeInput => ({
+  endpoint: 'chat.completions',
+  model: 'm',
+  question: 'q',
+  stored: answer(stored),
+  fresh: answer(fresh),
+  authorization: undefined,
+});
 
 describe('answer judges', () => {
   it('exact: the same text once whitespace and case are set aside', async () => {
@@ -20,7 +29,7 @@ describe('answer judges', () => {
   /** Unit vectors in the plane at these angles (degrees): cosines are easy to set. */
   const at = (...degrees: number[]) => degrees.map((d) => Float32Array.of(Math.cos((d * Math.PI) / 180), Math.sin((d * Math.PI) / 180)));
 
-  it('embedding: the answers\' cosine against the threshold; the same text needs no model; no model, no verdict', async () => {
+  it("embedding: the answers' cosine against the threshold; the same text needs no model; no model, no verdict", async () => {
     // cos 10° = 0.985, cos 60° = 0.5
     const judge = (angle: number | undefined) => new EmbeddingJudge(async () => (angle === undefined ? undefined : at(0, angle)), 0.9);
     assert.equal(await judge(10).judge(input('Paris is the capital.', 'The capital is Paris.')), true);
@@ -55,18 +64,21 @@ describe('answer judges', () => {
 });
 
 describe('the measured false-hit rate', () => {
-  it('has Wilson\'s 95% interval: honest with few checks and none wrong', () => {
+  it("has Wilson's 95% interval: honest with few checks and none wrong", () => {
     assert.equal(wilsonInterval(0, 0), null);
     const none = wilsonInterval(0, 30)!;
     assert.equal(none.low, 0);
     assert.ok(Math.abs(none.high - 0.1135) < 0.001, String(none.high));
     const some = wilsonInterval(5, 100)!;
-    assert.ok(some.low < 0.05 && some.high > 0.05 && Math.abs(some.low - 0.0215) < 0.001 && Math.abs(some.high - 0.1118) < 0.001, JSON.stringify(some));
+    assert.ok(
+      some.low < 0.05 && some.high > 0.05 && Math.abs(some.low - 0.0215) < 0.001 && Math.abs(some.high - 0.1118) < 0.001,
+      JSON.stringify(some),
+    );
   });
 });
 
 describe('ObservationStore', () => {
-  it('persists observations, reads the latest back per entry, and deletes an entry\'s with it', async () => {
+  it("persists observations, reads the latest back per entry, and deletes an entry's with it", async () => {
     const dir = await mkdtemp(join(tmpdir(), 'deja-obs-'));
     try {
       const file = join(dir, 'cache.sqlite');
@@ -77,10 +89,19 @@ describe('ObservationStore', () => {
       store = await ObservationStore.open(file);
       const loaded = await store.loadAll();
       assert.equal(loaded.filter((o) => o.entryId === 'a').length, 64, 'the latest 64 of an entry');
-      assert.deepEqual(loaded.filter((o) => o.entryId === 'a').at(-1), { entryId: 'a', group: 'g|chat.completions', similarity: 0.8, correct: false, at: 69 });
+      assert.deepEqual(loaded.filter((o) => o.entryId === 'a').at(-1), {
+        entryId: 'a',
+        group: 'g|chat.completions',
+        similarity: 0.8,
+        correct: false,
+        at: 69,
+      });
       store.remove(['a']);
       await store.flush();
-      assert.deepEqual((await store.loadAll()).map((o) => o.entryId), ['b']);
+      assert.deepEqual(
+        (await store.loadAll()).map((o) => o.entryId),
+        ['b'],
+      );
       await store.clear();
       assert.deepEqual(await store.loadAll(), []);
       await store.close();
