@@ -3,6 +3,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 
 const tiers = [
+  { name: 'lint: import boundaries and format', command: process.execPath, args: ['scripts/lint.mjs'] },
   { name: 'unit + integration', command: 'npx', args: ['mocha', 'test/unit/**/*.test.ts', 'test/integration/**/*.test.ts'] },
   // The packaged extension in a real VS Code (code-server) and headless Chromium; installs them on first run.
   { name: 'e2e: the extension in VS Code', command: process.execPath, args: ['test/e2e/run.mjs'] },
