@@ -8,14 +8,10 @@ import type { TeamHooks } from './team/teamTier';
 import { putMessage } from './team/teamStream';
 import { semanticQueryFor, semanticQueryOfEntry, type SemanticQuery } from './semantic/semanticQuery';
 import type { ExactStore } from './stores/exactStore';
-import type { CacheEntry, Endpoint, JsonObject, JsonValue } from './types';
+import { isObject, type CacheEntry, type Endpoint, type JsonObject, type JsonValue } from './types';
 
 /** Finish reasons of a complete answer; `length` (truncated) and anything unknown are never stored. */
 const COMPLETE_FINISH_REASONS = new Set(['stop', 'tool_calls', 'function_call']);
-
-function isObject(value: JsonValue | undefined): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** Canonical forms of stored requests, kept while the entry object lives (the hot tier reuses it). */
 const canonicalRequests = new WeakMap<CacheEntry, string>();

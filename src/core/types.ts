@@ -7,6 +7,11 @@ export interface JsonObject {
   [key: string]: JsonValue;
 }
 
+/** A JSON object: not null, not an array. */
+export function isObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 /** The OpenAI endpoints whose answers Deja may cache (the list is `ENDPOINTS` in the protocol). */
 export type Endpoint = EndpointDto;
 

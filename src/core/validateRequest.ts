@@ -1,4 +1,4 @@
-import type { Endpoint, JsonObject, JsonValue } from './types';
+import { isObject, type Endpoint, type JsonObject, type JsonValue } from './types';
 
 /** Why a request body was refused, in the terms of the OpenAI error shape. */
 export interface ValidationProblem {
@@ -13,10 +13,6 @@ function typeName(value: JsonValue | undefined): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
-}
-
-function isObject(value: JsonValue | undefined): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function isIntegerArray(value: JsonValue): boolean {

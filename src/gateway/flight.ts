@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders } from 'node:http';
 import { StreamAssembler } from '../core/openai/streamAssembler';
-import type { Endpoint, JsonObject } from '../core/types';
+import { isObject, type Endpoint, type JsonObject } from '../core/types';
 import { GatewayError, upstreamFailed } from './errors';
 import { SseParser } from './sse';
 import { collectBody, toGatewayError, type Upstream, type UpstreamRequest, type UpstreamResponse } from './upstream';
@@ -37,10 +37,6 @@ export type FlightResult =
 export interface StreamHead {
   status: number;
   headers: IncomingHttpHeaders;
-}
-
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /**

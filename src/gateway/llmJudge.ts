@@ -1,7 +1,7 @@
 import { answerText } from '../core/openai/answerText';
 import type { AnswerJudge, JudgeInput } from '../core/semantic/judge/answerJudge';
 import type { Logger } from '../core/logger';
-import type { JsonObject, JsonValue } from '../core/types';
+import { isObject, type JsonObject, type JsonValue } from '../core/types';
 import { readBody, type Upstream } from './upstream';
 
 /** The longest answer text handed to the judge, per answer (its context is the upstream's). */
@@ -14,10 +14,6 @@ export interface JudgeCost {
   failures: number;
   promptTokens: number;
   completionTokens: number;
-}
-
-function isObject(value: JsonValue | undefined): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 const clip = (text: string) => (text.length > MAX_ANSWER_CHARS ? `${text.slice(0, MAX_ANSWER_CHARS)} […]` : text);

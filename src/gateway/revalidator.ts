@@ -4,15 +4,11 @@ import { exactTree, stringifyExact, type ExactNumber } from '../core/exactNumber
 import type { LlmCache } from '../core/llmCache';
 import type { Logger } from '../core/logger';
 import { StalenessJudge, type AnswerJudge } from '../core/semantic/judge/answerJudge';
-import { ENDPOINT_PATHS, type CacheEntry, type Endpoint, type JsonObject, type JsonValue } from '../core/types';
+import { isObject, ENDPOINT_PATHS, type CacheEntry, type Endpoint, type JsonObject, type JsonValue } from '../core/types';
 import type { GatewayMetrics } from './promMetrics';
 import { readBody, type Upstream } from './upstream';
 
 const MAX_BODY = 64 * 1024 * 1024;
-
-function isObject(value: JsonValue | undefined): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function firstEmbedding(response: JsonObject): number[] | undefined {
   const first = Array.isArray(response.data) ? response.data[0] : undefined;

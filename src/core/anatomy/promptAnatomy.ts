@@ -4,7 +4,7 @@
  * depends on its body alone (so a stored entry reads the same as the request that stored
  * it); the tool's name also uses the headers.
  */
-import type { Endpoint, JsonObject, JsonValue } from '../types';
+import { isObject, type Endpoint, type JsonObject, type JsonValue } from '../types';
 import {
   toolFromCompletionFields,
   toolFromHints,
@@ -50,10 +50,6 @@ export interface PromptAnatomy {
   fim: (FimMatch & { field: string }) | undefined;
   /** Values in the tool's own text that change between sessions, to mask in keys. */
   volatile: VolatileMask[];
-}
-
-function isObject(value: JsonValue | undefined): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** A message's text parts, each with its path; non-text parts read as empty, as the policy always joined them. */

@@ -1,13 +1,9 @@
 import type { EntrySummaryDto } from '../../shared/protocol';
 import { readAnatomy } from '../anatomy/promptAnatomy';
-import type { CacheEntry, JsonObject, JsonValue } from '../types';
+import { isObject, type CacheEntry, type JsonObject, type JsonValue } from '../types';
 
 const PROMPT_CHARS = 2000;
 const ANSWER_CHARS = 300;
-
-function isObject(value: JsonValue | undefined): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** The start of the stored answer, as a person would read it in a list. */
 function answerPreview(entry: CacheEntry): string {

@@ -1,8 +1,4 @@
-import type { JsonObject, JsonValue } from '../types';
-
-function isObject(value: JsonValue | undefined): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+import { isObject, type JsonObject, type JsonValue } from '../types';
 
 /** What an answer says, for comparing two answers: each choice's text, or its message's content and tool calls. */
 export function answerText(response: JsonObject): string {

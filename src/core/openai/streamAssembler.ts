@@ -1,10 +1,6 @@
-import type { Endpoint, JsonObject, JsonValue } from '../types';
+import { isObject, type Endpoint, type JsonObject, type JsonValue } from '../types';
 
 type StreamedEndpoint = Exclude<Endpoint, 'embeddings'>;
-
-function isObject(value: JsonValue | undefined): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** Sets a key as an own data property, whatever its name (`__proto__` included). */
 function put(target: JsonObject, key: string, value: JsonValue): void {

@@ -1,4 +1,4 @@
-import type { Endpoint, JsonObject, JsonValue } from '../types';
+import { isObject, type Endpoint, type JsonObject, type JsonValue } from '../types';
 import { textPieces } from './textPieces';
 
 type StreamedEndpoint = Exclude<Endpoint, 'embeddings'>;
@@ -6,10 +6,6 @@ type StreamedEndpoint = Exclude<Endpoint, 'embeddings'>;
 export interface ReplayOptions {
   /** Append the usage chunk (`stream_options.include_usage`). */
   includeUsage: boolean;
-}
-
-function isObject(value: JsonValue | undefined): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Message fields streamed as text, in the order a reasoning model emits them. */

@@ -1,6 +1,6 @@
 import { attachedCode, questionText, readAnatomy, type PromptAnatomy } from '../anatomy/promptAnatomy';
 import type { Region } from '../anatomy/textBlocks';
-import type { Endpoint, JsonObject, JsonValue } from '../types';
+import { isObject, type Endpoint, type JsonObject, type JsonValue } from '../types';
 import { DEFAULT_POLICY } from './defaultRules';
 import { recentDate } from './explicitDates';
 import type { PatternRule, PolicyConfig, PolicyDecision, PolicyOverrides, SkipReason, TextSpan } from './policyTypes';
@@ -95,10 +95,6 @@ function historical(text: string, now: Date, recentYears: number): boolean {
     if (Number(match[1]) < oldest) return true;
   }
   return false;
-}
-
-function isObject(value: JsonValue | undefined): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function compile(rule: PatternRule): CompiledPattern {

@@ -3,7 +3,7 @@ import { readAnatomy, type PromptAnatomy, type VolatileMask } from '../anatomy/p
 import { hexDigest } from '../digest';
 import { canonicalJson } from '../cacheKey';
 import type { ExactNumber } from '../exactNumbers';
-import type { CacheEntry, Endpoint, JsonObject, JsonValue } from '../types';
+import { isObject, type CacheEntry, type Endpoint, type JsonObject, type JsonValue } from '../types';
 
 /** What the semantic level compares: one question's text, inside the context that fixes everything else. */
 export interface SemanticQuery {
@@ -15,10 +15,6 @@ export interface SemanticQuery {
    * compared only when their partitions are equal.
    */
   partition: string;
-}
-
-function isObject(value: JsonValue | undefined): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Text of a message's content when it is only text; undefined when it carries anything else (images, audio). */

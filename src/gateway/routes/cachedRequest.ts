@@ -5,7 +5,7 @@ import type { NewRequestEvent } from '../../core/events/eventLog';
 import type { Exploration, LookupResult, SemanticContext } from '../../core/llmCache';
 import type { PolicyInput } from '../../core/policy/policy';
 import type { PolicyDecision } from '../../core/policy/policyTypes';
-import type { CacheEntry, Endpoint, JsonObject } from '../../core/types';
+import { isObject, type CacheEntry, type Endpoint, type JsonObject } from '../../core/types';
 import { readCacheControl, type CacheControl } from '../cacheControl';
 import { Flight, type FlightResult } from '../flight';
 import type { GatewayContext } from '../gatewayContext';
@@ -15,7 +15,6 @@ import {
   answerOf,
   clientHints,
   hitHeaders,
-  isObject,
   outcomeHeaders,
   promptFor,
   stringAt,

@@ -6,14 +6,18 @@ import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import type { ClientHints } from '../../core/anatomy/devTools';
 import { fieldText } from '../../core/policy/policy';
 import { exactTree, stringifyExact } from '../../core/exactNumbers';
-import { ENDPOINT_PATHS, type CacheEntry, type CacheOutcome, type Endpoint, type JsonObject, type JsonValue } from '../../core/types';
+import {
+  isObject,
+  ENDPOINT_PATHS,
+  type CacheEntry,
+  type CacheOutcome,
+  type Endpoint,
+  type JsonObject,
+  type JsonValue,
+} from '../../core/types';
 import type { FlightResult } from '../flight';
 import { exactNumbersOf, rawBodyOf } from '../jsonBody';
 import { forwardableHeaders, type UpstreamRequest } from '../upstream';
-
-export function isObject(value: JsonValue | undefined): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** The Authorization sent upstream: the client's own, else the configured key. */
 export function upstreamAuthorization(req: IncomingMessage, apiKey: string | undefined): string | undefined {
