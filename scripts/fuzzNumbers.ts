@@ -10,8 +10,6 @@
  * briefly by test/integration/fuzz.test.ts. Every pair is a pure function of (seed, index).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -21,6 +19,7 @@ import { DEFAULT_OPTIONS, type GatewayOptions } from '../src/core/options';
 import { startGateway, type RunningGateway } from '../src/gateway/startGateway';
 import { FakeEmbedder } from '../test/fixtures/fakeEmbedder';
 import { losslessDifference, parseLossless } from '../test/fixtures/fuzz/losslessJson';
+import { startPassThrough, type PassThrough } from '../test/fixtures/passThrough';
 import { SimVllm } from '../test/fixtures/simVllm';
 
 export interface NumberPair {
@@ -126,40 +125,13 @@ export interface NumberReport {
 }
 
 /** A proxy in front of the simulator that keeps each body it forwards, by the case header. */
-async function recordingProxy(target: string): Promise<{ url: string; bodies: Map<string, string[]>; close(): Promise<void> }> {
-  const upstream = new URL(target);
+async function recordingProxy(target: string): Promise<PassThrough & { bodies: Map<string, string[]> }> {
   const bodies = new Map<string, string[]>();
-  const agent = new http.Agent({ keepAlive: true });
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      const tag = req.headers['x-fuzz-pair'];
-      if (typeof tag === 'string') bodies.set(tag, [...(bodies.get(tag) ?? []), body.toString('utf8')]);
-      const headers = { ...req.headers, 'content-length': String(body.length) };
-      delete headers['transfer-encoding'];
-      const forward = http.request(
-        { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers, agent },
-        (answer) => {
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(res);
-        },
-      );
-      forward.on('error', () => res.destroy());
-      forward.end(body);
-    });
+  const proxy = await startPassThrough(target, (req, body) => {
+    const tag = req.headers['x-fuzz-pair'];
+    if (typeof tag === 'string') bodies.set(tag, [...(bodies.get(tag) ?? []), body.toString('utf8')]);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
-    bodies,
-    close: async () => {
-      server.closeAllConnections();
-      agent.destroy();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
+  return { ...proxy, bodies };
 }
 
 /** The answer's id (the simulator draws one per call), from a JSON body or the first event of a stream. */

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { FakeEmbedder } from '../fixtures/fakeEmbedder';
+import { startPassThrough, type PassThrough } from '../fixtures/passThrough';
 import { SimVllm } from '../fixtures/simVllm';
 import { MODEL, readSse, sleep, startHarness, type Harness } from './harness';
 
@@ -16,37 +15,12 @@ const chat = (content: string, fields: string) =>
   `{"model":"${MODEL}","messages":[{"role":"user","content":${JSON.stringify(content)}}],${fields}}`;
 
 /** A proxy in front of the simulated vLLM that keeps the bodies it forwards, byte for byte. */
-async function recordingProxy(target: string): Promise<{ url: string; bodies: string[]; close(): Promise<void> }> {
-  const upstream = new URL(target);
+async function recordingProxy(target: string): Promise<PassThrough & { bodies: string[] }> {
   const bodies: string[] = [];
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      if (req.method === 'POST') bodies.push(body.toString('utf8'));
-      const headers = { ...req.headers, 'content-length': String(body.length) };
-      delete headers['transfer-encoding'];
-      const forward = http.request(
-        { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers },
-        (answer) => {
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(res);
-        },
-      );
-      forward.on('error', () => res.destroy());
-      forward.end(body);
-    });
+  const proxy = await startPassThrough(target, (req, body) => {
+    if (req.method === 'POST') bodies.push(body.toString('utf8'));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
-    bodies,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
+  return { ...proxy, bodies };
 }
 
 describe('numbers past a double (issue 14): a seed past 2^53 gets its own entry', function () {
