@@ -408,7 +408,16 @@ export interface GatewayStatusDto {
   owned: boolean;
 }
 
-export type StatsWindowDto = '15m' | '1h' | '6h' | '24h' | '7d' | '30d';
+/** The stats windows the admin API and the dashboard offer, and the span of each. */
+export const STATS_WINDOW_MS = {
+  '15m': 15 * 60_000,
+  '1h': 3_600_000,
+  '6h': 6 * 3_600_000,
+  '24h': 86_400_000,
+  '7d': 7 * 86_400_000,
+  '30d': 30 * 86_400_000,
+} as const;
+export type StatsWindowDto = keyof typeof STATS_WINDOW_MS;
 
 export interface EntryQueryDto extends EntryFilterDto {
   sort: EntrySort;

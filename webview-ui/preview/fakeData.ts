@@ -14,6 +14,7 @@ import type {
   TimeBucketDto,
   VolatileUserPartsDto,
 } from '../../src/shared/protocol';
+import { STATS_WINDOW_MS } from '../../src/shared/protocol';
 
 export function rng(seed: number): () => number {
   let a = seed >>> 0;
@@ -126,14 +127,7 @@ export function entryDetail(e: EntrySummaryDto): EntryDetailDto {
   };
 }
 
-const WINDOW_MS: Record<StatsWindowDto, number> = {
-  '15m': 15 * 60_000,
-  '1h': 3_600_000,
-  '6h': 6 * 3_600_000,
-  '24h': 86_400_000,
-  '7d': 7 * 86_400_000,
-  '30d': 30 * 86_400_000,
-};
+const WINDOW_MS = STATS_WINDOW_MS;
 
 function timeline(window: StatsWindowDto, now: number): TimeBucketDto[] {
   const r = rng(7);

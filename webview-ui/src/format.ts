@@ -97,14 +97,17 @@ export function axisTime(at: number, spanMs: number): string {
   return spanMs <= 36 * 3_600_000 ? hourMinute(at) : monthDay(at);
 }
 
-export const WINDOWS: Array<{ value: StatsWindowDto; label: string }> = [
-  { value: '15m', label: 'Last 15 minutes' },
-  { value: '1h', label: 'Last hour' },
-  { value: '6h', label: 'Last 6 hours' },
-  { value: '24h', label: 'Last 24 hours' },
-  { value: '7d', label: 'Last 7 days' },
-  { value: '30d', label: 'Last 30 days' },
-];
+// A Record over the protocol's windows: a new window without a label does not compile.
+const WINDOW_LABELS: Record<StatsWindowDto, string> = {
+  '15m': 'Last 15 minutes',
+  '1h': 'Last hour',
+  '6h': 'Last 6 hours',
+  '24h': 'Last 24 hours',
+  '7d': 'Last 7 days',
+  '30d': 'Last 30 days',
+};
+
+export const WINDOWS = Object.entries(WINDOW_LABELS).map(([value, label]) => ({ value: value as StatsWindowDto, label }));
 
 export function isStatsWindow(value: unknown): value is StatsWindowDto {
   return WINDOWS.some((w) => w.value === value);

@@ -6,12 +6,14 @@ import type { TeamTierStatus } from '../../core/team/teamTier';
 import {
   ENDPOINTS,
   ENTRY_SORTS,
+  STATS_WINDOW_MS,
   type EndpointDto,
   type EntryFilterDto,
   type EntrySort,
   type EvictRequestDto,
   type TeamStatusDto,
   type StatsDto,
+  type StatsWindowDto,
 } from '../../shared/protocol';
 import { adminAuth } from '../adminAuth';
 import { invalidRequest, notFound } from '../errors';
@@ -20,14 +22,6 @@ import { jsonBody } from '../jsonBody';
 import { sendJson } from '../respond';
 import { SSE_HEADERS, sseFrame } from '../sse';
 
-const WINDOWS: Record<string, number> = {
-  '15m': 15 * 60_000,
-  '1h': 3_600_000,
-  '6h': 6 * 3_600_000,
-  '24h': 86_400_000,
-  '7d': 7 * 86_400_000,
-  '30d': 30 * 86_400_000,
-};
 const MAX_PAGE = 500;
 const KEEPALIVE_MS = 15_000;
 
@@ -74,11 +68,11 @@ async function stats(context: GatewayContext, req: Request): Promise<StatsDto> {
     to = queryInteger(req, 'to', now, Number.MAX_SAFE_INTEGER);
     if (to <= from) throw invalidRequest({ code: 'invalid_value', message: "'to' must be after 'from'", param: 'to' });
   } else {
-    const span = WINDOWS[windowName];
+    const span = Object.hasOwn(STATS_WINDOW_MS, windowName) ? STATS_WINDOW_MS[windowName as StatsWindowDto] : undefined;
     if (span === undefined)
       throw invalidRequest({
         code: 'invalid_value',
-        message: `'window' must be one of ${Object.keys(WINDOWS).join(', ')}`,
+        message: `'window' must be one of ${Object.keys(STATS_WINDOW_MS).join(', ')}`,
         param: 'window',
       });
     from = now - span;
