@@ -3,11 +3,11 @@ import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import type { EmbeddingDtype } from './embeddings/embedder';
 import type { SemanticMode } from './semantic/decision/semanticDecision';
-import { ANSWER_JUDGES, type AnswerJudgeKind } from './semantic/judge/answerJudge';
+import type { AnswerJudgeKind } from './semantic/judge/answerJudge';
 import type { PolicyOverrides } from './policy/policyTypes';
 import { LOG_LEVELS, type LogLevel } from './logger';
 import { redisUrlProblem } from './team/redisUrl';
-import { SEMANTIC_MODES } from '../shared/protocol';
+import { ANSWER_JUDGES, SEMANTIC_MODES } from '../shared/protocol';
 
 /** Everything a gateway needs to run; the CLI and the extension both build one. */
 export interface GatewayOptions {

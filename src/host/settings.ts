@@ -1,5 +1,5 @@
 import type { PatternRule, PolicyOverrides } from '../core/policy/policyTypes';
-import type { GatewayStatusDto } from '../shared/protocol';
+import type { AnswerJudgeDto, GatewayStatusDto } from '../shared/protocol';
 
 /**
  * The extension's settings, typed to mirror `contributes.configuration` in
@@ -21,7 +21,7 @@ export interface DejaSettings {
     mode: 'verified' | 'static';
     /** Verified: the chance of a wrong answer a semantic hit may carry, at most. */
     maxFalseHitRate: number;
-    answerJudge: 'embedding' | 'exact' | 'llm';
+    answerJudge: AnswerJudgeDto;
     threshold: number;
     embeddingModel: string;
     embeddingDtype: 'q8' | 'fp32';

@@ -37,6 +37,10 @@ export type EndpointDto = (typeof ENDPOINTS)[number];
 export const SEMANTIC_MODES = ['verified', 'static'] as const;
 export type SemanticModeDto = (typeof SEMANTIC_MODES)[number];
 
+/** How a stored answer is checked against the upstream's own: the answers' embeddings, their text, or the model asked. */
+export const ANSWER_JUDGES = ['embedding', 'exact', 'llm'] as const;
+export type AnswerJudgeDto = (typeof ANSWER_JUDGES)[number];
+
 /** Rows in one page of entries or of skipped requests: what the dashboard asks for and shows. */
 export const PAGE_SIZE = 50;
 
@@ -245,7 +249,7 @@ export interface StatsDto {
     mode: SemanticModeDto;
     /** Verified: the bound on wrong answers from semantic hits (δ). */
     maxFalseHitRate: number;
-    judge: 'embedding' | 'exact' | 'llm';
+    judge: AnswerJudgeDto;
     /** The llm judge's calls and tokens since the gateway started; null for the other judges. */
     judgeCost: { calls: number; failures: number; promptTokens: number; completionTokens: number } | null;
     /**

@@ -4,10 +4,11 @@
  * failing) says nothing, and nothing is recorded: never "right" by default.
  */
 import { answerText, normalizedAnswer } from '../../openai/answerText';
+import type { AnswerJudgeDto } from '../../../shared/protocol';
 import type { Endpoint, JsonObject } from '../../types';
 
-export const ANSWER_JUDGES = ['embedding', 'exact', 'llm'] as const;
-export type AnswerJudgeKind = (typeof ANSWER_JUDGES)[number];
+/** The judges (`ANSWER_JUDGES` in the protocol). */
+export type AnswerJudgeKind = AnswerJudgeDto;
 
 export interface JudgeInput {
   endpoint: Endpoint;
