@@ -56,13 +56,7 @@ function checkMessages(body: JsonObject): ValidationProblem | undefined {
 
 function checkPrompt(body: JsonObject): ValidationProblem | undefined {
   if (!('prompt' in body)) return missing('prompt');
-  const prompt = body.prompt;
-  const valid =
-    typeof prompt === 'string' ||
-    (Array.isArray(prompt) &&
-      prompt.length > 0 &&
-      (prompt.every((item) => typeof item === 'string') || isIntegerArray(prompt) || prompt.every(isIntegerArray)));
-  if (!valid) return wrongType('prompt', 'a string, an array of strings or an array of token ids', prompt);
+  if (!isPromptLike(body.prompt)) return wrongType('prompt', PROMPT_LIKE, body.prompt);
   if ('suffix' in body && body.suffix !== null && typeof body.suffix !== 'string') {
     return wrongType('suffix', 'a string', body.suffix);
   }
@@ -71,14 +65,17 @@ function checkPrompt(body: JsonObject): ValidationProblem | undefined {
 
 function checkInput(body: JsonObject): ValidationProblem | undefined {
   if (!('input' in body)) return missing('input');
-  const input = body.input;
-  const valid =
-    typeof input === 'string' ||
-    (Array.isArray(input) &&
-      input.length > 0 &&
-      (input.every((item) => typeof item === 'string') || isIntegerArray(input) || input.every(isIntegerArray)));
-  if (!valid) return wrongType('input', 'a string, an array of strings or an array of token ids', input);
+  if (!isPromptLike(body.input)) return wrongType('input', PROMPT_LIKE, body.input);
   return undefined;
+}
+
+const PROMPT_LIKE = 'a string, an array of strings or an array of token ids';
+
+/** What completions' `prompt` and embeddings' `input` both take: text, texts, token ids or lists of them. */
+function isPromptLike(value: JsonValue): boolean {
+  if (typeof value === 'string') return true;
+  if (!Array.isArray(value) || value.length === 0) return false;
+  return value.every((item) => typeof item === 'string') || isIntegerArray(value) || value.every(isIntegerArray);
 }
 
 /** Fields Deja itself relies on; the rest is for the upstream to judge. */
