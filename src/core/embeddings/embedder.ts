@@ -19,6 +19,13 @@ export interface Embedder {
   close(): Promise<void>;
 }
 
+/** The cosine of two of an embedder's vectors: they are normalized, so it is their dot product. */
+export function cosineOfUnit(a: Float32Array, b: Float32Array): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += a[i]! * b[i]!;
+  return sum;
+}
+
 /** Precisions transformers.js can load: fp32 is `onnx/model.onnx`, q8 is `onnx/model_quantized.onnx`. */
 export type EmbeddingDtype = 'fp32' | 'fp16' | 'q8' | 'int8' | 'uint8' | 'q4';
 

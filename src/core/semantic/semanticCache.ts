@@ -1,4 +1,4 @@
-import type { Embedder, EmbedderInfo } from '../embeddings/embedder';
+import { cosineOfUnit, type Embedder, type EmbedderInfo } from '../embeddings/embedder';
 import type { Logger } from '../logger';
 import type { ExactStore } from '../stores/exactStore';
 import type { ObservationStore, StoredObservation } from '../stores/observationStore';
@@ -320,9 +320,7 @@ export class SemanticCache {
     const vectors = await this.embedTexts([a, b]);
     if (!vectors) return undefined;
     const [va, vb] = vectors as [Float32Array, Float32Array];
-    let dot = 0;
-    for (let i = 0; i < va.length; i++) dot += va[i]! * vb[i]!;
-    return dot;
+    return cosineOfUnit(va, vb);
   }
 
   /**

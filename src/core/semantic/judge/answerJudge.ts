@@ -3,6 +3,7 @@
  * answer to that question. A judge that cannot tell (the model not loaded, the upstream
  * failing) says nothing, and nothing is recorded: never "right" by default.
  */
+import { cosineOfUnit } from '../../embeddings/embedder';
 import { answerText, normalizedAnswer } from '../../openai/answerText';
 import type { AnswerJudgeDto } from '../../../shared/protocol';
 import type { Endpoint, JsonObject } from '../../types';
@@ -54,12 +55,6 @@ export interface DiscriminationCheck {
   tellsApart: boolean;
 }
 
-const dot = (a: Float32Array, b: Float32Array) => {
-  let sum = 0;
-  for (let i = 0; i < a.length; i++) sum += a[i]! * b[i]!;
-  return sum;
-};
-
 /** Answers remembered to compare the next one with, and comparisons kept. */
 const RECENT_ANSWERS = 16;
 const PAIRS_KEPT = 100;
@@ -99,7 +94,7 @@ export class EmbeddingJudge implements AnswerJudge {
     if (!vectors || vectors.length !== 2) return undefined;
     this.compareWithUnrelated(fresh, vectors[1]!, stored);
     if (!this.check().tellsApart) return undefined;
-    return dot(vectors[0]!, vectors[1]!) >= this.threshold;
+    return cosineOfUnit(vectors[0]!, vectors[1]!) >= this.threshold;
   }
 
   check(): DiscriminationCheck {
@@ -112,7 +107,7 @@ export class EmbeddingJudge implements AnswerJudge {
   private compareWithUnrelated(text: string, vector: Float32Array, stored: string): void {
     const other = this.recent.findLast((answer) => answer.text !== text && answer.text !== stored);
     if (other) {
-      this.alike.push(dot(other.vector, vector) >= this.threshold);
+      this.alike.push(cosineOfUnit(other.vector, vector) >= this.threshold);
       if (this.alike.length > PAIRS_KEPT) this.alike.shift();
     }
     if (!this.recent.some((answer) => answer.text === text)) {
