@@ -25,7 +25,8 @@ import { Policy, resolvePolicy } from '../src/core/policy/policy';
 import type { JsonObject } from '../src/core/types';
 import { MINILM_L12_MULTILINGUAL, writeBertModel } from '../test/fixtures/bertModel';
 import { buildDist, spawnGateway, tinyModel, type GatewayChild } from '../test/fixtures/gatewayProcess';
-import { entryIdOf, percentileOf, post, readAnswer, seededRandom, simContent, type Exchange } from '../test/fixtures/loadClient';
+import { entryIdOf, percentileOf, post, readAnswer, simContent, type Exchange } from '../test/fixtures/loadClient';
+import { seededRandom } from '../test/fixtures/seededRandom';
 import { SimVllm } from '../test/fixtures/simVllm';
 
 const AUTH = 'Bearer sk-stress';

@@ -24,7 +24,8 @@ import sqlite3 from 'sqlite3';
 import { readSnapshot } from '../src/core/stores/vectorSnapshot';
 import type { JsonObject } from '../src/core/types';
 import { adminToken, buildDist, spawnGateway, tinyModel, type GatewayChild } from '../test/fixtures/gatewayProcess';
-import { entryIdOf, percentileOf, post, readAnswer, seededRandom, simContent, type Exchange } from '../test/fixtures/loadClient';
+import { entryIdOf, percentileOf, post, readAnswer, simContent, type Exchange } from '../test/fixtures/loadClient';
+import { seededRandom } from '../test/fixtures/seededRandom';
 import { SimVllm } from '../test/fixtures/simVllm';
 
 export interface CrashTestOptions {

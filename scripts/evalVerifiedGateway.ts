@@ -15,21 +15,21 @@
  * embeddings, by the same model) and llm (the upstream asked whether the two answers agree; this
  * upstream answers that truthfully, as a capable model would).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ADMIN_TOKEN_FILE, type StatsDto } from '../src/shared/protocol';
 import { TINY_BERT, writeBertModel } from '../test/fixtures/bertModel';
+import { spawnGateway } from '../test/fixtures/gatewayProcess';
 import { intentQueries, type IntentLabel } from './evalVerified/intents';
 import { markdownTable } from './evalVerified/report';
-import { seedOf, seededRandom } from './evalVerified/seeded';
+import { seededRandom } from '../test/fixtures/seededRandom';
+import { permutation, seedOf } from './evalVerified/seeded';
 import type { Query } from './evalVerified/streams';
 
-const ROOT = resolve(__dirname, '..');
 const JUDGES = ['exact', 'embedding', 'llm'] as const;
 const MODES = ['static', 'verified'] as const;
 type Judge = (typeof JUDGES)[number];
@@ -145,42 +145,13 @@ interface Gateway {
 
 /** `deja serve` from dist/, as a user starts it, in its own data directory. */
 async function startGateway(upstream: string, dataDir: string, model: string, dtype: string, mode: Mode, judge: Judge): Promise<Gateway> {
-  const args = [resolve(ROOT, 'dist/cli.js'), 'serve', '--port', '0', '--upstream', upstream, '--data', dataDir, '--log-level', 'warn'];
-  args.push(
-    '--embedding-model',
-    model,
-    '--embedding-dtype',
-    dtype,
-    '--embedding-download',
-    'off',
-    '--semantic-mode',
-    mode,
-    '--answer-judge',
-    judge,
-    '--vllm-metrics-interval',
-    '3600',
-  );
-  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  const url = await new Promise<string>((found, failed) => {
-    const read = (chunk: Buffer) => {
-      output += chunk.toString('utf8');
-      const match = /OpenAI base URL\s+(\S+)/.exec(output);
-      if (match) found(match[1]!.replace(/\/v1$/, ''));
-    };
-    child.stdout!.on('data', read);
-    child.stderr!.on('data', read);
-    child.once('exit', (code) => failed(new Error(`deja serve exited with ${code}:\n${output.slice(-2000)}`)));
-  });
+  const args = ['--log-level', 'warn', '--embedding-model', model, '--embedding-dtype', dtype, '--embedding-download', 'off'];
+  args.push('--semantic-mode', mode, '--answer-judge', judge, '--vllm-metrics-interval', '3600');
+  const child = await spawnGateway({ upstream, dataDir, args });
   const token = (await readFile(join(dataDir, ADMIN_TOKEN_FILE), 'utf8')).trim();
   const admin = async <T>(path: string): Promise<T> =>
-    (await (await fetch(`${url}/deja/v1${path}`, { headers: { authorization: `Bearer ${token}` } })).json()) as T;
-  const stop = () =>
-    new Promise<void>((done) => {
-      child.once('exit', () => done());
-      child.kill('SIGTERM');
-    });
-  return { url, admin, stop };
+    (await (await fetch(`${child.url}/deja/v1${path}`, { headers: { authorization: `Bearer ${token}` } })).json()) as T;
+  return { url: child.url, admin, stop: async () => void (await child.stop()) };
 }
 
 /**
@@ -278,16 +249,6 @@ async function runOne(
   return run;
 }
 
-function shuffled<T>(items: readonly T[], seed: number): T[] {
-  const random = seededRandom(seed);
-  const copy = [...items];
-  for (let i = copy.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [copy[i], copy[j]] = [copy[j]!, copy[i]!];
-  }
-  return copy;
-}
-
 async function main(): Promise<void> {
   const options = parseOptions();
   const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -299,7 +260,7 @@ async function main(): Promise<void> {
   const { queries, labels } = intentQueries(options.queries, seedOf('intents', options.seed));
   const runs: Run[] = [];
   for (let order = 0; order < options.orders; order++) {
-    const ordered = shuffled(queries, seedOf(`gateway#order${order}`, options.seed));
+    const ordered = permutation(queries.length, seededRandom(seedOf(`gateway#order${order}`, options.seed))).map((i) => queries[i]!);
     for (const mode of options.modes) {
       for (const judge of mode === 'static' ? ['exact' as const] : options.judges) {
         log(`order ${order + 1}: ${mode}${mode === 'verified' ? `, ${judge} judge` : ''}`);

@@ -17,7 +17,8 @@
  * Template syntax: `[a|b|c]` one of the alternatives; `(a)` or `(a|b)` optionally one of
  * them (half the time); `{x}` the entity, `{os}` the system, `{env}` the environment.
  */
-import { pick, seededRandom } from './seeded';
+import { seededRandom } from '../../test/fixtures/seededRandom';
+import { pick } from './seeded';
 import type { Query } from './streams';
 
 /** Each topic's spellings; the first names it. */

@@ -18,7 +18,7 @@
 import { type ObservationBook } from '../../src/core/semantic/decision/observationBook';
 import type { SemanticDecision } from '../../src/core/semantic/decision/semanticDecision';
 import { VectorIndex } from '../../src/core/semantic/vectorIndex';
-import { seededRandom } from './seeded';
+import { seededRandom } from '../../test/fixtures/seededRandom';
 import type { PreparedStream } from './streams';
 
 export const PARTITION = 'eval';

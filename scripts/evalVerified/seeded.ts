@@ -14,18 +14,6 @@ export function fnv1a(text: string, basis = 0x811c9dc5): number {
   return hash >>> 0;
 }
 
-/** mulberry32: a small, fast seeded generator of numbers in [0, 1); plenty for shuffles and sampling. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** A seed derived from a name and the run's base seed, so each stream and order gets its own sequence. */
 export const seedOf = (name: string, base: number): number => fnv1a(`${name}#${base}`);
 

@@ -4,7 +4,8 @@
  * replay). Orders are seeded shuffles of the same multiset.
  */
 import { readFileSync } from 'node:fs';
-import { fnv1a, permutation, seededRandom, seedOf } from './seeded';
+import { seededRandom } from '../../test/fixtures/seededRandom';
+import { fnv1a, permutation, seedOf } from './seeded';
 
 export interface Pair {
   a: string;

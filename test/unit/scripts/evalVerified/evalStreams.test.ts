@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { replay } from '../../../../scripts/evalVerified/replay';
 import { HASH_DIMENSION, hashEmbed } from '../../../../scripts/evalVerified/hashEmbedder';
 import { expandTemplate, intentQueries } from '../../../../scripts/evalVerified/intents';
-import { seededRandom } from '../../../../scripts/evalVerified/seeded';
+import { seededRandom } from '../../../fixtures/seededRandom';
 import {
   arrivalsOf,
   FINE_GRID,
