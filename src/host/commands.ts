@@ -35,6 +35,9 @@ async function pickEntry(connection: GatewayConnection): Promise<EntrySummaryDto
   const admin = requireAdmin(connection);
   const pick = vscode.window.createQuickPick<vscode.QuickPickItem & { entry: EntrySummaryDto }>();
   pick.placeholder = 'Search cached prompts to evict';
+  // Run from the palette while the dashboard has focus, the webview takes focus back a moment after the
+  // palette closes; a pick that hid on losing focus could vanish before the user saw it.
+  pick.ignoreFocusOut = true;
   pick.matchOnDescription = true;
   let generation = 0;
   const load = async (search: string) => {

@@ -190,8 +190,9 @@ export async function runUiTest({ server, gatewayPort, dataDir, shots }) {
       async () => {
         expect((await entriesMatching('TCP slow start')) === 1, 'the TCP entry is missing before the eviction');
         await runCommand('Deja: Evict Cached Entry');
-        const input = page.locator('.quick-input-widget input');
-        await page.locator('.quick-input-widget', { hasText: 'Search cached prompts to evict' }).or(input).first().waitFor();
+        // The entry pick, not the palette it replaced (still closing while the command starts).
+        const input = page.locator('.quick-input-widget input[placeholder="Search cached prompts to evict"]');
+        await input.waitFor({ timeout: 10_000 });
         await input.fill('TCP slow');
         await page
           .locator('.quick-input-list .monaco-list-row', { hasText: 'How does TCP slow start work?' })
