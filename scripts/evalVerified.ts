@@ -2,7 +2,7 @@
  * `npm run eval:verified -- [--quick] [--embedder all|deterministic,random,model] [--embedding-model <dir>]
  *   [--dtype q8|fp32] [--random-spec tiny|minilm] [--pairs N] [--intent-queries N] [--orders N]
  *   [--revalidate-share 0.02] [--seed N] [--store-on-explore always|when-wrong] [--labels merged|per-pair]
- *   [--streams qqp,gptcache,intents]
+ *   [--streams qqp,gptcache,intents] [--covariate similarity|distinctness]
  *   [--data-dir ../shared/data] [--data <pairs.jsonl>]`
  *
  * Does the verified semantic mode keep the share of wrong served hits within δ, and what
@@ -35,6 +35,7 @@ import { MINILM_L12_MULTILINGUAL, TINY_BERT, writeBertModel, type BertSpec } fro
 import { DELTAS, evaluateStream, STATIC_THRESHOLDS, type StreamResult } from './evalVerified/evaluate';
 import { HashEmbedder } from './evalVerified/hashEmbedder';
 import { intentQueries } from './evalVerified/intents';
+import { COVARIATES, DISTINCTNESS_RANK, type Covariate } from './evalVerified/replay';
 import { markdownTable, overlapTable, staticTable, verifiedTable } from './evalVerified/report';
 import { seedOf } from './evalVerified/seeded';
 import {
@@ -61,6 +62,7 @@ interface Options {
   intentQueries: number;
   revalidateShare: number;
   storeOnExplore: 'always' | 'when-wrong';
+  covariate: Covariate;
   labelling: Labelling;
   seed: number;
   embedders: EmbedderName[];
@@ -75,7 +77,8 @@ interface Options {
 
 const USAGE = `Usage: npm run eval:verified -- [--quick] [--embedder all|deterministic,random,model] [--embedding-model <dir>] [--dtype q8|fp32]
   [--random-spec tiny|minilm] [--pairs N] [--intent-queries N] [--orders N] [--revalidate-share 0.02] [--seed N]
-  [--store-on-explore always|when-wrong] [--labels merged|per-pair] [--streams qqp,gptcache,intents] [--data-dir ../shared/data] [--data <pairs.jsonl>]\n`;
+  [--store-on-explore always|when-wrong] [--labels merged|per-pair] [--streams qqp,gptcache,intents] [--data-dir ../shared/data] [--data <pairs.jsonl>]
+  [--covariate similarity|distinctness]\n`;
 
 function parseOptions(): Options {
   const { values } = parseArgs({
@@ -86,6 +89,7 @@ function parseOptions(): Options {
       'intent-queries': { type: 'string' },
       'revalidate-share': { type: 'string' },
       'store-on-explore': { type: 'string' },
+      covariate: { type: 'string' },
       labels: { type: 'string' },
       seed: { type: 'string' },
       embedder: { type: 'string' },
@@ -122,6 +126,8 @@ function parseOptions(): Options {
   if (!(revalidateShare >= 0 && revalidateShare <= 1)) throw new Error('--revalidate-share must be in [0, 1]');
   const storeOnExplore = values['store-on-explore'] ?? 'always';
   if (storeOnExplore !== 'always' && storeOnExplore !== 'when-wrong') throw new Error('--store-on-explore is always or when-wrong');
+  const covariate = values.covariate ?? 'similarity';
+  if (!(COVARIATES as readonly string[]).includes(covariate)) throw new Error(`--covariate is ${COVARIATES.join(' or ')}`);
   const labelling = values.labels ?? 'merged';
   if (labelling !== 'merged' && labelling !== 'per-pair') throw new Error('--labels is merged or per-pair');
   const randomSpec = values['random-spec'] ?? 'tiny';
@@ -151,6 +157,7 @@ function parseOptions(): Options {
     intentQueries: integer(values['intent-queries'], quick ? 600 : 3000, 'intent-queries'),
     revalidateShare,
     storeOnExplore,
+    covariate: covariate as Covariate,
     labelling,
     seed: integer(values.seed, 1, 'seed'),
     embedders: embedderList as EmbedderName[],
@@ -315,7 +322,7 @@ function printHeader(options: Options, notes: string[], streams: PreparedStream[
   );
   for (const note of notes) out(`- Data: ${note}\n`);
   out(
-    `- Policies: verified (VerifiedDecision, floor ${DEFAULT_VERIFIED.floor}, confidence ${DEFAULT_VERIFIED.confidence}, a fresh ObservationBook per run) at δ ∈ {${DELTAS.join(', ')}}, with ${(options.revalidateShare * 100).toFixed(1)}% of served hits revalidated and ${options.storeOnExplore === 'always' ? 'every explored query stored' : "an explored query stored only when the stored answer was wrong (vCache's rule, not Deja's)"}; static thresholds ${STATIC_THRESHOLDS.join(', ')}; the hindsight-best static threshold per δ and order: the highest hit rate with wrong share ≤ δ among 0.700, 0.701, …, 0.999 (needs the labels; verified does not)\n`,
+    `- Policies: verified (VerifiedDecision, floor ${DEFAULT_VERIFIED.floor}, confidence ${DEFAULT_VERIFIED.confidence}, a fresh ObservationBook per run) at δ ∈ {${DELTAS.join(', ')}}, with ${(options.revalidateShare * 100).toFixed(1)}% of served hits revalidated and ${options.storeOnExplore === 'always' ? 'every explored query stored' : "an explored query stored only when the stored answer was wrong (vCache's rule, not Deja's)"}; static thresholds ${STATIC_THRESHOLDS.join(', ')}; the hindsight-best static threshold per δ and order: the highest hit rate with wrong share ≤ δ among 0.700, 0.701, …, 0.999 (needs the labels; verified does not)${options.covariate === 'distinctness' ? `; verified reads the nearest question's distinctness against the ${DISTINCTNESS_RANK}th nearest (1 − d₁/d_${DISTINCTNESS_RANK}, d = 1 − similarity), not its similarity, and serves nothing while fewer than ${DISTINCTNESS_RANK + 1} questions are stored` : ''}\n`,
   );
   out(
     `- Judge: a served answer is right when the stored question and the new one share a label. Wrong share = wrong served hits / served semantic hits (0 when none served). Hit rate = served semantic hits / queries that reached the semantic level (exact repeats and texts the model cannot embed whole are counted apart).\n\n`,

@@ -4,7 +4,7 @@
  */
 import { ObservationBook } from '../../src/core/semantic/decision/observationBook';
 import { DEFAULT_VERIFIED, StaticDecision, VerifiedDecision } from '../../src/core/semantic/decision/semanticDecision';
-import { GROUP, replay, type RunMetrics } from './replay';
+import { GROUP, replay, type Covariate, type RunMetrics } from './replay';
 import { seedOf } from './seeded';
 import {
   arrivalsOf,
@@ -30,6 +30,7 @@ export interface EvalConfig {
   seed: number;
   revalidateShare: number;
   storeOnExplore: 'always' | 'when-wrong';
+  covariate: Covariate;
 }
 
 export interface Overlap {
@@ -101,7 +102,9 @@ export function evaluateStream(
     const revalidateSeed = seedOf(`${stream.name}#order${k}#revalidate`, config.seed);
     for (const delta of DELTAS) {
       const book = new ObservationBook();
-      const decision = new VerifiedDecision(book, { ...DEFAULT_VERIFIED, maxFalseHitRate: delta });
+      // By distinctness, the similarity floor is the replay's: the decision's floor would apply to distinctness.
+      const floor = config.covariate === 'distinctness' ? 0 : DEFAULT_VERIFIED.floor;
+      const decision = new VerifiedDecision(book, { ...DEFAULT_VERIFIED, floor, maxFalseHitRate: delta });
       verified.get(delta)!.push(
         replay(stream, order, vectors, dimension, {
           decision,
@@ -109,6 +112,8 @@ export function evaluateStream(
           revalidateShare: config.revalidateShare,
           revalidateSeed,
           storeOnExplore: config.storeOnExplore,
+          covariate: config.covariate,
+          floor: DEFAULT_VERIFIED.floor,
         }),
       );
       learnedThreshold.get(delta)!.push(decision.threshold(NEW_ENTRY, GROUP) ?? Number.POSITIVE_INFINITY);

@@ -14,6 +14,9 @@
  * - Like the gateway, a sampled share of served hits is revalidated: the upstream's answer
  *   to the new question says whether the served one was right, and that observation goes
  *   into the book too.
+ * - What the decision reads is the nearest question's similarity (Deja's), or, to measure a
+ *   remedy for the drift BENCHMARKS.md describes, its distinctness: how far the nearest
+ *   question stands out from the other stored ones (see `distinctness`).
  */
 import { type ObservationBook } from '../../src/core/semantic/decision/observationBook';
 import type { SemanticDecision } from '../../src/core/semantic/decision/semanticDecision';
@@ -22,6 +25,28 @@ import { seededRandom } from '../../test/fixtures/seededRandom';
 import type { PreparedStream } from './streams';
 
 export const PARTITION = 'eval';
+
+/** What the decision is given for the nearest stored question. */
+export type Covariate = 'similarity' | 'distinctness';
+export const COVARIATES: readonly Covariate[] = ['similarity', 'distinctness'];
+
+/** Distinctness measures the nearest question against the one at this rank. */
+export const DISTINCTNESS_RANK = 40;
+
+/**
+ * 1 − d₁ / d_K, with d = 1 − similarity, d₁ the nearest stored question's distance and d_K
+ * the distance of the K-th nearest (K = DISTINCTNESS_RANK): near 1 when the nearest question
+ * stands out from its neighbours, near 0 when it is merely the best of many alike (a ratio
+ * test, as in Lowe's feature matching). As the index grows, d₁ and d_K shrink together, where
+ * a raw similarity creeps up for unrelated questions. Undefined while fewer than K + 1
+ * questions are stored. `scores` are the similarities of the nearest questions, best first.
+ */
+export function distinctness(scores: readonly number[]): number | undefined {
+  if (scores.length <= DISTINCTNESS_RANK) return undefined;
+  const nearest = Math.max(0, 1 - scores[0]!);
+  const background = Math.max(Number.EPSILON, 1 - scores[DISTINCTNESS_RANK]!);
+  return Math.min(1, Math.max(0, 1 - nearest / background));
+}
 export const GROUP = 'eval';
 
 export interface RunMetrics {
@@ -49,6 +74,10 @@ export interface ReplayOptions {
    * when the stored answer turned out wrong (vCache's: a right one only teaches its entry).
    */
   storeOnExplore?: 'always' | 'when-wrong';
+  /** What the decision reads (similarity by default); with distinctness the similarity floor is applied here. */
+  covariate?: Covariate;
+  /** Below this similarity the nearest question is a plain miss, when the covariate is distinctness. */
+  floor?: number;
 }
 
 export const wrongShare = (run: Pick<RunMetrics, 'served' | 'wrong'>): number => (run.served === 0 ? 0 : run.wrong / run.served);
@@ -96,11 +125,15 @@ export function replay(
       index.add(id, PARTITION, vector);
       storedLabel.set(id, query.label);
     };
-    const nearest = index.search(PARTITION, vector, 1)[0];
+    const byDistinctness = options.covariate === 'distinctness';
+    const neighbours = index.search(PARTITION, vector, byDistinctness ? DISTINCTNESS_RANK + 1 : 1);
+    const nearest = neighbours[0];
     if (!nearest) return store();
+    const covariate = byDistinctness ? distinctness(neighbours.map((neighbour) => neighbour.score)) : nearest.score;
+    if (covariate === undefined || nearest.score < (options.floor ?? 0)) return store();
     const right = storedLabel.get(nearest.id) === query.label;
-    const observe = () => book?.add(nearest.id, GROUP, { similarity: nearest.score, correct: right, at });
-    const { action } = decision.decide({ entryId: nearest.id, similarity: nearest.score, group: GROUP });
+    const observe = () => book?.add(nearest.id, GROUP, { similarity: covariate, correct: right, at });
+    const { action } = decision.decide({ entryId: nearest.id, similarity: covariate, group: GROUP });
     switch (action) {
       case 'exploit':
         run.served++;

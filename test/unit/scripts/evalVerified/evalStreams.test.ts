@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { replay } from '../../../../scripts/evalVerified/replay';
+import { distinctness, DISTINCTNESS_RANK, replay } from '../../../../scripts/evalVerified/replay';
 import { HASH_DIMENSION, hashEmbed } from '../../../../scripts/evalVerified/hashEmbedder';
 import { expandTemplate, intentQueries } from '../../../../scripts/evalVerified/intents';
 import { seededRandom } from '../../../fixtures/seededRandom';
@@ -13,7 +13,8 @@ import {
   type StaticOutcome,
 } from '../../../../scripts/evalVerified/staticSweep';
 import { contradictions, ordersOf, prepare, queriesFromPairs, splitOf, type Pair } from '../../../../scripts/evalVerified/streams';
-import { StaticDecision } from '../../../../src/core/semantic/decision/semanticDecision';
+import { ObservationBook } from '../../../../src/core/semantic/decision/observationBook';
+import { StaticDecision, VerifiedDecision } from '../../../../src/core/semantic/decision/semanticDecision';
 
 const PAIRS: Pair[] = [
   { a: 'How do I learn Python?', b: 'What is the best way to learn Python?', same: true },
@@ -125,6 +126,51 @@ describe('the verified-mode evaluation: streams, sweep, embedder', () => {
     }
     // The case is not trivial: hits are served, some of them wrong.
     assert.ok(served > 50 && wrong > 0, `${served} served, ${wrong} wrong`);
+  });
+
+  it('measures distinctness against the K-th nearest question: 1 − d₁/d_K, undefined while fewer than K + 1 are stored', () => {
+    const background = Array.from({ length: DISTINCTNESS_RANK }, () => 0.9);
+    assert.equal(distinctness([0.95, ...background.slice(1)]), undefined);
+    assert.ok(Math.abs(distinctness([0.95, ...background])! - 0.5) < 1e-12);
+    assert.equal(distinctness([1, ...background]), 1);
+    // The best of many alike stands out from none of them.
+    assert.equal(distinctness([0.9, ...background]), 0);
+    // Only the K-th counts: closer neighbours between do not change it.
+    assert.ok(Math.abs(distinctness([0.95, 0.94, 0.93, ...background.slice(2)])! - 0.5) < 1e-12);
+  });
+
+  it('replays by distinctness: the decision reads it, the floor still reads similarity, nothing is decided before K + 1 are stored', () => {
+    const random = seededRandom(5);
+    const unit = (v: Float32Array) => v.map((x) => x / norm(v));
+    const queries = Array.from({ length: 120 }, (_, i) => ({ text: `q${i}`, label: i }));
+    const vectors = new Map(queries.map((q) => [q.text, unit(Float32Array.from({ length: 16 }, () => random() - 0.5))]));
+    const stream = prepare('distinct', 'test', queries);
+    const byText = stream.texts.map((text) => vectors.get(text));
+    const [order] = ordersOf(stream, 1, 1);
+    const seen: number[] = [];
+    const recordingDecision = (floor: number) => {
+      const book = new ObservationBook();
+      const decision = new VerifiedDecision(book, { maxFalseHitRate: 0.05, floor: 0, confidence: 0.95 });
+      const decide = decision.decide.bind(decision);
+      decision.decide = (candidate) => (seen.push(candidate.similarity), decide(candidate));
+      return replay(stream, order!, byText, 16, {
+        decision,
+        book,
+        revalidateShare: 0,
+        revalidateSeed: 0,
+        covariate: 'distinctness',
+        floor,
+      });
+    };
+    const run = recordingDecision(-1);
+    // Every question past the first K + 1 reached the decision, each with a distinctness in [0, 1].
+    assert.equal(seen.length, queries.length - (DISTINCTNESS_RANK + 1));
+    assert.ok(seen.every((value) => value >= 0 && value <= 1));
+    assert.equal(run.explorations, seen.length);
+    seen.length = 0;
+    // Random directions in 16 dimensions are far apart: a floor of 0.95 on similarity leaves nothing to decide.
+    assert.equal(recordingDecision(0.95).explorations, 0);
+    assert.equal(seen.length, 0);
   });
 
   it('generates the intent stream deterministically, with few exact repeats', () => {
