@@ -102,9 +102,13 @@ export function evaluateStream(
     const revalidateSeed = seedOf(`${stream.name}#order${k}#revalidate`, config.seed);
     for (const delta of DELTAS) {
       const book = new ObservationBook();
-      // By distinctness, the similarity floor is the replay's: the decision's floor would apply to distinctness.
-      const floor = config.covariate === 'distinctness' ? 0 : DEFAULT_VERIFIED.floor;
-      const decision = new VerifiedDecision(book, { ...DEFAULT_VERIFIED, floor, maxFalseHitRate: delta });
+      // The floor reads similarity: by distinctness the replay applies it, since the decision's own would read distinctness.
+      const floorInReplay = config.covariate === 'distinctness';
+      const decision = new VerifiedDecision(book, {
+        ...DEFAULT_VERIFIED,
+        floor: floorInReplay ? 0 : DEFAULT_VERIFIED.floor,
+        maxFalseHitRate: delta,
+      });
       verified.get(delta)!.push(
         replay(stream, order, vectors, dimension, {
           decision,
@@ -113,7 +117,7 @@ export function evaluateStream(
           revalidateSeed,
           storeOnExplore: config.storeOnExplore,
           covariate: config.covariate,
-          floor: DEFAULT_VERIFIED.floor,
+          similarityFloor: floorInReplay ? DEFAULT_VERIFIED.floor : undefined,
         }),
       );
       learnedThreshold.get(delta)!.push(decision.threshold(NEW_ENTRY, GROUP) ?? Number.POSITIVE_INFINITY);

@@ -25,10 +25,11 @@ import { seededRandom } from '../../test/fixtures/seededRandom';
 import type { PreparedStream } from './streams';
 
 export const PARTITION = 'eval';
+export const GROUP = 'eval';
 
 /** What the decision is given for the nearest stored question. */
-export type Covariate = 'similarity' | 'distinctness';
-export const COVARIATES: readonly Covariate[] = ['similarity', 'distinctness'];
+export const COVARIATES = ['similarity', 'distinctness'] as const;
+export type Covariate = (typeof COVARIATES)[number];
 
 /** Distinctness measures the nearest question against the one at this rank. */
 export const DISTINCTNESS_RANK = 40;
@@ -47,7 +48,6 @@ export function distinctness(scores: readonly number[]): number | undefined {
   const background = Math.max(Number.EPSILON, 1 - scores[DISTINCTNESS_RANK]!);
   return Math.min(1, Math.max(0, 1 - nearest / background));
 }
-export const GROUP = 'eval';
 
 export interface RunMetrics {
   queries: number;
@@ -74,10 +74,13 @@ export interface ReplayOptions {
    * when the stored answer turned out wrong (vCache's: a right one only teaches its entry).
    */
   storeOnExplore?: 'always' | 'when-wrong';
-  /** What the decision reads (similarity by default); with distinctness the similarity floor is applied here. */
+  /** What the decision reads: the nearest question's similarity (the default) or its distinctness. */
   covariate?: Covariate;
-  /** Below this similarity the nearest question is a plain miss, when the covariate is distinctness. */
-  floor?: number;
+  /**
+   * Below this similarity the nearest question is a plain miss, decided here: for a decision
+   * that reads distinctness, whose own floor would read distinctness too.
+   */
+  similarityFloor?: number;
 }
 
 export const wrongShare = (run: Pick<RunMetrics, 'served' | 'wrong'>): number => (run.served === 0 ? 0 : run.wrong / run.served);
@@ -130,7 +133,7 @@ export function replay(
     const nearest = neighbours[0];
     if (!nearest) return store();
     const covariate = byDistinctness ? distinctness(neighbours.map((neighbour) => neighbour.score)) : nearest.score;
-    if (covariate === undefined || nearest.score < (options.floor ?? 0)) return store();
+    if (covariate === undefined || nearest.score < (options.similarityFloor ?? 0)) return store();
     const right = storedLabel.get(nearest.id) === query.label;
     const observe = () => book?.add(nearest.id, GROUP, { similarity: covariate, correct: right, at });
     const { action } = decision.decide({ entryId: nearest.id, similarity: covariate, group: GROUP });

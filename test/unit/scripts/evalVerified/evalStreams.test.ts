@@ -159,7 +159,7 @@ describe('the verified-mode evaluation: streams, sweep, embedder', () => {
         revalidateShare: 0,
         revalidateSeed: 0,
         covariate: 'distinctness',
-        floor,
+        similarityFloor: floor,
       });
     };
     const run = recordingDecision(-1);
