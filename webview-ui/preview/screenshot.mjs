@@ -1,24 +1,12 @@
 // Screenshots of the preview with Debian's Chromium: node webview-ui/preview/screenshot.mjs [outDir]
 // Saves /tmp/dashboard-*.png (1400×900) and prints console errors and CSP violations per page.
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.mjs';
 import { serve } from './serve.mjs';
 
 const out = process.argv[2] ?? '/tmp';
 const server = await serve(0);
 const base = `http://127.0.0.1:${server.address().port}/preview/index.html`;
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  args: [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
-    '--disable-quic',
-  ],
-});
+const browser = await launchChromium();
 
 const shots = [
   { name: 'overview', query: 'scenario=normal', wait: '.kpis', settle: 9000, full: true },

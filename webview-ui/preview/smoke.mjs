@@ -1,7 +1,7 @@
 // End-to-end check of the message flow against the fake host: node webview-ui/preview/smoke.mjs
 // Drives the real bundle under the strict CSP (no 'unsafe-inline') and checks what it posts.
 import { build } from 'esbuild';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.mjs';
 import { serve } from './serve.mjs';
 
 // The fake host, bundled fresh (the dashboard bundle itself comes from `node esbuild.mjs`).
@@ -13,19 +13,7 @@ await build({
 });
 const server = await serve(0);
 const base = `http://127.0.0.1:${server.address().port}/preview/index.html`;
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  args: [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
-    '--disable-quic',
-  ],
-});
+const browser = await launchChromium();
 let failures = 0;
 let passes = 0;
 const check = (cond, what) => {
