@@ -69,23 +69,14 @@ export function startSim(ttftMs = 0, tokenLatencyMs = 0): Promise<ChildServer> {
  * an embedding per miss, measured on its own (and would try to fetch its default model).
  */
 export function startDeja(upstream: string, dataDir: string, extra: string[] = []): Promise<ChildServer> {
+  return startServe(upstream, dataDir, ['--semantic', 'off', ...extra]);
+}
+
+/** `deja serve` from dist/ in its own process on a free port, quiet but for warnings, with `options` added. */
+export function startServe(upstream: string, dataDir: string, options: string[]): Promise<ChildServer> {
   return startChild(
     process.execPath,
-    [
-      resolve(ROOT, 'dist/cli.js'),
-      'serve',
-      '--port',
-      '0',
-      '--upstream',
-      upstream,
-      '--data',
-      dataDir,
-      '--log-level',
-      'warn',
-      '--semantic',
-      'off',
-      ...extra,
-    ],
+    [resolve(ROOT, 'dist/cli.js'), 'serve', '--port', '0', '--upstream', upstream, '--data', dataDir, '--log-level', 'warn', ...options],
     /OpenAI base URL\s+(\S+)/,
   );
 }

@@ -25,26 +25,12 @@ import { Policy, resolvePolicy } from '../src/core/policy/policy';
 import type { JsonObject } from '../src/core/types';
 import { MINILM_L12_MULTILINGUAL, writeBertModel } from '../test/fixtures/bertModel';
 import { buildDist, spawnGateway, tinyModel, type GatewayChild } from '../test/fixtures/gatewayProcess';
-import { entryIdOf, percentileOf, post, readAnswer, simContent, type Exchange } from '../test/fixtures/loadClient';
+import { entryIdOf, percentileOf, post, readAnswer, simContent, TOPICS, type Exchange } from '../test/fixtures/loadClient';
 import { seededRandom } from '../test/fixtures/seededRandom';
 import { SimVllm } from '../test/fixtures/simVllm';
 
 const AUTH = 'Bearer sk-stress';
 const MODEL = 'sim-llama-3-8b';
-const TOPICS = [
-  'bridges',
-  'rivers',
-  'volcanoes',
-  'glaciers',
-  'lighthouses',
-  'canals',
-  'deserts',
-  'orchards',
-  'comets',
-  'harbours',
-  'forests',
-  'islands',
-];
 /** Words the test models' vocabulary knows: questions are four of them, drawn at random. */
 const WORDS = (
   'school science sea seat secret secretary seed selection servant shade shame ship side sign size sky sleep smile ' +

@@ -9,13 +9,13 @@
 import { createClient } from '@redis/client';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { semanticSpace } from '../src/core/openCache';
 import { quantize } from '../src/core/semantic/vectorIndex';
 import { encodeMessage } from '../src/core/team/teamStream';
 import { MINILM_L12_MULTILINGUAL, writeBertModel } from '../test/fixtures/bertModel';
 import { RedisServer } from '../test/fixtures/redisServer';
-import { ROOT, percentile, signed, startChild, startSim, timedPost, type ChildServer } from './lib';
+import { percentile, signed, startServe, startSim, timedPost, type ChildServer } from './lib';
 
 export interface TeamRow {
   measure: string;
@@ -27,38 +27,24 @@ export interface TeamRow {
 const TEAM = 'bench';
 
 function startTeamGateway(upstream: string, dataDir: string, redisUrl: string, model: string): Promise<ChildServer> {
-  return startChild(
-    process.execPath,
-    [
-      resolve(ROOT, 'dist/cli.js'),
-      'serve',
-      '--port',
-      '0',
-      '--upstream',
-      upstream,
-      '--data',
-      dataDir,
-      '--log-level',
-      'warn',
-      '--semantic',
-      'on',
-      '--embedding-model',
-      model,
-      '--embedding-dtype',
-      'q8',
-      '--shared-store',
-      redisUrl,
-      '--team',
-      TEAM,
-      '--revalidate-share',
-      '0',
-      // The model has random weights: every sentence looks like every other to it. A near-1 threshold keeps
-      // the semantic level fully at work (embedding, search, indexing) without it answering unrelated questions.
-      '--semantic-threshold',
-      '0.99999',
-    ],
-    /OpenAI base URL\s+(\S+)/,
-  );
+  return startServe(upstream, dataDir, [
+    '--semantic',
+    'on',
+    '--embedding-model',
+    model,
+    '--embedding-dtype',
+    'q8',
+    '--shared-store',
+    redisUrl,
+    '--team',
+    TEAM,
+    '--revalidate-share',
+    '0',
+    // The model has random weights: every sentence looks like every other to it. A near-1 threshold keeps
+    // the semantic level fully at work (embedding, search, indexing) without it answering unrelated questions.
+    '--semantic-threshold',
+    '0.99999',
+  ]);
 }
 
 interface Health {

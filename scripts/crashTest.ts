@@ -24,7 +24,7 @@ import sqlite3 from 'sqlite3';
 import { readSnapshot } from '../src/core/stores/vectorSnapshot';
 import type { JsonObject } from '../src/core/types';
 import { adminToken, buildDist, spawnGateway, tinyModel, type GatewayChild } from '../test/fixtures/gatewayProcess';
-import { entryIdOf, percentileOf, post, readAnswer, simContent, type Exchange } from '../test/fixtures/loadClient';
+import { entryIdOf, percentileOf, post, readAnswer, simContent, TOPICS, type Exchange } from '../test/fixtures/loadClient';
 import { seededRandom } from '../test/fixtures/seededRandom';
 import { SimVllm } from '../test/fixtures/simVllm';
 
@@ -76,20 +76,6 @@ export interface CrashTestReport {
 
 const AUTH = 'Bearer sk-crash-test';
 const MODEL = 'sim-llama-3-8b';
-const TOPICS = [
-  'bridges',
-  'rivers',
-  'volcanoes',
-  'glaciers',
-  'lighthouses',
-  'canals',
-  'deserts',
-  'orchards',
-  'comets',
-  'harbours',
-  'forests',
-  'islands',
-];
 
 interface Known {
   text: string;
