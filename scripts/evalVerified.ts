@@ -2,7 +2,7 @@
  * `npm run eval:verified -- [--quick] [--embedder all|deterministic,random,model] [--embedding-model <dir>]
  *   [--dtype q8|fp32] [--random-spec tiny|minilm] [--pairs N] [--intent-queries N] [--orders N]
  *   [--revalidate-share 0.02] [--seed N] [--store-on-explore always|when-wrong] [--labels merged|per-pair]
- *   [--streams qqp,gptcache,intents] [--covariate similarity|distinctness]
+ *   [--streams qqp,gptcache,intents] [--covariate similarity|distinctness] [--confidence 0.95]
  *   [--data-dir ../shared/data] [--data <pairs.jsonl>]`
  *
  * Does the verified semantic mode keep the share of wrong served hits within δ, and what
@@ -63,6 +63,8 @@ interface Options {
   revalidateShare: number;
   storeOnExplore: 'always' | 'when-wrong';
   covariate: Covariate;
+  /** How sure verified's test must be that a tail's chance of a wrong answer is below δ. */
+  confidence: number;
   labelling: Labelling;
   seed: number;
   embedders: EmbedderName[];
@@ -78,7 +80,7 @@ interface Options {
 const USAGE = `Usage: npm run eval:verified -- [--quick] [--embedder all|deterministic,random,model] [--embedding-model <dir>] [--dtype q8|fp32]
   [--random-spec tiny|minilm] [--pairs N] [--intent-queries N] [--orders N] [--revalidate-share 0.02] [--seed N]
   [--store-on-explore always|when-wrong] [--labels merged|per-pair] [--streams qqp,gptcache,intents] [--data-dir ../shared/data] [--data <pairs.jsonl>]
-  [--covariate similarity|distinctness]\n`;
+  [--covariate similarity|distinctness] [--confidence 0.95]\n`;
 
 function parseOptions(): Options {
   const { values } = parseArgs({
@@ -90,6 +92,7 @@ function parseOptions(): Options {
       'revalidate-share': { type: 'string' },
       'store-on-explore': { type: 'string' },
       covariate: { type: 'string' },
+      confidence: { type: 'string' },
       labels: { type: 'string' },
       seed: { type: 'string' },
       embedder: { type: 'string' },
@@ -128,6 +131,8 @@ function parseOptions(): Options {
   if (storeOnExplore !== 'always' && storeOnExplore !== 'when-wrong') throw new Error('--store-on-explore is always or when-wrong');
   const covariate = values.covariate ?? 'similarity';
   if (!(COVARIATES as readonly string[]).includes(covariate)) throw new Error(`--covariate is ${COVARIATES.join(' or ')}`);
+  const confidence = Number(values.confidence ?? DEFAULT_VERIFIED.confidence);
+  if (!(confidence > 0 && confidence < 1)) throw new Error('--confidence must be in (0, 1)');
   const labelling = values.labels ?? 'merged';
   if (labelling !== 'merged' && labelling !== 'per-pair') throw new Error('--labels is merged or per-pair');
   const randomSpec = values['random-spec'] ?? 'tiny';
@@ -158,6 +163,7 @@ function parseOptions(): Options {
     revalidateShare,
     storeOnExplore,
     covariate: covariate as Covariate,
+    confidence,
     labelling,
     seed: integer(values.seed, 1, 'seed'),
     embedders: embedderList as EmbedderName[],
@@ -322,7 +328,7 @@ function printHeader(options: Options, notes: string[], streams: PreparedStream[
   );
   for (const note of notes) out(`- Data: ${note}\n`);
   out(
-    `- Policies: verified (VerifiedDecision, floor ${DEFAULT_VERIFIED.floor}, confidence ${DEFAULT_VERIFIED.confidence}, a fresh ObservationBook per run) at δ ∈ {${DELTAS.join(', ')}}, with ${(options.revalidateShare * 100).toFixed(1)}% of served hits revalidated and ${options.storeOnExplore === 'always' ? 'every explored query stored' : "an explored query stored only when the stored answer was wrong (vCache's rule, not Deja's)"}; static thresholds ${STATIC_THRESHOLDS.join(', ')}; the hindsight-best static threshold per δ and order: the highest hit rate with wrong share ≤ δ among 0.700, 0.701, …, 0.999 (needs the labels; verified does not)${options.covariate === 'distinctness' ? `; verified reads the nearest question's distinctness against the ${DISTINCTNESS_RANK}th nearest (1 − d₁/d_${DISTINCTNESS_RANK}, d = 1 − similarity), not its similarity, and serves nothing while fewer than ${DISTINCTNESS_RANK + 1} questions are stored` : ''}\n`,
+    `- Policies: verified (VerifiedDecision, floor ${DEFAULT_VERIFIED.floor}, confidence ${options.confidence}${options.confidence === DEFAULT_VERIFIED.confidence ? '' : ` (the gateway's is ${DEFAULT_VERIFIED.confidence})`}, a fresh ObservationBook per run) at δ ∈ {${DELTAS.join(', ')}}, with ${(options.revalidateShare * 100).toFixed(1)}% of served hits revalidated and ${options.storeOnExplore === 'always' ? 'every explored query stored' : "an explored query stored only when the stored answer was wrong (vCache's rule, not Deja's)"}; static thresholds ${STATIC_THRESHOLDS.join(', ')}; the hindsight-best static threshold per δ and order: the highest hit rate with wrong share ≤ δ among 0.700, 0.701, …, 0.999 (needs the labels; verified does not)${options.covariate === 'distinctness' ? `; verified reads the nearest question's distinctness against the ${DISTINCTNESS_RANK}th nearest (1 − d₁/d_${DISTINCTNESS_RANK}, d = 1 − similarity), not its similarity, and serves nothing while fewer than ${DISTINCTNESS_RANK + 1} questions are stored` : ''}\n`,
   );
   out(
     `- Judge: a served answer is right when the stored question and the new one share a label. Wrong share = wrong served hits / served semantic hits (0 when none served). Hit rate = served semantic hits / queries that reached the semantic level (exact repeats and texts the model cannot embed whole are counted apart).\n\n`,

@@ -10,6 +10,7 @@ import {
   arrivalsOf,
   FINE_GRID,
   hindsightBest,
+  holdingBest,
   neighbourLists,
   similarityTable,
   simulateStatic,
@@ -31,6 +32,7 @@ export interface EvalConfig {
   revalidateShare: number;
   storeOnExplore: 'always' | 'when-wrong';
   covariate: Covariate;
+  confidence: number;
 }
 
 export interface Overlap {
@@ -56,6 +58,11 @@ export interface StreamResult {
   learnedThreshold: Map<number, number[]>;
   /** Per δ, the hindsight-best static threshold of each order. */
   hindsight: Map<number, StaticOutcome[]>;
+  /**
+   * Per δ, one threshold for all orders, chosen with the labels: the best static threshold
+   * that is within δ in at least 19 of 20 orders (see holdingBest); undefined when none is.
+   */
+  holding: Map<number, { threshold: number; outcomes: StaticOutcome[] } | undefined>;
   /** Per reported threshold, one outcome per order. */
   statics: Map<number, StaticOutcome[]>;
   /** The sweep against the real StaticDecision + VectorIndex replay, on the first order. */
@@ -84,6 +91,7 @@ export function evaluateStream(
   const learnedThreshold = new Map<number, number[]>(DELTAS.map((delta) => [delta, []]));
   const hindsight = new Map<number, StaticOutcome[]>(DELTAS.map((delta) => [delta, []]));
   const statics = new Map<number, StaticOutcome[]>(STATIC_THRESHOLDS.map((threshold) => [threshold, []]));
+  const sweeps: StaticOutcome[][] = [];
   const check = { compared: 0, mismatches: [] as string[] };
   let counts = { exact: 0, unembedded: 0, semantic: 0 };
 
@@ -92,6 +100,7 @@ export function evaluateStream(
     const { arrivals, exact, unembedded } = arrivalsOf(stream, order, vectors);
     counts = { exact, unembedded, semantic: arrivals.length };
     const sweep = FINE_GRID.map((threshold) => simulateStatic(arrivals, table, lists, threshold));
+    sweeps.push(sweep);
     for (const delta of DELTAS) hindsight.get(delta)!.push(hindsightBest(sweep, delta));
     const atThreshold = (threshold: number) => sweep.find((outcome) => outcome.threshold === threshold)!;
     for (const threshold of STATIC_THRESHOLDS) statics.get(threshold)!.push(atThreshold(threshold));
@@ -106,6 +115,7 @@ export function evaluateStream(
       const floorInReplay = config.covariate === 'distinctness';
       const decision = new VerifiedDecision(book, {
         ...DEFAULT_VERIFIED,
+        confidence: config.confidence,
         floor: floorInReplay ? 0 : DEFAULT_VERIFIED.floor,
         maxFalseHitRate: delta,
       });
@@ -143,7 +153,8 @@ export function evaluateStream(
     }
     progress(`order ${k + 1}/${orders.length}`);
   });
-  return { ...counts, overlap, verified, learnedThreshold, hindsight, statics, check, seconds };
+  const holding = new Map(DELTAS.map((delta) => [delta, holdingBest(sweeps, delta)]));
+  return { ...counts, overlap, verified, learnedThreshold, hindsight, holding, statics, check, seconds };
 }
 
 /** How far apart the labels are for this embedder: same-label similarities against the nearest other-label ones. */

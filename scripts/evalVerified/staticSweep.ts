@@ -196,3 +196,41 @@ export function hindsightBest(outcomes: readonly StaticOutcome[], maxWrongShare:
   }
   return best ?? { threshold: Number.POSITIVE_INFINITY, semantic: outcomes[0]?.semantic ?? 0, served: 0, wrong: 0 };
 }
+
+/** The issue's bar for a bound that holds: within δ in at least 19 orders of 20. */
+export const HOLDING_SHARE = 19 / 20;
+
+/**
+ * One static threshold for every order of a stream, chosen with the labels of all of them:
+ * among the grid's thresholds whose wrong share is at most δ in at least `holdingShare` of
+ * the orders, the one with the highest median hit rate (ties: the higher threshold). It is
+ * what a fixed threshold can do at best under the bar the verified decision is held to,
+ * where the hindsight-best threshold is chosen again for every order, in-sample. Undefined
+ * when the grid has no such threshold. `sweeps` holds, per order, the outcome at each
+ * threshold of the same grid.
+ */
+export function holdingBest(
+  sweeps: ReadonlyArray<readonly StaticOutcome[]>,
+  maxWrongShare: number,
+  holdingShare = HOLDING_SHARE,
+): { threshold: number; outcomes: StaticOutcome[] } | undefined {
+  const share = (o: StaticOutcome) => (o.served === 0 ? 0 : o.wrong / o.served);
+  const rate = (o: StaticOutcome) => (o.semantic === 0 ? 0 : o.served / o.semantic);
+  const middle = (values: number[]) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    const half = sorted.length / 2;
+    return sorted.length % 2 ? sorted[Math.floor(half)]! : (sorted[half - 1]! + sorted[half]!) / 2;
+  };
+  let best: { threshold: number; outcomes: StaticOutcome[]; hitRate: number } | undefined;
+  const thresholds = sweeps[0]?.length ?? 0;
+  for (let at = 0; at < thresholds; at++) {
+    const outcomes = sweeps.map((sweep) => sweep[at]!);
+    const within = outcomes.filter((outcome) => share(outcome) <= maxWrongShare).length;
+    if (within < holdingShare * outcomes.length) continue;
+    const hitRate = middle(outcomes.map(rate));
+    const threshold = outcomes[0]!.threshold;
+    if (!best || hitRate > best.hitRate || (hitRate === best.hitRate && threshold > best.threshold))
+      best = { threshold, outcomes, hitRate };
+  }
+  return best && { threshold: best.threshold, outcomes: best.outcomes };
+}

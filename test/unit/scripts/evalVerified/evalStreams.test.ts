@@ -7,6 +7,7 @@ import {
   arrivalsOf,
   FINE_GRID,
   hindsightBest,
+  holdingBest,
   neighbourLists,
   similarityTable,
   simulateStatic,
@@ -98,6 +99,26 @@ describe('the verified-mode evaluation: streams, sweep, embedder', () => {
     // Equal hit rates: the lower wrong share.
     assert.equal(hindsightBest(outcomes, 0.03).threshold, 0.95);
     assert.equal(hindsightBest([outcome(0.9, 5, 5), outcome(0.99, 1, 1)], 0.01).threshold, Number.POSITIVE_INFINITY);
+  });
+
+  it('picks one static threshold for all orders: the best median hit rate among those within δ in 19 of 20 orders', () => {
+    const outcome = (threshold: number, served: number, wrong: number): StaticOutcome => ({ threshold, semantic: 100, served, wrong });
+    // 20 orders over the grid 0.8, 0.9, 0.95: at 0.8 two orders break 5%, at 0.9 one does, 0.95 never does.
+    const sweeps = Array.from({ length: 20 }, (_, k) => [
+      outcome(0.8, 60, k < 2 ? 6 : 1),
+      outcome(0.9, 50, k < 1 ? 5 : 1),
+      outcome(0.95, 30, 0),
+    ]);
+    const holding = holdingBest(sweeps, 0.05)!;
+    assert.equal(holding.threshold, 0.9);
+    assert.deepEqual(
+      holding.outcomes.map((o) => o.served),
+      Array(20).fill(50),
+    );
+    // Asked to hold in every order, only 0.95 does.
+    assert.equal(holdingBest(sweeps, 0.05, 1)!.threshold, 0.95);
+    // No threshold holds: none.
+    assert.equal(holdingBest([[outcome(0.9, 10, 5)]], 0.01), undefined);
   });
 
   it('sweeps static thresholds exactly as the real StaticDecision and VectorIndex replay them', () => {
