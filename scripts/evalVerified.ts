@@ -3,6 +3,7 @@
  *   [--dtype q8|fp32] [--random-spec tiny|minilm] [--pairs N] [--intent-queries N] [--orders N]
  *   [--revalidate-share 0.02] [--seed N] [--store-on-explore always|when-wrong] [--labels merged|per-pair]
  *   [--streams qqp,gptcache,intents] [--covariate similarity|distinctness] [--confidence 0.95]
+ *   [--static 0.890,0.867]
  *   [--data-dir ../shared/data] [--data <pairs.jsonl>]`
  *
  * Does the verified semantic mode keep the share of wrong served hits within δ, and what
@@ -32,7 +33,7 @@ import type { Embedder, EmbeddingDtype } from '../src/core/embeddings/embedder';
 import { WorkerEmbedder } from '../src/core/embeddings/workerEmbedder';
 import { DEFAULT_VERIFIED } from '../src/core/semantic/decision/semanticDecision';
 import { MINILM_L12_MULTILINGUAL, TINY_BERT, writeBertModel, type BertSpec } from '../test/fixtures/bertModel';
-import { DELTAS, evaluateStream, STATIC_THRESHOLDS, type StreamResult } from './evalVerified/evaluate';
+import { DELTAS, evaluateStream, onFineGrid, STATIC_THRESHOLDS, type StreamResult } from './evalVerified/evaluate';
 import { HashEmbedder } from './evalVerified/hashEmbedder';
 import { intentQueries } from './evalVerified/intents';
 import { COVARIATES, DISTINCTNESS_RANK, type Covariate } from './evalVerified/replay';
@@ -65,6 +66,8 @@ interface Options {
   covariate: Covariate;
   /** How sure verified's test must be that a tail's chance of a wrong answer is below δ. */
   confidence: number;
+  /** Static thresholds reported besides the usual ones (points of 0.700, 0.701, …, 0.999). */
+  extraStatics: number[];
   labelling: Labelling;
   seed: number;
   embedders: EmbedderName[];
@@ -80,7 +83,7 @@ interface Options {
 const USAGE = `Usage: npm run eval:verified -- [--quick] [--embedder all|deterministic,random,model] [--embedding-model <dir>] [--dtype q8|fp32]
   [--random-spec tiny|minilm] [--pairs N] [--intent-queries N] [--orders N] [--revalidate-share 0.02] [--seed N]
   [--store-on-explore always|when-wrong] [--labels merged|per-pair] [--streams qqp,gptcache,intents] [--data-dir ../shared/data] [--data <pairs.jsonl>]
-  [--covariate similarity|distinctness] [--confidence 0.95]\n`;
+  [--covariate similarity|distinctness] [--confidence 0.95] [--static <thresholds, e.g. 0.890,0.867>]\n`;
 
 function parseOptions(): Options {
   const { values } = parseArgs({
@@ -93,6 +96,7 @@ function parseOptions(): Options {
       'store-on-explore': { type: 'string' },
       covariate: { type: 'string' },
       confidence: { type: 'string' },
+      static: { type: 'string' },
       labels: { type: 'string' },
       seed: { type: 'string' },
       embedder: { type: 'string' },
@@ -133,6 +137,11 @@ function parseOptions(): Options {
   if (!(COVARIATES as readonly string[]).includes(covariate)) throw new Error(`--covariate is ${COVARIATES.join(' or ')}`);
   const confidence = Number(values.confidence ?? DEFAULT_VERIFIED.confidence);
   if (!(confidence > 0 && confidence < 1)) throw new Error('--confidence must be in (0, 1)');
+  const extraStatics = (values.static?.split(',') ?? []).map((raw) => {
+    const threshold = Number(raw);
+    if (!(threshold >= 0.7 && threshold <= 0.999)) throw new Error(`--static takes thresholds in [0.700, 0.999], got ${raw}`);
+    return onFineGrid(threshold);
+  });
   const labelling = values.labels ?? 'merged';
   if (labelling !== 'merged' && labelling !== 'per-pair') throw new Error('--labels is merged or per-pair');
   const randomSpec = values['random-spec'] ?? 'tiny';
@@ -164,6 +173,7 @@ function parseOptions(): Options {
     storeOnExplore,
     covariate: covariate as Covariate,
     confidence,
+    extraStatics,
     labelling,
     seed: integer(values.seed, 1, 'seed'),
     embedders: embedderList as EmbedderName[],
@@ -328,7 +338,7 @@ function printHeader(options: Options, notes: string[], streams: PreparedStream[
   );
   for (const note of notes) out(`- Data: ${note}\n`);
   out(
-    `- Policies: verified (VerifiedDecision, floor ${DEFAULT_VERIFIED.floor}, confidence ${options.confidence}${options.confidence === DEFAULT_VERIFIED.confidence ? '' : ` (the gateway's is ${DEFAULT_VERIFIED.confidence})`}, a fresh ObservationBook per run) at δ ∈ {${DELTAS.join(', ')}}, with ${(options.revalidateShare * 100).toFixed(1)}% of served hits revalidated and ${options.storeOnExplore === 'always' ? 'every explored query stored' : "an explored query stored only when the stored answer was wrong (vCache's rule, not Deja's)"}; static thresholds ${STATIC_THRESHOLDS.join(', ')}; the hindsight-best static threshold per δ and order: the highest hit rate with wrong share ≤ δ among 0.700, 0.701, …, 0.999 (needs the labels; verified does not)${options.covariate === 'distinctness' ? `; verified reads the nearest question's distinctness against the ${DISTINCTNESS_RANK}th nearest (1 − d₁/d_${DISTINCTNESS_RANK}, d = 1 − similarity), not its similarity, and serves nothing while fewer than ${DISTINCTNESS_RANK + 1} questions are stored` : ''}\n`,
+    `- Policies: verified (VerifiedDecision, floor ${DEFAULT_VERIFIED.floor}, confidence ${options.confidence}${options.confidence === DEFAULT_VERIFIED.confidence ? '' : ` (the gateway's is ${DEFAULT_VERIFIED.confidence})`}, a fresh ObservationBook per run) at δ ∈ {${DELTAS.join(', ')}}, with ${(options.revalidateShare * 100).toFixed(1)}% of served hits revalidated and ${options.storeOnExplore === 'always' ? 'every explored query stored' : "an explored query stored only when the stored answer was wrong (vCache's rule, not Deja's)"}; static thresholds ${[...STATIC_THRESHOLDS, ...options.extraStatics].join(', ')}; the hindsight-best static threshold per δ and order: the highest hit rate with wrong share ≤ δ among 0.700, 0.701, …, 0.999 (needs the labels; verified does not)${options.covariate === 'distinctness' ? `; verified reads the nearest question's distinctness against the ${DISTINCTNESS_RANK}th nearest (1 − d₁/d_${DISTINCTNESS_RANK}, d = 1 − similarity), not its similarity, and serves nothing while fewer than ${DISTINCTNESS_RANK + 1} questions are stored` : ''}\n`,
   );
   out(
     `- Judge: a served answer is right when the stored question and the new one share a label. Wrong share = wrong served hits / served semantic hits (0 when none served). Hit rate = served semantic hits / queries that reached the semantic level (exact repeats and texts the model cannot embed whole are counted apart).\n\n`,

@@ -23,6 +23,13 @@ export const DELTAS = [0.01, 0.02, 0.05] as const;
 /** The static thresholds reported one by one (each is also a point of the fine grid). */
 export const STATIC_THRESHOLDS: readonly number[] = [...Array.from({ length: 10 }, (_, k) => (80 + 2 * k) / 100), 0.99];
 
+/** The point of FINE_GRID nearest to `threshold`; a threshold off the grid's range is an error. */
+export function onFineGrid(threshold: number): number {
+  const point = FINE_GRID.find((candidate) => Math.abs(candidate - threshold) < 0.0005);
+  if (point === undefined) throw new RangeError(`a static threshold must be one of 0.700, 0.701, …, 0.999, got ${threshold}`);
+  return point;
+}
+
 /** An entry id no run stores: served from its group's threshold. */
 const NEW_ENTRY = 'not-an-entry';
 
@@ -33,6 +40,8 @@ export interface EvalConfig {
   storeOnExplore: 'always' | 'when-wrong';
   covariate: Covariate;
   confidence: number;
+  /** Static thresholds reported besides STATIC_THRESHOLDS, points of FINE_GRID (e.g. a threshold chosen on another stream). */
+  extraStatics?: readonly number[];
 }
 
 export interface Overlap {
@@ -90,7 +99,8 @@ export function evaluateStream(
   const verified = new Map<number, RunMetrics[]>(DELTAS.map((delta) => [delta, []]));
   const learnedThreshold = new Map<number, number[]>(DELTAS.map((delta) => [delta, []]));
   const hindsight = new Map<number, StaticOutcome[]>(DELTAS.map((delta) => [delta, []]));
-  const statics = new Map<number, StaticOutcome[]>(STATIC_THRESHOLDS.map((threshold) => [threshold, []]));
+  const reported = [...new Set([...STATIC_THRESHOLDS, ...(config.extraStatics ?? []).map(onFineGrid)])].sort((a, b) => a - b);
+  const statics = new Map<number, StaticOutcome[]>(reported.map((threshold) => [threshold, []]));
   const sweeps: StaticOutcome[][] = [];
   const check = { compared: 0, mismatches: [] as string[] };
   let counts = { exact: 0, unembedded: 0, semantic: 0 };
@@ -103,7 +113,7 @@ export function evaluateStream(
     sweeps.push(sweep);
     for (const delta of DELTAS) hindsight.get(delta)!.push(hindsightBest(sweep, delta));
     const atThreshold = (threshold: number) => sweep.find((outcome) => outcome.threshold === threshold)!;
-    for (const threshold of STATIC_THRESHOLDS) statics.get(threshold)!.push(atThreshold(threshold));
+    for (const threshold of reported) statics.get(threshold)!.push(atThreshold(threshold));
     clock('sweep', began);
 
     began = performance.now();

@@ -97,16 +97,26 @@ function holdingCell(result: StreamResult, delta: number): string {
 }
 
 export function staticTable(result: StreamResult): string {
-  const rows = STATIC_THRESHOLDS.map((threshold) => {
-    const outcomes = result.statics.get(threshold)!;
+  const rows = [...result.statics].map(([threshold, outcomes]) => {
     const shares = outcomes.map(wrongShare);
     return [
-      threshold.toFixed(2),
+      STATIC_THRESHOLDS.includes(threshold) ? threshold.toFixed(2) : threshold.toFixed(3),
       pct(median(shares), 2),
       pct(Math.max(...shares), 2),
+      ...DELTAS.map((delta) => `${shares.filter((share) => share <= delta).length}/${shares.length}`),
       pct(median(outcomes.map(hitRate))),
       num(median(outcomes.map((o) => o.served))),
     ];
   });
-  return markdownTable(['static threshold', 'wrong share: median', 'worst', 'hit rate (median)', 'served (median)'], rows);
+  return markdownTable(
+    [
+      'static threshold',
+      'wrong share: median',
+      'worst',
+      ...DELTAS.map((delta) => `orders within ${pct(delta, 0)}`),
+      'hit rate (median)',
+      'served (median)',
+    ],
+    rows,
+  );
 }

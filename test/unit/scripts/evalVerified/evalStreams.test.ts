@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { onFineGrid } from '../../../../scripts/evalVerified/evaluate';
 import { distinctness, DISTINCTNESS_RANK, replay } from '../../../../scripts/evalVerified/replay';
 import { HASH_DIMENSION, hashEmbed } from '../../../../scripts/evalVerified/hashEmbedder';
 import { expandTemplate, intentQueries } from '../../../../scripts/evalVerified/intents';
@@ -119,6 +120,14 @@ describe('the verified-mode evaluation: streams, sweep, embedder', () => {
     assert.equal(holdingBest(sweeps, 0.05, 1)!.threshold, 0.95);
     // No threshold holds: none.
     assert.equal(holdingBest([[outcome(0.9, 10, 5)]], 0.01), undefined);
+  });
+
+  it('reads a static threshold given on the command line as a point of the fine grid, and refuses one off it', () => {
+    assert.equal(onFineGrid(0.89), FINE_GRID[190]);
+    assert.equal(onFineGrid(0.8901), FINE_GRID[190]);
+    assert.equal(onFineGrid(0.7), FINE_GRID[0]);
+    assert.throws(() => onFineGrid(0.5), /one of 0\.700/);
+    assert.throws(() => onFineGrid(1), /one of 0\.700/);
   });
 
   it('sweeps static thresholds exactly as the real StaticDecision and VectorIndex replay them', () => {
