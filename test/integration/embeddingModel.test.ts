@@ -70,6 +70,22 @@ describe('the real embedding model, offline (transformers.js in a worker)', func
     }
   });
 
+  it('closes cleanly: embeddings under way finish, and the worker ends by itself rather than being torn down', async () => {
+    const embedder = new WorkerEmbedder({ model: modelDir, dtype: 'fp32', cacheDir: null, allowDownload: false, threads: 1 });
+    await embedder.load();
+    const texts = Array.from({ length: 64 }, (_, i) => `question number ${i} about caches and how they work`);
+    const underWay = embedder.embed(texts);
+    await new Promise(setImmediate); // the request is posted to the worker
+    const began = performance.now();
+    await embedder.close();
+    // Terminating the thread would have rejected this ("the embedding worker exited").
+    const vectors = await underWay;
+    assert.equal(vectors.length, texts.length);
+    assert.ok(vectors.every((vector) => vector?.length === TINY_BERT.hiddenSize));
+    assert.ok(performance.now() - began < 5_000, 'it ended by itself, before the grace period ran out');
+    await assert.rejects(embedder.embed(['after close']), /worker/);
+  });
+
   it('runs the gateway with the model: /health goes from idle to ready, and misses report the nearest similarity', async () => {
     const h = await startHarness({
       gateway: { semantic: true, embeddingModel: modelDir, embeddingDtype: 'fp32', embeddingDownload: false },

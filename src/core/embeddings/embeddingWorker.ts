@@ -6,10 +6,13 @@ import { parentPort } from 'node:worker_threads';
 import { loadTransformersModel, type LoadedModel } from './transformersModel';
 import type { FromEmbeddingWorker, ToEmbeddingWorker } from './workerProtocol';
 
-const port = parentPort;
-if (!port) throw new Error('embeddingWorker must run in a worker thread');
+const maybePort = parentPort;
+if (!maybePort) throw new Error('embeddingWorker must run in a worker thread');
+const port = maybePort;
 
 let model: LoadedModel | undefined;
+/** Embeddings under way: a close waits for them, since tearing a thread down inside ONNX Runtime can abort the process. */
+const running = new Set<Promise<unknown>>();
 const post = (message: FromEmbeddingWorker, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
 
 port.on('message', (message: ToEmbeddingWorker) => {
@@ -23,12 +26,16 @@ port.on('message', (message: ToEmbeddingWorker) => {
     );
     return;
   }
+  if (message.type === 'close') {
+    void close();
+    return;
+  }
   const { id, texts } = message;
   if (!model) {
     post({ type: 'error', id, message: 'the embedding model is not loaded' });
     return;
   }
-  model.embed(texts).then(
+  const work = model.embed(texts).then(
     (vectors) => {
       const kept = vectors.filter((vector): vector is Float32Array => vector !== undefined);
       const flat = new Float32Array(kept.reduce((sum, vector) => sum + vector.length, 0));
@@ -41,4 +48,14 @@ port.on('message', (message: ToEmbeddingWorker) => {
     },
     (error: Error) => post({ type: 'error', id, message: error.message }),
   );
+  running.add(work);
+  void work.finally(() => running.delete(work));
 });
+
+/** Lets the embeddings under way finish, releases the sessions, and lets the thread end by itself. */
+async function close(): Promise<void> {
+  await Promise.allSettled([...running]);
+  await model?.dispose().catch(() => {});
+  model = undefined;
+  port.close();
+}

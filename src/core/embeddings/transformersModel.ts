@@ -5,6 +5,8 @@ import type { EmbedderInfo, EmbeddingModelOptions, LoadProgress } from './embedd
 export interface LoadedModel {
   info: EmbedderInfo;
   embed(texts: string[]): Promise<Array<Float32Array | undefined>>;
+  /** Releases the ONNX sessions. */
+  dispose(): Promise<void>;
 }
 
 /** True when the model setting names a local directory rather than a hub id. */
@@ -84,5 +86,6 @@ export async function loadTransformersModel(
       }
       return vectors;
     },
+    dispose: () => extractor.dispose(),
   };
 }

@@ -4,6 +4,9 @@ import { Worker } from 'node:worker_threads';
 import type { Embedder, EmbedderInfo, EmbeddingModelOptions, LoadProgress } from './embedder';
 import type { FromEmbeddingWorker, ToEmbeddingWorker } from './workerProtocol';
 
+/** How long a loaded worker is given to finish its embeddings and end by itself on close. */
+const CLOSE_GRACE_MS = 5_000;
+
 interface Pending {
   resolve(vectors: Array<Float32Array | undefined>): void;
   reject(error: Error): void;
@@ -106,10 +109,29 @@ export class WorkerEmbedder implements Embedder {
     });
   }
 
+  /**
+   * Stops the worker. A loaded one is asked to finish what it is embedding and release the
+   * model, and ends by itself: terminating a thread inside ONNX Runtime's native code can
+   * abort the whole process (seen as a gateway that exited with SIGABRT on a clean stop). A
+   * load still under way (a slow download) must not hold up shutdown, and is terminated, as
+   * is a worker that has not ended within `CLOSE_GRACE_MS`.
+   */
   async close(): Promise<void> {
     const worker = this.worker;
     this.worker = undefined;
-    if (worker) await worker.terminate();
+    if (!worker) return;
+    // Not loaded yet (the dimension comes with 'ready').
+    if (this.dimension === 0) {
+      await worker.terminate();
+      return;
+    }
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    worker.postMessage({ type: 'close' } satisfies ToEmbeddingWorker);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), CLOSE_GRACE_MS)));
+    const outcome = await Promise.race([exited, late]);
+    clearTimeout(timer);
+    if (outcome === 'late') await worker.terminate();
   }
 
   private settle(id: number, action: (pending: Pending) => void): void {

@@ -1,7 +1,11 @@
 import type { EmbedderInfo, EmbeddingModelOptions, LoadProgress } from './embedder';
 
 /** Messages from the gateway to the embedding worker. */
-export type ToEmbeddingWorker = { type: 'load'; options: EmbeddingModelOptions } | { type: 'embed'; id: number; texts: string[] };
+export type ToEmbeddingWorker =
+  | { type: 'load'; options: EmbeddingModelOptions }
+  | { type: 'embed'; id: number; texts: string[] }
+  /** Finish what is running, release the model's sessions, and exit. */
+  | { type: 'close' };
 
 /** Messages from the embedding worker to the gateway. */
 export type FromEmbeddingWorker =
