@@ -9,6 +9,8 @@
  * checks it against the real StaticDecision + VectorIndex replay.
  */
 import { quantize } from '../../src/core/semantic/vectorIndex';
+import { median } from './quantiles';
+import { hitRate, wrongShare } from './replay';
 import type { PreparedStream } from './streams';
 
 /** Scores of every (query text, stored text), as VectorIndex.search computes them; NaN where a text has no vector. */
@@ -183,14 +185,13 @@ export const FINE_GRID: readonly number[] = Array.from({ length: 300 }, (_, k) =
  */
 export function hindsightBest(outcomes: readonly StaticOutcome[], maxWrongShare: number): StaticOutcome {
   let best: StaticOutcome | undefined;
-  const share = (o: StaticOutcome) => (o.served === 0 ? 0 : o.wrong / o.served);
   for (const outcome of outcomes) {
-    if (share(outcome) > maxWrongShare) continue;
+    if (wrongShare(outcome) > maxWrongShare) continue;
     if (
       !best ||
       outcome.served > best.served ||
       (outcome.served === best.served &&
-        (share(outcome) < share(best) || (share(outcome) === share(best) && outcome.threshold > best.threshold)))
+        (wrongShare(outcome) < wrongShare(best) || (wrongShare(outcome) === wrongShare(best) && outcome.threshold > best.threshold)))
     )
       best = outcome;
   }
@@ -214,23 +215,15 @@ export function holdingBest(
   maxWrongShare: number,
   holdingShare = HOLDING_SHARE,
 ): { threshold: number; outcomes: StaticOutcome[] } | undefined {
-  const share = (o: StaticOutcome) => (o.served === 0 ? 0 : o.wrong / o.served);
-  const rate = (o: StaticOutcome) => (o.semantic === 0 ? 0 : o.served / o.semantic);
-  const middle = (values: number[]) => {
-    const sorted = [...values].sort((a, b) => a - b);
-    const half = sorted.length / 2;
-    return sorted.length % 2 ? sorted[Math.floor(half)]! : (sorted[half - 1]! + sorted[half]!) / 2;
-  };
-  let best: { threshold: number; outcomes: StaticOutcome[]; hitRate: number } | undefined;
+  let best: { threshold: number; outcomes: StaticOutcome[]; rate: number } | undefined;
   const thresholds = sweeps[0]?.length ?? 0;
   for (let at = 0; at < thresholds; at++) {
     const outcomes = sweeps.map((sweep) => sweep[at]!);
-    const within = outcomes.filter((outcome) => share(outcome) <= maxWrongShare).length;
+    const within = outcomes.filter((outcome) => wrongShare(outcome) <= maxWrongShare).length;
     if (within < holdingShare * outcomes.length) continue;
-    const hitRate = middle(outcomes.map(rate));
+    const rate = median(outcomes.map(hitRate));
     const threshold = outcomes[0]!.threshold;
-    if (!best || hitRate > best.hitRate || (hitRate === best.hitRate && threshold > best.threshold))
-      best = { threshold, outcomes, hitRate };
+    if (!best || rate > best.rate || (rate === best.rate && threshold > best.threshold)) best = { threshold, outcomes, rate };
   }
   return best && { threshold: best.threshold, outcomes: best.outcomes };
 }

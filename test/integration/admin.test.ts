@@ -4,7 +4,7 @@ import http from 'node:http';
 import { join } from 'node:path';
 import type { EntryPageDto, SkippedPageDto, StatsDto } from '../../src/shared/protocol';
 import { FakeEmbedder } from '../fixtures/fakeEmbedder';
-import { chatBody, sleep, startHarness, type Harness } from './harness';
+import { chatBody, sleep, startHarness, waitFor, type Harness } from './harness';
 
 /** A request with full control over Host and Origin, which fetch does not allow. */
 function rawGet(url: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
@@ -33,9 +33,6 @@ describe('the admin API, the policy and the metrics through the gateway', functi
     return (await res.json()) as T;
   };
   const ask = (content: string, extra: Record<string, unknown> = {}) => h.post('/v1/chat/completions', chatBody(content, extra));
-  const waitFor = async (check: () => Promise<boolean>) => {
-    for (let i = 0; i < 100 && !(await check()); i++) await sleep(30);
-  };
 
   beforeEach(async () => {
     h = await startHarness({

@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -98,6 +99,11 @@ export async function readSse(response: Response): Promise<{ events: string[]; d
 
 // Re-exported under the name the integration tests import.
 export { setTimeout as sleep } from 'node:timers/promises';
+
+/** Polls `check` until it holds, at most `tries` times, `everyMs` apart; the caller then asserts what it waited for. */
+export async function waitFor(check: () => boolean | Promise<boolean>, tries = 100, everyMs = 30): Promise<void> {
+  for (let i = 0; i < tries && !(await check()); i++) await delay(everyMs);
+}
 
 export function chatBody(content: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { model: MODEL, messages: [{ role: 'user', content }], ...extra };

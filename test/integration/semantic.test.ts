@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type OpenAI from 'openai';
 import { FakeEmbedder } from '../fixtures/fakeEmbedder';
-import { MODEL, readSse, sleep, startHarness, type Harness } from './harness';
+import { MODEL, readSse, sleep, startHarness, waitFor, type Harness } from './harness';
 
 type Message = OpenAI.Chat.Completions.ChatCompletionMessageParam;
 const ask = (content: string, extra: Record<string, unknown> = {}, history: Message[] = []) => ({
@@ -117,10 +117,7 @@ describe('semantic cache through the gateway', function () {
     // The warm-up's vector is indexed after its answer is stored, and after the model loads: on a busy machine, later.
     await stored(h);
     let health = await read();
-    for (let i = 0; i < 1000 && health.semantic.entries < 1; i++) {
-      await sleep(5);
-      health = await read();
-    }
+    await waitFor(async () => (health = await read()).semantic.entries >= 1, 1000, 5);
     assert.equal(health.semantic.state, 'ready');
     assert.equal(health.semantic.threshold, 0.9);
     assert.ok(health.semantic.entries >= 1, `the warm-up question is indexed within 5 s (entries: ${health.semantic.entries})`);
